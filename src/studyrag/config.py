@@ -1,0 +1,126 @@
+"""The one ``Settings`` object. Only the edges (CLI, app, eval runner) build it.
+
+Every field can be set from the environment as ``STUDYRAG_<FIELD>`` (``STUDYRAG_RERANK=false``)
+or from a TOML file (``STUDYRAG_CONFIG=path.toml``, or ``studyrag.toml`` in the working directory),
+with the environment winning. Settings are recorded in every index manifest and evaluation report.
+
+>>> Settings.from_env({"STUDYRAG_RERANK": "false", "STUDYRAG_SOURCES": "3"}).sources
+3
+>>> Settings.from_env({"STUDYRAG_RERANK": "no"}).rerank
+False
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+__all__ = ["Settings", "project_root"]
+
+
+def project_root() -> Path:
+    """The directory holding ``corpus/``: the checkout this package lives in, else the cwd."""
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "corpus").is_dir() else Path.cwd()
+
+
+def _cache_home() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "studyrag"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- where things live
+    corpus_dir: Path = dataclasses.field(default_factory=lambda: project_root() / "corpus")
+    index_dir: Path = dataclasses.field(default_factory=lambda: project_root() / "indexes")
+    index_name: str = "default"
+    cache_dir: Path = dataclasses.field(default_factory=_cache_home)
+    # --- models ("default" = the packaged offline model; else a local path or a hub id)
+    embedder: str = "default"
+    llm: str = "default"  # "default" (Qwen2.5-Coder-1.5B Q4_K_M), "small" (SmolLM2-135M), a path
+    reranker: str = "default"
+    # --- chunking (counted in embedder word pieces)
+    chunk_tokens: int = 200
+    chunk_overlap: int = 32
+    min_chunk_tokens: int = 48
+    # --- retrieval
+    faiss_index: str = "Flat"  # any faiss.index_factory string: "Flat", "HNSW32", "IVF256,Flat"
+    rrf_k: int = 60
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+    k: int = 10
+    # --- reranking
+    rerank: bool = True
+    rerank_candidates: int = 30
+    # --- answering
+    sources: int = 4  # sources put in the prompt
+    abstain_threshold: float = 0.0  # calibrated in the answers issue; see pipeline/abstention
+    max_question_chars: int = 2000
+    # --- generation
+    backend: str = "llama"  # "llama" (llama-cpp-python) or "openai" (an OpenAI-compatible server)
+    openai_base_url: str = ""
+    openai_model: str = ""
+    n_ctx: int = 4096
+    n_threads: int = 0  # 0 = all cores
+    n_gpu_layers: str = "auto"  # "auto" offloads everything when a GPU build is present, or an int
+    temperature: float = 0.0
+    max_tokens: int = 256
+    seed: int = 0
+
+    # ----------------------------------------------------------------------------------------
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Defaults, then the TOML file, then ``STUDYRAG_*`` variables, then ``overrides``."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        toml_path = env.get("STUDYRAG_CONFIG") or ("studyrag.toml" if Path("studyrag.toml").is_file() else "")
+        if toml_path:
+            try:
+                values.update(tomllib.loads(Path(toml_path).read_text(encoding="utf-8")))
+            except (OSError, tomllib.TOMLDecodeError) as e:
+                raise ConfigError(f"cannot read settings file {toml_path}: {e}. Fix or remove it.") from e
+        names = {f.name for f in fields(cls)}
+        for key, val in env.items():
+            if key.startswith("STUDYRAG_") and key[9:].lower() in names:
+                values[key[9:].lower()] = val
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - names
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(names)}")
+        return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **{k: _coerce(type(self), k, v) for k, v in changes.items()})
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready view, recorded in manifests and reports."""
+        return {f.name: (str(v) if isinstance(v, Path) else v) for f in fields(self) for v in [getattr(self, f.name)]}
+
+
+def _coerce(cls: type, name: str, value: Any) -> Any:
+    default = getattr(cls(), name) if name not in ("corpus_dir", "index_dir", "cache_dir") else Path()
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            s = str(value).strip().lower()
+            if s in ("1", "true", "yes", "on"):
+                return True
+            if s in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"expected true/false, got {value!r}")
+        if isinstance(default, Path):
+            return Path(value).expanduser()
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        return str(value)
+    except ValueError as e:
+        raise ConfigError(f"setting {name}={value!r} is invalid ({e}); set STUDYRAG_{name.upper()} to a valid value") from e
