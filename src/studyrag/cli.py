@@ -1,0 +1,362 @@
+"""The ``studyrag`` command line. Every read command takes ``--json``.
+
+Library exceptions become one-line messages and exit codes here, and only here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import Settings
+from .errors import StudyRagError
+from .records import Answer, Hit, TokenEvent
+
+__all__ = ["main", "cli"]
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False, highlight=False, soft_wrap=True)
+
+
+def _err(message: str) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn library errors into a message on stderr and a non-zero exit code."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except StudyRagError as e:
+            _err(str(e))
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            _err("interrupted")
+            sys.exit(130)
+
+    return wrapper
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    base: dict[str, Any] = dict(ctx.obj or {})
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings.from_env(**base)
+
+
+def _load(settings: Settings, *, quiet: bool = False):
+    from .pipeline import StudyRAG
+
+    return StudyRAG.load(settings, progress=not quiet)
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    c = hit.chunk
+    return {
+        "rank": hit.rank,
+        "chunk_id": c.id,
+        "source": c.source,
+        "section": c.section,
+        "text": c.text,
+        "score": hit.score,
+        "scores": hit.scores(),
+    }
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [
+            {"n": c.n, "chunk_id": c.chunk.id, "source": c.chunk.source, "section": c.chunk.section, "text": c.chunk.text}
+            for c in answer.citations
+        ],
+        "sources": [hit_json(h) for h in answer.sources],
+        "see_also": [hit_json(h) for h in answer.see_also],
+        "uncited_sentences": list(answer.uncited_sentences),
+        "invalid_citations": list(answer.invalid_citations),
+        "standalone_question": answer.standalone_question,
+        "timings": dict(answer.timings),
+        "model": answer.model,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), help="Directory of guides (.md/.txt).")
+@click.option("--index-dir", type=click.Path(path_type=Path), help="Where indexes are stored.")
+@click.option("--llm", help='Generator: "default" (Qwen2.5-Coder-1.5B), "small" (SmolLM2-135M) or a GGUF path.')
+@click.option("--rerank/--no-rerank", default=None, help="Rerank fused candidates with the cross-encoder.")
+@click.option("-v", "--verbose", is_flag=True, help="Show debug logging.")
+@click.version_option(package_name="studyrag")
+@click.pass_context
+def cli(ctx: click.Context, corpus_dir: Path | None, index_dir: Path | None, llm: str | None, rerank: bool | None, verbose: bool) -> None:
+    """StudyRAG: ask questions about your study guides, get answers that cite their sections.
+
+    Everything runs locally. Settings come from STUDYRAG_* environment variables (for example
+    STUDYRAG_RERANK=false), an optional studyrag.toml, and these options.
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    ctx.obj = {k: v for k, v in {"corpus_dir": corpus_dir, "index_dir": index_dir, "llm": llm, "rerank": rerank}.items() if v is not None}
+
+
+@cli.command()
+@click.option("--rebuild", is_flag=True, help="Rebuild from scratch even if the index is fresh.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest summary as JSON.")
+@click.pass_context
+@handle_errors
+def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
+    """Build (or refresh) the search index over the corpus."""
+    from .store import open_index
+    from .dense import SentenceTransformerEmbedder
+    from .models import resolve_embedder
+
+    s = _settings(ctx)
+    embedder = SentenceTransformerEmbedder(resolve_embedder(s.embedder))
+    idx = open_index(s, embedder, rebuild=rebuild, progress=not as_json)
+    stats = getattr(idx, "stats", None)
+    summary = {
+        "index": str(Path(s.index_dir) / s.index_name),
+        "chunks": len(idx.chunks),
+        "sources": sorted({c.source for c in idx.chunks}),
+        "stats": stats.__dict__ if hasattr(stats, "__dict__") else stats,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        click.echo(f"index {summary['index']}: {summary['chunks']} chunks from {len(summary['sources'])} guides")
+        if stats is not None:
+            click.echo(f"  {stats}")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "--k", "k", type=int, default=None, help="How many results (default 10).")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_context
+@handle_errors
+def search(ctx: click.Context, query: str, k: int | None, as_json: bool) -> None:
+    """Find the passages most relevant to QUERY (no language model involved)."""
+    s = _settings(ctx)
+    rag = _load(s, quiet=as_json)
+    hits = rag.search(query, k=k or s.k)
+    if as_json:
+        click.echo(json.dumps({"query": query, "results": [hit_json(h) for h in hits]}, indent=2, ensure_ascii=False))
+        return
+    con = _console()
+    for h in hits:
+        sc = h.scores()
+        parts = [f"fused {h.fused_score:.4f}" if h.fused_score is not None else ""]
+        parts += [f"bm25 {sc['bm25']:.2f} (#{sc['bm25_rank']})" if sc["bm25"] is not None else "bm25 —"]
+        parts += [f"dense {sc['dense']:.3f} (#{sc['dense_rank']})" if sc["dense"] is not None else "dense —"]
+        if h.rerank_score is not None:
+            parts.append(f"rerank {h.rerank_score:.3f}")
+        snippet = " ".join(h.chunk.text.split())[:220]
+        con.print(f"[bold]{h.rank:>2}.[/bold] [cyan]{h.chunk.source}[/cyan] › [bold]{h.chunk.section}[/bold]", markup=True)
+        con.print(f"    {snippet}", markup=False)
+        con.print(f"    [dim]{'  '.join(p for p in parts if p)}[/dim]", markup=True)
+
+
+def _print_sources(answer: Answer) -> None:
+    con = _console()
+    if answer.abstained:
+        if answer.see_also:
+            con.print("\n[bold]See also[/bold]", markup=True)
+            for h in answer.see_also:
+                con.print(f"  • {h.chunk.source} › {h.chunk.section}", markup=False)
+        return
+    cited = {c.n for c in answer.citations}
+    con.print("\n[bold]Sources[/bold]", markup=True)
+    for n, h in enumerate(answer.sources, 1):
+        mark = "" if n in cited else "  (not cited)"
+        con.print(f"  [{n}] {h.chunk.source} › {h.chunk.section}{mark}", markup=False)
+    t = answer.timings
+    if "time_to_first_token_s" in t:
+        con.print(
+            f"[dim]first token {t['time_to_first_token_s']:.1f}s · {t.get('prompt_tokens', 0)} prompt tokens · "
+            f"{t.get('tokens_per_s', 0):.1f} tok/s · total {t.get('total_s', 0):.1f}s · {answer.model}[/dim]",
+            markup=True,
+        )
+
+
+def _stream_answer(events, as_json: bool) -> Answer:
+    """Echo token events as they come (unless JSON); return the final Answer.
+
+    The final text can differ from what streamed: an abstention replaces the model's words, and
+    citations the model forgot are attributed afterwards. Then the final text is printed too.
+    """
+    answer: Answer | None = None
+    streamed: list[str] = []
+    for ev in events:
+        if isinstance(ev, TokenEvent):
+            streamed.append(ev.text)
+            if not as_json:
+                click.echo(ev.text, nl=False)
+        else:
+            answer = ev
+    assert answer is not None
+    if not as_json:
+        click.echo()
+        if answer.text.strip() != "".join(streamed).strip():
+            click.secho("\nWith citations checked:" if not answer.abstained else "", dim=True)
+            click.echo(answer.text)
+    return answer
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer, citations and timings as JSON.")
+@click.option("--sources", type=int, default=None, help="How many sources to put in the prompt.")
+@click.pass_context
+@handle_errors
+def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None) -> None:
+    """Answer QUESTION from the guides, streaming, with numbered citations."""
+    s = _settings(ctx, sources=sources)
+    rag = _load(s, quiet=as_json)
+    answer = _stream_answer(rag.ask_stream(question), as_json)
+    if as_json:
+        click.echo(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+        return
+    _print_sources(answer)
+
+
+@cli.command()
+@click.pass_context
+@handle_errors
+def chat(ctx: click.Context) -> None:
+    """An interactive session: follow-up questions use the conversation so far. Ctrl-D quits."""
+    from .conversation import Turn
+
+    s = _settings(ctx)
+    rag = _load(s)
+    history: list[Turn] = []
+    click.echo("Ask about the guides. Empty line or Ctrl-D to quit; /clear forgets the conversation.")
+    while True:
+        try:
+            question = click.prompt("you", prompt_suffix="> ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            click.echo()
+            return
+        if not question.strip():
+            return
+        if question.strip() == "/clear":
+            history.clear()
+            click.echo("(conversation cleared)")
+            continue
+        try:
+            answer = _stream_answer(rag.ask_stream(question, history=history), False)
+        except StudyRagError as e:
+            _err(str(e))
+            continue
+        if answer.standalone_question and answer.standalone_question != answer.question:
+            click.secho(f"(understood as: {answer.standalone_question})", dim=True)
+        _print_sources(answer)
+        history.append(Turn(question=question, answer=answer.text))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+@handle_errors
+def info(ctx: click.Context, as_json: bool) -> None:
+    """Show the models (location, size), CPU/CUDA, and the index status."""
+    from .models import cuda_available, describe_models
+    from .store import index_status
+
+    s = _settings(ctx)
+    models = describe_models(s)
+    status = index_status(s)
+    data = {
+        "settings": s.as_dict(),
+        "models": [m.__dict__ if not hasattr(m, "_asdict") else m._asdict() for m in models],
+        "cuda": cuda_available(),
+        "index": status.__dict__ if hasattr(status, "__dict__") else str(status),
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    con = _console()
+    con.print("[bold]Models[/bold]", markup=True)
+    for m in models:
+        d = data["models"][models.index(m)]
+        size = d.get("size_bytes") or 0
+        con.print(
+            f"  {d.get('role', '?'):<10} {d.get('spec', '')}  →  {d.get('location', '')}  "
+            f"({size / 1e6:,.1f} MB){'' if d.get('present', True) else '  MISSING'}  {d.get('note', '')}",
+            markup=False,
+        )
+    con.print(f"[bold]Device[/bold]  {'CUDA (GPU offload available)' if data['cuda'] else 'CPU'}", markup=True)
+    con.print(f"[bold]Index[/bold]   {status}", markup=True)
+    con.print(f"[bold]Corpus[/bold]  {s.corpus_dir}", markup=True)
+
+
+@cli.command(name="eval")
+@click.argument("suite", required=False)
+@click.option("--suite", "suite_opt", type=click.Choice(["retrieval", "answers", "all"]), default=None)
+@click.option("--limit", type=int, default=None, help="Only the first N questions of each set.")
+@click.option("--judge", type=click.Choice(["lexical", "llm"]), default=None, help="Support judge for citations.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Report directory.")
+@click.option("--compare", nargs=2, type=click.Path(path_type=Path), default=None, help="Compare two report dirs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+@handle_errors
+def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: int | None, judge: str | None,
+          out: Path | None, compare: tuple[Path, Path] | None, as_json: bool) -> None:
+    """Run the evaluation suite (retrieval, answers or all) and write a report directory."""
+    from .evaluation import runner
+
+    s = _settings(ctx)
+    if compare:
+        click.echo(runner.compare_reports(*compare, as_json=as_json))
+        return
+    summary = runner.run(s, suite=suite_opt or suite or "all", limit=limit, judge=judge, out=out, quiet=as_json)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+
+
+@cli.command()
+@click.option("--questions", type=int, default=20, help="How many benchmark questions.")
+@click.option("--json", "as_json", is_flag=True, help="Print figures as JSON.")
+@click.pass_context
+@handle_errors
+def bench(ctx: click.Context, questions: int, as_json: bool) -> None:
+    """Per-stage latency of answering (retrieval, rerank, first token, tokens/s) vs llama.cpp alone."""
+    from .bench import run_bench
+
+    s = _settings(ctx)
+    result = run_bench(s, n_questions=questions, quiet=as_json)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback by default).")
+@click.option("--port", type=int, default=None, help="Port (default: $GRADIO_SERVER_PORT or 7860).")
+@click.option("--share", is_flag=True, help="Create a public Gradio share link (off by default).")
+@click.pass_context
+@handle_errors
+def serve(ctx: click.Context, host: str, port: int | None, share: bool) -> None:
+    """Start the Gradio study chat in the browser."""
+    from .app import launch
+
+    launch(_settings(ctx), host=host, port=port, share=share)
+
+
+def main() -> None:
+    cli(prog_name="studyrag")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""The ``StudyRAG`` facade: the only place that wires the stages together.
+
+    question ─▶ (rewrite follow-up) ─▶ retrieve ─▶ rerank ─▶ prompt ─▶ generate ─▶ citations ─▶ Answer
+
+Front ends (CLI, Gradio app, evaluation runner) call only this module.
+
+>>> from studyrag.fakes import FakeEmbedder, FakeGenerator  # doctest: +SKIP
+>>> rag = StudyRAG.load(embedder=FakeEmbedder(), generator=FakeGenerator())  # doctest: +SKIP
+>>> rag.ask("What is LoRA?").citations[0].n  # doctest: +SKIP
+1
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from .config import Settings
+from .errors import BadQuestionError
+from .records import Answer, Chunk, Hit, TokenEvent
+
+if TYPE_CHECKING:
+    from .conversation import Turn
+    from .dense import Embedder
+    from .generate import Generator
+    from .rerank import Reranker
+    from .store import Index
+
+__all__ = ["StudyRAG", "validate_question"]
+
+log = logging.getLogger("studyrag")
+
+
+def validate_question(question: object, max_chars: int) -> str:
+    """Return the question stripped, or raise ``BadQuestionError`` saying what to change.
+
+    >>> validate_question("  What is LoRA? ", 100)
+    'What is LoRA?'
+    >>> validate_question("   ", 100)
+    Traceback (most recent call last):
+    ...
+    studyrag.errors.BadQuestionError: the question is empty: type a question about the guides
+    """
+    if isinstance(question, bytes):
+        try:
+            question = question.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise BadQuestionError("the question is not UTF-8 text: type it as plain text") from e
+    if not isinstance(question, str):
+        raise BadQuestionError(f"the question must be text, not {type(question).__name__}")
+    q = question.strip()
+    if not q:
+        raise BadQuestionError("the question is empty: type a question about the guides")
+    if len(q) > max_chars:
+        raise BadQuestionError(
+            f"the question is {len(q):,} characters long; the limit is {max_chars:,}. Ask a shorter question "
+            "(or raise STUDYRAG_MAX_QUESTION_CHARS)"
+        )
+    control = sum(1 for ch in q if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and ch not in "\n\t\r")
+    if "\x00" in q or control > max(2, len(q) // 20):
+        raise BadQuestionError("the question looks like binary data, not text: type it as plain text")
+    return q
+
+
+class StudyRAG:
+    """Hybrid retrieval + reranking + grounded generation over a corpus of study guides."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        embedder: Embedder,
+        *,
+        generator: Generator | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
+        from .retrieve import HybridRetriever
+
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.retriever = HybridRetriever(index, embedder, settings)
+        self.reranker = reranker
+        self._generator = generator
+        self._generator_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def load(
+        cls,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+        reranker: Reranker | None = None,
+        rebuild: bool = False,
+        progress: bool = True,
+    ) -> StudyRAG:
+        """Open (building if missing or stale) the index; models load lazily on first use."""
+        from .store import open_index
+
+        settings = settings or Settings.from_env()
+        if embedder is None:
+            from .dense import SentenceTransformerEmbedder
+            from .models import resolve_embedder
+
+            embedder = SentenceTransformerEmbedder(resolve_embedder(settings.embedder))
+        index = open_index(settings, embedder, rebuild=rebuild, progress=progress)
+        if reranker is None and settings.rerank:
+            reranker = _load_reranker(settings)
+        return cls(settings, index, embedder, generator=generator, reranker=reranker)
+
+    @property
+    def generator(self) -> Generator:
+        """The language model, loaded once on first use and reused."""
+        with self._generator_lock:
+            if self._generator is None:
+                from .generate import make_generator
+
+                self._generator = make_generator(self.settings)
+            return self._generator
+
+    @property
+    def chunks(self) -> tuple[Chunk, ...]:
+        return self.index.chunks
+
+    # ------------------------------------------------------------------ retrieval
+    def search(self, query: str, k: int | None = None, *, rerank: bool | None = None) -> list[Hit]:
+        """Top ``k`` hits for ``query``: fused BM25 + dense, reranked when a reranker is on."""
+        query = validate_question(query, self.settings.max_question_chars)
+        hits, _ = self._retrieve(query, k or self.settings.k, rerank=rerank)
+        return hits
+
+    def _retrieve(self, query: str, k: int, *, rerank: bool | None = None) -> tuple[list[Hit], dict[str, float]]:
+        use_rerank = (self.settings.rerank if rerank is None else rerank) and self.reranker is not None
+        t0 = time.perf_counter()
+        n_candidates = max(k, self.settings.rerank_candidates) if use_rerank else k
+        hits = self.retriever.search(query, n_candidates)
+        t1 = time.perf_counter()
+        if use_rerank:
+            from .rerank import rerank_hits
+
+            hits = rerank_hits(self.reranker, query, hits, top_n=k)
+        t2 = time.perf_counter()
+        return hits[:k], {"retrieve_s": t1 - t0, "rerank_s": t2 - t1 if use_rerank else 0.0}
+
+    # ------------------------------------------------------------------ answering
+    def ask(self, question: str, *, history: Sequence[Turn] = (), rerank: bool | None = None) -> Answer:
+        """Answer ``question`` from the guides, citing sources as ``[n]``."""
+        answer: Answer | None = None
+        for event in self.ask_stream(question, history=history, rerank=rerank):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None  # ask_stream always ends with an Answer
+        return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        rerank: bool | None = None,
+        sources: int | None = None,
+        temperature: float | None = None,
+    ) -> Iterator[TokenEvent | Answer]:
+        """Yield ``TokenEvent``s as the model writes, then the final ``Answer``.
+
+        The final answer's text may differ from the streamed text: citations the model forgot are
+        attributed afterwards (see ``citations.attribute_uncited``).
+        """
+        from .abstain import abstention_text, is_abstention, should_abstain_on_retrieval
+        from .citations import attribute_uncited, clean_answer_text, resolve_citations
+        from .conversation import rewrite_followup
+        from .prompt import build_prompt
+
+        s = self.settings
+        t_start = time.perf_counter()
+        question = validate_question(question, s.max_question_chars)
+        standalone = question
+        timings: dict[str, float] = {}
+        if history:
+            t = time.perf_counter()
+            standalone = rewrite_followup(history, question, self.generator)
+            timings["rewrite_s"] = time.perf_counter() - t
+        n_sources = sources or s.sources
+        hits, t_ret = self._retrieve(standalone, max(n_sources, 5), rerank=rerank)
+        timings.update(t_ret)
+
+        def finish(text: str, **fields) -> Answer:
+            timings["total_s"] = time.perf_counter() - t_start
+            return Answer(
+                question=question,
+                text=text,
+                timings=dict(timings),
+                model=fields.pop("model", ""),
+                standalone_question=standalone,
+                **fields,
+            )
+
+        if should_abstain_on_retrieval(hits, s.abstain_threshold):
+            text = abstention_text(hits[:3])
+            yield TokenEvent(text)
+            yield finish(text, abstained=True, see_also=tuple(hits[:3]))
+            return
+
+        gen = self.generator
+        t = time.perf_counter()
+        prompt = build_prompt(
+            standalone,
+            hits[:n_sources],
+            gen.count_messages,
+            n_ctx=gen.n_ctx,
+            max_answer_tokens=s.max_tokens,
+            max_sources=n_sources,
+        )
+        timings["prompt_s"] = time.perf_counter() - t
+        timings["prompt_tokens"] = prompt.n_tokens
+        pieces: list[str] = []
+        t_gen = time.perf_counter()
+        t_first: float | None = None
+        for piece in gen.stream(
+            list(prompt.messages),
+            max_tokens=s.max_tokens,
+            temperature=s.temperature if temperature is None else temperature,
+            seed=s.seed,
+        ):
+            if t_first is None:
+                t_first = time.perf_counter()
+                timings["first_token_s"] = t_first - t_gen
+                timings["time_to_first_token_s"] = t_first - t_start
+            pieces.append(piece)
+            yield TokenEvent(piece)
+        t_end = time.perf_counter()
+        raw = "".join(pieces).strip()
+        n_out = gen.count_tokens(raw) if raw else 0
+        timings["completion_tokens"] = n_out
+        timings["generate_s"] = t_end - t_gen
+        if t_first is not None:
+            timings["decode_s"] = t_end - t_first
+            timings["tokens_per_s"] = (n_out - 1) / (t_end - t_first) if n_out > 1 and t_end > t_first else 0.0
+
+        if not raw or is_abstention(raw):
+            text = abstention_text(hits[:3])
+            yield finish(text, abstained=True, see_also=tuple(hits[:3]), sources=prompt.sources, model=gen.name)
+            return
+        text = attribute_uncited(clean_answer_text(raw), prompt.sources)
+        report = resolve_citations(text, prompt.sources)
+        yield finish(
+            text,
+            citations=report.citations,
+            sources=prompt.sources,
+            uncited_sentences=report.uncited,
+            invalid_citations=report.invalid,
+            model=gen.name,
+        )
+
+
+def _load_reranker(settings: Settings) -> Reranker | None:
+    """The configured reranker, or ``None`` (fused order) with a warning when it cannot be loaded."""
+    try:
+        from .rerank import load_reranker
+    except ImportError:
+        return None
+    try:
+        return load_reranker(settings)
+    except Exception as e:  # a missing reranker degrades to fused order, never a crash
+        log.warning("reranker unavailable (%s); using fused order. Set STUDYRAG_RERANK=false to silence.", e)
+        return None
