@@ -1,0 +1,211 @@
+"""Knowing when not to answer: before generation (retrieval found nothing close) and after it (the
+model says the sources lack the answer). All pure.
+
+>>> is_abstention("The guides do not cover this.")
+True
+>>> is_abstention("LoRA does not update the base weights [1].")
+False
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from .records import PATH_SEP, Hit
+
+__all__ = [
+    "ABSTAIN_PHRASE",
+    "is_abstention",
+    "is_abstention_sentence",
+    "retrieval_confidence",
+    "should_abstain_on_retrieval",
+    "calibrate_threshold",
+    "abstention_text",
+]
+
+# The exact reply the prompt asks for when the sources lack the answer (prompt.py re-exports it).
+ABSTAIN_PHRASE = "The guides do not cover this."
+
+_SOURCE_WORDS = (
+    r"(?:sources?|guides?|passages?|context|documents?|texts?|materials?|excerpts?|"
+    r"(?:provided|given|available) (?:information|data|content)|information (?:provided|given))"
+)
+_NEGATED_VERB = (
+    r"(?:do|does|did|can)\s*(?:n't|not)\s+(?:seem to\s+)?(?:contain|mention|cover|include|provide|discuss|address|"
+    r"explain|describe|say|specify|define|answer|give|have|offer|state|tell)"
+)
+_NOT_PARTICIPLE = (
+    r"(?:is|are|was|were|isn't|aren't|wasn't|weren't)\s+(?:not\s+)?(?:explicitly\s+|directly\s+)?"
+    r"(?:covered|mentioned|addressed|discussed|provided|specified|included|described|explained|found|"
+    r"available|present|contained|given|stated|defined)"
+)
+# Phrases that mean "no answer here" on their own.
+_STRONG = re.compile(
+    r"\bthe guides? (?:do not|don't|does not|doesn't) cover (?:this|that|it)\b"
+    r"|\bi (?:do not|don't) know\b"
+    r"|\b(?:i|we) (?:cannot|can't|can not|am unable to|are unable to|could not|couldn't|was unable to)"
+    r" (?:answer|find|determine|locate|provide an answer)"
+    r"|\b(?:no|none of the) (?:\w+ )?(?:sources?|guides?|passages?) (?:contains?|mentions?|covers?|discuss(?:es)?)\b"
+    r"|^(?:sorry,? )?there (?:is|are) no (?:\w+ )?(?:information|mention|details?|data)\b",
+)
+# Phrases that need a word naming the sources in the same sentence ("not covered in the guides").
+_WEAK = re.compile(
+    rf"\b{_NEGATED_VERB}\b|\b{_NOT_PARTICIPLE}\b|\bnot (?:covered|mentioned|addressed|discussed)\b"
+    r"|\bno (?:relevant |specific |further |additional |explicit |direct )?(?:information|details?|mention|data)\b"
+    r"|\b(?:outside|beyond) the scope\b|\b(?:cannot|can't|unable to) (?:be )?(?:answer|determine|find)"
+)
+_SOURCE = re.compile(rf"\b{_SOURCE_WORDS}\b")
+_CITE = re.compile(r"\[\^?\s*(?:source\s*)?\d{1,3}\s*\]|【\d{1,3}】", re.IGNORECASE)
+
+
+def _norm(text: str) -> str:
+    t = text.lower().replace("’", "'").replace("‘", "'")
+    return re.sub(r"\s+", " ", t).strip().lstrip("*_#> ").strip()
+
+
+def is_abstention_sentence(sentence: str) -> bool:
+    """True when ``sentence`` says the sources lack the answer (citation markers allowed only with
+    the fixed phrase: a cited sentence is a claim).
+
+    >>> is_abstention_sentence("The provided sources don't mention DPO.")
+    True
+    >>> is_abstention_sentence("The adapter weights are not included in the base model.")
+    False
+    """
+    s = _norm(sentence)
+    if ABSTAIN_PHRASE.lower().rstrip(".") in s.replace("don't", "do not"):
+        return True
+    if _CITE.search(s):
+        return False
+    if _STRONG.search(s):
+        return True
+    return bool(_WEAK.search(s) and _SOURCE.search(s))
+
+
+def is_abstention(text: str) -> bool:
+    """True when the answer as a whole declines: its first claim sentence is an abstention and no
+    other sentence makes a cited claim. A partial answer ("X is Y [1]. The guides do not say Z.")
+    is an answer, not an abstention.
+
+    >>> is_abstention("I'm sorry, but the context does not contain information about DPO.")
+    True
+    >>> is_abstention("The sources do not mention it. However, LoRA freezes the weights [1].")
+    False
+    >>> is_abstention("There is no need to retrain: LoRA only trains adapters [2].")
+    False
+    """
+    from .citations import split_sentences
+
+    sentences = [s for s in split_sentences(text) if re.search(r"\w", s)]
+    if not sentences:
+        return False
+    if not is_abstention_sentence(sentences[0]):
+        # a polite lead-in ("I'm sorry.") may come first
+        if (
+            len(sentences) < 2
+            or len(re.findall(r"\w+", sentences[0])) > 3
+            or not is_abstention_sentence(sentences[1])
+        ):
+            return False
+        sentences = sentences[1:]
+    return not any(_CITE.search(s) for s in sentences[1:])
+
+
+# ---------------------------------------------------------------------------------------------
+# Before generation: is anything retrieved close enough to be worth a prompt?
+
+
+def retrieval_confidence(hits: Sequence[Hit], score: str = "dense") -> float | None:
+    """The best ``score`` component among ``hits`` (``"dense"`` cosine, ``"rerank"``, ``"fused"``,
+    ``"bm25"`` or ``"final"``), or ``None`` when no hit carries it.
+
+    >>> from studyrag.records import Chunk, Hit
+    >>> c = Chunk("c", "g.md", ("S",), "text", 0, 4)
+    >>> retrieval_confidence([Hit(c, 0.1, 1, dense_score=0.31), Hit(c, 0.1, 2, dense_score=0.52)])
+    0.52
+    """
+    attr = "score" if score == "final" else f"{score}_score"
+    values = [v for h in hits if (v := getattr(h, attr)) is not None]
+    return max(values) if values else None
+
+
+def should_abstain_on_retrieval(
+    hits: Sequence[Hit], threshold: float, *, score: str = "dense", bm25_veto: float | None = None
+) -> bool:
+    """Abstain without calling the model when nothing was retrieved, or when the best ``score``
+    (the top dense cosine by default) is below ``threshold`` and no hit has a BM25 score of at
+    least ``bm25_veto`` (a strong exact-term match the embedder may have missed; ``None`` = no veto).
+
+    When no hit carries the chosen score (e.g. BM25-only retrieval) the rule cannot judge and
+    does not abstain. ``threshold`` comes from settings (``abstain_threshold``), calibrated with
+    :func:`calibrate_threshold`.
+
+    >>> from studyrag.records import Chunk, Hit
+    >>> c = Chunk("c", "g.md", ("S",), "text", 0, 4)
+    >>> should_abstain_on_retrieval([Hit(c, 0.1, 1, dense_score=0.12, bm25_score=0.0)], 0.3)
+    True
+    >>> should_abstain_on_retrieval([Hit(c, 0.1, 1, dense_score=0.12, bm25_score=7.5)], 0.3, bm25_veto=5.0)
+    False
+    >>> should_abstain_on_retrieval([], 0.3)
+    True
+    """
+    if not hits:
+        return True
+    best = retrieval_confidence(hits, score)
+    if best is None or best >= threshold:
+        return False
+    if bm25_veto is not None:
+        bm25 = retrieval_confidence(hits, "bm25")
+        if bm25 is not None and bm25 >= bm25_veto:
+            return False
+    return True
+
+
+def calibrate_threshold(answerable_scores: Sequence[float], unanswerable_scores: Sequence[float]) -> float:
+    """The threshold that best separates retrieval scores of answerable questions (should be kept:
+    score >= threshold) from unanswerable ones (should abstain: score < threshold), by balanced
+    accuracy. Candidates are midpoints between neighbouring observed scores (and just outside
+    them); among equally good ones the lowest wins, because a wrongly kept question can still be
+    declined by the model while a wrongly abstained one is lost.
+
+    >>> calibrate_threshold([0.6, 0.7, 0.8], [0.2, 0.3, 0.4])
+    0.5
+    >>> calibrate_threshold([0.6, 0.7, 0.8], [0.2, 0.3, 0.65])  # two cut points tie at 5/6
+    0.45
+    """
+    pos = np.asarray(answerable_scores, dtype=np.float64)
+    neg = np.asarray(unanswerable_scores, dtype=np.float64)
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError("calibrate_threshold needs scores of both answerable and unanswerable questions")
+    values = np.unique(np.concatenate([pos, neg]))
+    candidates = np.concatenate([[values[0] - 1e-6], (values[:-1] + values[1:]) / 2, [values[-1] + 1e-6]])
+    best_t, best_acc = float(candidates[0]), -1.0
+    for t in candidates:
+        acc = ((pos >= t).mean() + (neg < t).mean()) / 2
+        if acc > best_acc + 1e-12:
+            best_t, best_acc = float(t), acc
+    return round(best_t, 6)
+
+
+def abstention_text(see_also: Sequence[Hit]) -> str:
+    """The honest reply when the guides lack the answer, naming the closest sections.
+
+    >>> from studyrag.records import Chunk, Hit
+    >>> c = Chunk("c", "g.md", ("Fine-tuning", "LoRA"), "text", 0, 4, title="LLM Guide")
+    >>> abstention_text([Hit(c, 0.2, 1), Hit(c, 0.1, 2)])
+    'The guides do not cover this. Closest sections: LLM Guide › Fine-tuning › LoRA.'
+    >>> abstention_text([])
+    'The guides do not cover this.'
+    """
+    names: list[str] = []
+    for h in see_also:
+        c = h.chunk
+        name = PATH_SEP.join(p for p in (c.title or c.source, c.section) if p)
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        return ABSTAIN_PHRASE
+    return f"{ABSTAIN_PHRASE} Closest sections: {'; '.join(names)}."

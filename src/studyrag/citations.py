@@ -1,0 +1,430 @@
+"""Citation parsing, validation and repair for answers that cite numbered sources ``[n]``.
+
+Everything here is pure: text in, records out. The model is asked for ``[n]`` after each sentence,
+but small models write ``[1, 3]``, ``[Source 2]``, ``【1】``, ``[^1]`` or put the marker after the
+full stop; :func:`parse_citations` reads all of these, :func:`clean_answer_text` rewrites them to
+``[n]`` so the UI can link them, and :func:`attribute_uncited` adds a citation to sentences the model
+left bare when one source clearly supports them.
+
+>>> [(s.text, s.numbers) for s in parse_citations("LoRA adds adapters [1, 3]. It is cheap. [Source 2]")]
+[('LoRA adds adapters.', (1, 3)), ('It is cheap.', (2,))]
+>>> clean_answer_text("LoRA adds adapters [1-3]. It is cheap.【2】")
+'LoRA adds adapters [1][2][3]. It is cheap [2].'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .records import Citation, Hit
+
+__all__ = [
+    "CitedSentence",
+    "CitationReport",
+    "split_sentences",
+    "sentence_spans",
+    "find_citations",
+    "parse_citations",
+    "resolve_citations",
+    "attribute_uncited",
+    "clean_answer_text",
+    "drop_invalid_citations",
+    "support_score",
+    "content_words",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Citation markers. Numbers are 1-3 digits so years such as [2017] are never read as citations.
+
+_PREFIX = r"(?:(?:see\s+)?(?:sources?|srcs?|refs?\.?|references?|docs?|documents?|passages?|chunks?|excerpts?)\s*[:#]?\s*)"
+_NUMS = rf"\d{{1,3}}(?:\s*(?:,|;|-|–|—|and|&|to)\s*{_PREFIX}?\d{{1,3}})*"
+_MARKER = re.compile(
+    rf"\[\^?\s*{_PREFIX}?(?P<b>{_NUMS})\s*\]"  # [1] [1, 3] [1-3] [^1] [Source 1] [sources: 1 and 2]
+    rf"|[【［]\s*{_PREFIX}?(?P<f>{_NUMS})\s*[】］]"  # full-width brackets
+    rf"|\(\s*{_PREFIX}(?P<p>{_NUMS})\s*\)"  # (Source 1)
+    # a bare "(1)" only right after a word and at the end of a sentence: "(1) First step" is a list
+    r"|(?<=\w )\((?P<q>\d{1,2}(?:\s*,\s*\d{1,2})*)\)(?=[.!?](?:\s|$)|[ \t]*(?:\n|$))",
+    re.IGNORECASE,
+)
+_MAX_RANGE = 20  # [1-3] expands; a "range" wider than this is two numbers, not a list
+
+
+def _numbers(group: str) -> list[int]:
+    """``"1, 3-5"`` -> ``[1, 3, 4, 5]``."""
+    out: list[int] = []
+    tokens = re.findall(r"\d+|-|–|—|\bto\b", group, flags=re.IGNORECASE)
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.isdigit():
+            a = int(tok)
+            if i + 2 < len(tokens) and not tokens[i + 1].isdigit() and tokens[i + 2].isdigit():
+                b = int(tokens[i + 2])
+                out.extend(range(a, b + 1) if a <= b <= a + _MAX_RANGE else (a, b))
+                i += 3
+                continue
+            out.append(a)
+        i += 1
+    return out
+
+
+def find_citations(text: str) -> list[tuple[int, int, tuple[int, ...]]]:
+    """Every citation marker in ``text`` as ``(start, end, numbers)``.
+
+    >>> find_citations("A [1][2]. B (Source 3). C [^4]. Steps (1) and (2) differ.")
+    [(2, 5, (1,)), (5, 8, (2,)), (12, 22, (3,)), (26, 30, (4,))]
+    """
+    out = []
+    for m in _MARKER.finditer(text):
+        group = next(g for g in m.group("b", "f", "p", "q") if g is not None)
+        out.append((m.start(), m.end(), tuple(_numbers(group))))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    try:
+        import pysbd
+    except ImportError:  # the regex fallback below is good enough for model answers
+        return None
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+_FALLBACK_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[*_]*[A-Z0-9\[【(])")
+_LEADING_MARKERS = re.compile(rf"\s*(?:(?:{_MARKER.pattern})[\s,;]*)+", re.IGNORECASE)
+
+
+def _split_line(line: str) -> list[str]:
+    seg = _segmenter()
+    if seg is not None:
+        try:
+            return [s for s in seg.segment(line) if s.strip()]
+        except Exception:  # pysbd has crashed on odd inputs; never let it take an answer down
+            pass
+    parts, last = [], 0
+    for m in _FALLBACK_BOUNDARY.finditer(line):
+        parts.append(line[last : m.start()])
+        last = m.start()
+    parts.append(line[last:])
+    return [p for p in parts if p.strip()]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences in ``text``, line by line (bullets are sentences).
+
+    A citation written after the full stop (``"... units. [1] Next ..."``) belongs to the sentence
+    before it, so it is moved there.
+
+    >>> t = "Dropout zeroes units. [1] Adam adapts rates [2].\\n- QLoRA uses 4-bit weights"
+    >>> [t[a:b] for a, b in sentence_spans(t)]
+    ['Dropout zeroes units. [1]', 'Adam adapts rates [2].', '- QLoRA uses 4-bit weights']
+    """
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        pos = 0
+        for part in _split_line(line):
+            start = line.find(part, pos)
+            if start < 0:  # the segmenter changed the text; keep what we can locate
+                continue
+            pos = start + len(part)
+            a, b = offset + start, offset + pos
+            lead = _LEADING_MARKERS.match(text, a, b)
+            if lead and spans:  # markers opening a sentence close the previous one
+                spans[-1] = _trim(text, spans[-1][0], lead.end())
+                a = lead.end()
+            if text[a:b].strip():
+                spans.append(_trim(text, a, b))
+        offset += len(line)
+    return spans
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (see :func:`sentence_spans`).
+
+    >>> split_sentences("LoRA is cheap, e.g. on one GPU. It adds adapters.")
+    ['LoRA is cheap, e.g. on one GPU.', 'It adds adapters.']
+    """
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and resolving
+
+
+@dataclass(frozen=True)
+class CitedSentence:
+    """One sentence of an answer: its text without markers and the numbers it cites, in order.
+
+    ``start``/``end`` locate the sentence (markers included) in the parsed text.
+    """
+
+    text: str
+    numbers: tuple[int, ...]
+    start: int = 0
+    end: int = 0
+
+
+def _strip_markers(sentence: str) -> str:
+    s = _MARKER.sub("", sentence)
+    s = re.sub(r"\s+([.,;:!?])", r"\1", s)
+    return re.sub(r"\s{2,}", " ", s).strip()
+
+
+def parse_citations(text: str) -> list[CitedSentence]:
+    """Split ``text`` into sentences and read the citation numbers of each.
+
+    >>> parse_citations("QLoRA quantizes to 4 bits [2]. It saves memory.")
+    [CitedSentence(text='QLoRA quantizes to 4 bits.', numbers=(2,), start=0, end=30), \
+CitedSentence(text='It saves memory.', numbers=(), start=31, end=47)]
+    """
+    out = []
+    for a, b in sentence_spans(text):
+        sentence = text[a:b]
+        numbers: list[int] = []
+        for _, _, ns in find_citations(sentence):
+            numbers.extend(n for n in ns if n not in numbers)
+        out.append(CitedSentence(_strip_markers(sentence), tuple(numbers), a, b))
+    return out
+
+
+_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[-*+>]\s+|\d{1,2}[.)]\s+)?|[*_`]+")
+
+
+def is_trivial(sentence: str) -> bool:
+    """True for lines that make no claim: headings, lead-ins ending with ':', one or two words,
+    and sentences saying the sources lack something (those need no citation).
+
+    >>> is_trivial("## Key points"), is_trivial("Here is how it works:"), is_trivial("LoRA adds adapters.")
+    (True, True, False)
+    """
+    from .abstain import is_abstention_sentence  # abstain uses this module's splitter
+
+    s = _strip_markers(sentence)
+    if re.match(r"^\s*#{1,6}\s", s) or s.rstrip("*_ ").endswith(":"):
+        return True
+    if len(re.findall(r"\w+", _MARKUP.sub("", s))) < 3:
+        return True
+    return is_abstention_sentence(s)
+
+
+@dataclass(frozen=True)
+class CitationReport:
+    """What the citations of an answer point at.
+
+    ``citations``: valid ones, unique by ``n``, in order of first appearance.
+    ``invalid``: numbers outside 1..len(sources), unique, in order of appearance.
+    ``uncited``: claim sentences (see :func:`is_trivial`) without a valid citation.
+    ``sentence_citations``: every claim sentence with its valid numbers (for the evaluation).
+    """
+
+    citations: tuple[Citation, ...]
+    invalid: tuple[int, ...]
+    uncited: tuple[str, ...]
+    sentence_citations: tuple[CitedSentence, ...]
+
+
+def resolve_citations(text: str, sources: Sequence[Hit]) -> CitationReport:
+    """Map the ``[n]`` in ``text`` onto ``sources`` (numbered from 1), checking each number.
+
+    >>> from studyrag.records import Chunk, Hit
+    >>> src = [Hit(Chunk("c1", "g.md", ("LoRA",), "LoRA adds adapters.", 0, 19), 1.0, 1)]
+    >>> r = resolve_citations("LoRA adds low-rank adapters [1][4]. It is popular with students.", src)
+    >>> [c.chunk.id for c in r.citations], r.invalid, r.uncited
+    (['c1'], (4,), ('It is popular with students.',))
+    """
+    cited: dict[int, Citation] = {}
+    invalid: list[int] = []
+    uncited: list[str] = []
+    claims: list[CitedSentence] = []
+    for s in parse_citations(text):
+        valid = tuple(n for n in s.numbers if 1 <= n <= len(sources))
+        for n in s.numbers:
+            if not 1 <= n <= len(sources) and n not in invalid:
+                invalid.append(n)
+        for n in valid:
+            cited.setdefault(n, Citation(n, sources[n - 1].chunk))
+        if is_trivial(text[s.start : s.end]):
+            continue
+        claims.append(CitedSentence(s.text, valid, s.start, s.end))
+        if not valid:
+            uncited.append(s.text)
+    return CitationReport(tuple(cited.values()), tuple(invalid), tuple(uncited), tuple(claims))
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalizing
+
+
+def clean_answer_text(text: str) -> str:
+    """Rewrite every citation variant as ``[n]`` markers placed before the sentence's full stop.
+
+    >>> clean_answer_text("MoE routes tokens (Source 2). Experts specialize. [1, 3]")
+    'MoE routes tokens [2]. Experts specialize [1][3].'
+    >>> clean_answer_text("Steps (1) and (2) differ [^1].")
+    'Steps (1) and (2) differ [1].'
+    """
+    out, last = [], 0
+    for a, b, numbers in find_citations(text):
+        out.append(text[last:a])
+        out.append("".join(f"[{n}]" for n in numbers))
+        last = b
+    out.append(text[last:])
+    s = "".join(out)
+    # "units. [1]" / "units.[1]" -> "units [1]." (the marker belongs to the sentence it follows)
+    s = re.sub(
+        r"(?<=\w)\s*([.!?])[ \t]*((?:\[\d+\][ \t]*)+)(?=\s|$)",
+        lambda m: f" {m.group(2).strip()}{m.group(1)}",
+        s,
+    )
+    # "[1] [2]" -> "[1][2]"; "adapters[1]" -> "adapters [1]"
+    s = re.sub(r"(\[\d+\])[ \t]+(?=\[\d+\])", r"\1", s)
+    return re.sub(r"(?<=[\w)])(\[\d+\])", r" \1", s)
+
+
+def drop_invalid_citations(text: str, n_sources: int) -> str:
+    """Remove ``[n]`` markers that point at no source (run after :func:`clean_answer_text`).
+
+    >>> drop_invalid_citations("LoRA adds adapters [1][7].", 2)
+    'LoRA adds adapters [1].'
+    """
+    s = re.sub(r"\[(\d+)\]", lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", text)
+    return re.sub(r"[ \t]+([.!?,;])", r"\1", s)
+
+
+# ---------------------------------------------------------------------------------------------
+# Attribution post-pass
+
+_STOP_WORDS = """a an the and or but if then else of to in on at by for with from into onto over under as is are was
+    were be been being am do does did doing have has had having it its it's this that these those they them
+    their there here he she his her we you your our i me my not no nor so than too very can could may might
+    must shall should will would which who whom whose what when where why how all any both each few more
+    most other some such only own same just also about above below between through during before after
+    again further once up down out off while because until against per via using used use uses e g eg ie
+    etc one like well often many much"""
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def _stem(word: str) -> str:
+    """A deliberately light stemmer: enough to match "activations"/"activation", "trained"/"training"."""
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "ls":
+                word = word[:-1]  # "embedding" -> "embed"
+            break
+    else:
+        if word.endswith("ies") and len(word) > 4:
+            word = word[:-3] + "y"
+        elif word.endswith("es") and len(word) > 4 and word[-3] in "sxz":
+            word = word[:-2]
+        elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+            word = word[:-1]
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased, lightly stemmed words minus stop words (numbers kept as written).
+
+    >>> sorted(content_words("The adapters were trained on 4-bit weights"))
+    ['4', 'adapter', 'bit', 'train', 'weight']
+    """
+    words = re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("’", ""))
+    return {
+        w if any(c.isdigit() for c in w) else _stem(w)
+        for w in words
+        if w not in _STOP and len(w) > 1 or w.isdigit()
+    }
+
+
+def support_score(sentence: str, source_text: str) -> float:
+    """Share of the sentence's content words found in the source; 0 when a number in the sentence
+    is missing from the source (a wrong figure is never "supported").
+
+    >>> support_score("Adam adapts each weight's learning rate.", "Adam adapts the learning rate of each weight.")
+    1.0
+    >>> support_score("Mixtral has 8 experts.", "Mixtral routes tokens to 2 of its experts.")
+    0.0
+    """
+    words = content_words(sentence)
+    if not words:
+        return 0.0
+    have = content_words(source_text)
+    if any(w not in have for w in words if any(c.isdigit() for c in w)):
+        return 0.0
+    return len(words & have) / len(words)
+
+
+def attribute_uncited(
+    text: str,
+    sources: Sequence[Hit],
+    *,
+    embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+    threshold: float = 0.5,
+) -> str:
+    """Append ``[n]`` to each claim sentence lacking a valid citation, naming the source that best
+    supports it, when that support reaches ``threshold``; otherwise the sentence stays uncited.
+
+    Support is :func:`support_score` over the source's title, section and text; with ``embed``
+    (texts -> vectors, e.g. ``embedder.embed``) it is the mean of that and the cosine similarity.
+    Ties go to the higher-ranked (lower-numbered) source.
+
+    >>> from studyrag.records import Chunk, Hit
+    >>> def hit(i, text):
+    ...     return Hit(Chunk(f"c{i}", "g.md", ("S",), text, 0, len(text)), 1.0, i)
+    >>> srcs = [hit(1, "Dropout randomly zeroes activations during training."),
+    ...         hit(2, "Adam adapts the learning rate of each weight.")]
+    >>> attribute_uncited("Adam adapts each weight's learning rate. Dropout zeroes activations [1].", srcs)
+    "Adam adapts each weight's learning rate [2]. Dropout zeroes activations [1]."
+    >>> attribute_uncited("Transformers were introduced in 2017.", srcs)
+    'Transformers were introduced in 2017.'
+    """
+    if not sources:
+        return text
+    todo = []
+    for s in parse_citations(text):
+        if any(1 <= n <= len(sources) for n in s.numbers) or is_trivial(text[s.start : s.end]):
+            continue
+        todo.append(s)
+    if not todo:
+        return text
+    docs = [h.chunk.embed_text for h in sources]
+    scores = np.array([[support_score(s.text, d) for d in docs] for s in todo], dtype=np.float64)
+    if embed is not None:
+        vecs = np.asarray(embed([s.text for s in todo] + docs), dtype=np.float64)
+        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        cos = vecs[: len(todo)] @ vecs[len(todo) :].T
+        scores = (scores + np.clip(cos, 0.0, 1.0)) / 2
+    out = text
+    for s, row in sorted(zip(todo, scores, strict=True), key=lambda x: -x[0].start):  # right to left
+        best = int(np.argmax(row))  # argmax returns the first maximum: the higher-ranked source
+        if row[best] >= threshold:
+            out = _insert_marker(out, s.start, s.end, best + 1)
+    return out
+
+
+def _insert_marker(text: str, start: int, end: int, n: int) -> str:
+    """Put ``" [n]"`` before the sentence's closing punctuation (after any closing emphasis)."""
+    core = text[start:end]
+    m = re.search(r"[.!?…]+[\"'”’)*_]*$", core)
+    at = start + (m.start() if m else len(core))
+    return f"{text[:at]} [{n}]{text[at:]}"
