@@ -410,8 +410,8 @@ def describe_models(settings: Settings) -> list[ModelInfo]:
 def cuda_available() -> bool:
     """Can the installed llama-cpp-python build offload layers to a GPU? False on any problem."""
     try:
-        import llama_cpp
+        from .generate import import_llama_cpp  # sets OpenMP up before the library loads
 
-        return bool(llama_cpp.llama_supports_gpu_offload())
+        return bool(import_llama_cpp().llama_supports_gpu_offload())
     except Exception:  # a diagnostic must never fail
         return False

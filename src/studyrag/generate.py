@@ -1,0 +1,604 @@
+"""The LLM backends behind one small ``Generator`` protocol.
+
+- ``LlamaGenerator``: a GGUF file run in-process by llama-cpp-python, with the model's own chat
+  template; one loaded model shared by every request, a lock serialising them.
+- ``OpenAIGenerator``: any OpenAI-compatible HTTP server (llama.cpp's ``llama-server``, vLLM...),
+  for ``STUDYRAG_BACKEND=openai``.
+
+>>> Message("user", "What is LoRA?").as_dict()
+{'role': 'user', 'content': 'What is LoRA?'}
+>>> _gpu_layers("auto", gpu=False), _gpu_layers("auto", gpu=True), _gpu_layers("20", gpu=True)
+(0, -1, 20)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from .errors import ConfigError, GenerationError, ModelCorruptError, ModelNotFoundError
+from .models import has_gguf_magic, resolve_llm
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+__all__ = ["Generator", "LlamaGenerator", "Message", "OpenAIGenerator", "import_llama_cpp", "make_generator"]
+
+ROLES = ("system", "user", "assistant")
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat turn."""
+
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"message role must be one of {ROLES}, got {self.role!r}")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """What the pipeline needs from a language model."""
+
+    name: str
+    n_ctx: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def count_messages(self, messages: Sequence[Message]) -> int: ...
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
+        seed: int | None = None,
+    ) -> Iterator[str]: ...
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        json_schema: dict | None = None,
+        grammar: str | None = None,
+    ) -> str: ...
+
+
+def _overflow(prompt_tokens: int, n_ctx: int) -> GenerationError:
+    return GenerationError(
+        f"the prompt is {prompt_tokens} tokens but the model's context window is {n_ctx}: "
+        f"put fewer sources in the prompt (STUDYRAG_SOURCES), shorten the question, or raise "
+        f"STUDYRAG_N_CTX"
+    )
+
+
+def _gpu_layers(setting: str | int, *, gpu: bool) -> int:
+    """``"auto"`` → all layers (-1) on a GPU build, else 0; anything else must be an int."""
+    if str(setting).strip().lower() == "auto":
+        return -1 if gpu else 0
+    try:
+        return int(setting)
+    except ValueError:
+        raise ConfigError(
+            f"n_gpu_layers={setting!r} is invalid: set STUDYRAG_N_GPU_LAYERS to 'auto', -1 (all), 0 (CPU) "
+            f"or a number of layers"
+        ) from None
+
+
+def import_llama_cpp() -> Any:
+    """Import llama-cpp-python with OpenMP threads that sleep, not spin, while they wait.
+
+    This build of llama.cpp uses OpenMP, whose default busy-waiting threads fight every other
+    process for the cores: on a shared 2-core machine the first answer took 7 s instead of
+    0.1 s. OpenMP reads the setting once, when the library loads, hence here; a value the
+    user exported wins.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import llama_cpp
+
+    return llama_cpp
+
+
+def _cpu_count() -> int:
+    # the CPUs this process may run on (a container's quota), not the host's total
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+# ============================================================================================
+# llama-cpp-python
+
+
+class LlamaGenerator:
+    """A GGUF model run by llama-cpp-python, loaded once and shared; requests wait their turn.
+
+    The chat template is the one stored in the GGUF (``tokenizer.chat_template``), used both to
+    build the prompt and to count its tokens, so ``count_messages`` equals what the model sees.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 0,
+        n_gpu_layers: str | int = "auto",
+        seed: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        try:
+            llama_cpp = import_llama_cpp()
+            from llama_cpp import llama_chat_format
+        except ImportError as e:
+            raise ModelNotFoundError(
+                f"llama-cpp-python is not installed ({e}): `pip install llama-cpp-python`, or set "
+                f"STUDYRAG_BACKEND=openai to use an OpenAI-compatible server"
+            ) from e
+        path = Path(model_path)
+        if not path.is_file():
+            raise ModelNotFoundError(f"no GGUF file at {path}: set STUDYRAG_LLM to an existing .gguf file")
+        if not has_gguf_magic(path):
+            raise ModelCorruptError(f"{path} is not a GGUF file: point STUDYRAG_LLM at a .gguf model")
+        threads = n_threads if n_threads > 0 else _cpu_count()
+        gpu_layers = _gpu_layers(n_gpu_layers, gpu=bool(llama_cpp.llama_supports_gpu_offload()))
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=gpu_layers,
+                seed=seed,
+                verbose=verbose,
+            )
+        except (ValueError, RuntimeError, OSError) as e:
+            raise ModelCorruptError(
+                f"llama.cpp could not load {path} ({e}): the file may be truncated or damaged "
+                f"(delete it; the default model is re-assembled on next start), too large for memory "
+                f"(lower STUDYRAG_N_CTX), or of an architecture this llama-cpp-python does not know "
+                f"(`pip install -U llama-cpp-python`)"
+            ) from e
+        self.model_path = path
+        self.name = path.name
+        self.n_ctx = self._llm.n_ctx()
+        self.n_threads = threads
+        self.n_gpu_layers = gpu_layers
+        self.seed = seed
+        self._formatter = self._chat_formatter(llama_chat_format)
+        # generation goes through the very same formatter, so counting and generating agree
+        self._llm.chat_handler = self._formatter.to_chat_handler()
+        self._lock = threading.Lock()
+        self._grammars: dict[str, Any] = {}
+
+    def _chat_formatter(self, llama_chat_format: Any) -> Any:
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            # rare: a GGUF without a template; ChatML is what most instruct models use
+            return _FunctionFormatter(llama_chat_format.format_chatml, llama_chat_format)
+        model = self._llm._model  # same token texts llama-cpp-python itself uses
+        eos, bos = self._llm.token_eos(), self._llm.token_bos()
+        return llama_chat_format.Jinja2ChatFormatter(
+            template=template,
+            eos_token=model.token_get_text(eos) if eos != -1 else "",
+            bos_token=model.token_get_text(bos) if bos != -1 else "",
+            stop_token_ids=[eos],
+        )
+
+    @property
+    def llama(self) -> Any:
+        """The underlying ``llama_cpp.Llama`` (hold ``lock`` while using it from several threads)."""
+        return self._llm
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
+    # -- counting: tokenizing only reads the vocabulary, so it needs no lock
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def prompt_text(self, messages: Sequence[Message]) -> str:
+        """The exact prompt string the chat template makes of ``messages``."""
+        return self._formatter(messages=[m.as_dict() for m in messages]).prompt
+
+    def count_messages(self, messages: Sequence[Message]) -> int:
+        result = self._formatter(messages=[m.as_dict() for m in messages])
+        tokens = self._llm.tokenize(
+            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+        )
+        return len(tokens)
+
+    def _check_fits(self, messages: Sequence[Message]) -> None:
+        n = self.count_messages(messages)
+        if n >= self.n_ctx:
+            raise _overflow(n, self.n_ctx)
+
+    # -- generation
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
+        seed: int | None = None,
+    ) -> Iterator[str]:
+        """Yield the answer text piece by piece as it is decoded.
+
+        The lock is held from the first piece until the iterator ends or is closed, so close
+        (or exhaust) it promptly; ``with contextlib.closing(gen.stream(...))`` does that.
+        """
+        self._check_fits(messages)
+        with self._lock:
+            try:
+                chunks = self._llm.create_chat_completion(
+                    messages=[m.as_dict() for m in messages],
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stop=list(stop),
+                    seed=self.seed if seed is None else seed,
+                    stream=True,
+                )
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            except ValueError as e:
+                raise self._as_generation_error(e) from e
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        json_schema: dict | None = None,
+        grammar: str | None = None,
+    ) -> str:
+        """The whole answer at once; ``json_schema`` or a GBNF ``grammar`` constrains its form."""
+        self._check_fits(messages)
+        constraint = self._grammar(json_schema, grammar)
+        with self._lock:
+            try:
+                out = self._llm.create_chat_completion(
+                    messages=[m.as_dict() for m in messages],
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    seed=self.seed,
+                    grammar=constraint,
+                )
+            except ValueError as e:
+                raise self._as_generation_error(e) from e
+        return out["choices"][0]["message"]["content"] or ""
+
+    def _grammar(self, json_schema: dict | None, grammar: str | None) -> Any:
+        if json_schema is not None and grammar is not None:
+            raise ValueError("pass json_schema or grammar, not both")
+        if json_schema is None and grammar is None:
+            return None
+        from llama_cpp import llama_cpp as capi
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        key = json.dumps(json_schema, sort_keys=True) if json_schema is not None else f"gbnf:{grammar}"
+        if key not in self._grammars:
+            try:
+                compiled = (
+                    LlamaGrammar.from_json_schema(json.dumps(json_schema), verbose=False)
+                    if json_schema is not None
+                    else LlamaGrammar.from_string(grammar or "", verbose=False)
+                )
+            except Exception as e:  # the schema converter raises plain Exceptions
+                raise GenerationError(
+                    f"cannot turn the JSON schema into a grammar ({e}): simplify the schema"
+                ) from e
+            # llama.cpp adds an unparsable grammar to its sampler as NULL and then crashes: try it first
+            vocab = self._llm._model.vocab
+            sampler = capi.llama_sampler_init_grammar(
+                vocab, compiled._grammar.encode(), compiled._root.encode()
+            )
+            if not sampler:
+                raise GenerationError(
+                    "the grammar does not parse as GBNF: fix its syntax (see llama.cpp's grammars/README)"
+                )
+            capi.llama_sampler_free(sampler)
+            self._grammars[key] = compiled
+        return self._grammars[key]
+
+    def _as_generation_error(self, e: ValueError) -> GenerationError:
+        if "exceed context window" in str(e):
+            return GenerationError(
+                f"{e}: put fewer sources in the prompt (STUDYRAG_SOURCES) or raise STUDYRAG_N_CTX"
+            )
+        return GenerationError(
+            f"llama.cpp failed while answering ({e}); try again, or report it with the question"
+        )
+
+    def close(self) -> None:
+        """Free the model now instead of at garbage collection."""
+        with self._lock:
+            self._llm.close()
+
+
+class _FunctionFormatter:
+    """Adapts one of llama-cpp-python's ``format_*`` functions to the formatter interface."""
+
+    def __init__(self, fn: Any, llama_chat_format: Any) -> None:
+        self._fn = fn
+        self._lcf = llama_chat_format
+
+    def __call__(self, *, messages: list[dict], **kwargs: Any) -> Any:
+        return self._fn(messages=messages, **kwargs)
+
+    def to_chat_handler(self) -> Any:
+        return self._lcf.chat_formatter_to_chat_completion_handler(self._fn)
+
+
+# ============================================================================================
+# OpenAI-compatible servers
+
+
+class OpenAIGenerator:
+    """A model behind an OpenAI-compatible ``/v1/chat/completions`` (llama-server, vLLM, ...).
+
+    Token counts come from the server's ``/tokenize`` (and ``/apply-template``) when it has them,
+    as llama-server does; otherwise they are estimated at 4 characters a token.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str = "",
+        *,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        n_ctx: int = 4096,
+        transport: Any = None,
+    ) -> None:
+        import httpx
+
+        root = base_url.rstrip("/")
+        self.api_base = root if root.endswith("/v1") else root + "/v1"
+        self.server_root = self.api_base[: -len("/v1")]
+        self.model = model
+        self.name = f"openai:{model or 'server-default'}"
+        self.n_ctx = n_ctx
+        self.timeout = timeout
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), headers=headers, transport=transport
+        )
+        self._httpx = httpx
+        self._has_tokenize: bool | None = None  # unknown until the server is asked once
+
+    # -- counting
+    def _server_count(self, text: str, *, special: bool) -> int | None:
+        if self._has_tokenize is False:
+            return None
+        try:
+            r = self._client.post(
+                self.server_root + "/tokenize",
+                json={"content": text, "add_special": special, "parse_special": special},
+                timeout=10.0,
+            )
+        except self._httpx.HTTPError:
+            return None  # unreachable now: estimate, and ask again next time
+        try:
+            n = len(r.json()["tokens"]) if r.status_code == 200 else None
+        except (ValueError, KeyError, TypeError):
+            n = None
+        self._has_tokenize = n is not None
+        return n
+
+    def count_tokens(self, text: str) -> int:
+        n = self._server_count(text, special=False)
+        return n if n is not None else _estimate_tokens(text)
+
+    def _count(self, messages: Sequence[Message]) -> tuple[int, bool]:
+        """Prompt tokens and whether the figure is exact (the server's own template and tokenizer)."""
+        if self._has_tokenize is not False:
+            try:
+                r = self._client.post(
+                    self.server_root + "/apply-template",
+                    json={"messages": [m.as_dict() for m in messages]},
+                    timeout=10.0,
+                )
+                prompt = r.json()["prompt"] if r.status_code == 200 else None
+            except (self._httpx.HTTPError, ValueError, KeyError, TypeError):
+                prompt = None
+            if isinstance(prompt, str):
+                n = self._server_count(prompt, special=True)
+                if n is not None:
+                    return n, True
+        # ~4 tokens of role markup per message, 3 to open the assistant's turn
+        return sum(_estimate_tokens(m.content) + 4 for m in messages) + 3, False
+
+    def count_messages(self, messages: Sequence[Message]) -> int:
+        return self._count(messages)[0]
+
+    # -- generation
+    def _body(self, messages: Sequence[Message], max_tokens: int, temperature: float, **extra: Any) -> dict:
+        n, exact = self._count(messages)
+        if exact and n >= self.n_ctx:
+            raise _overflow(n, self.n_ctx)
+        body: dict[str, Any] = {
+            "messages": [m.as_dict() for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if self.model:
+            body["model"] = self.model
+        body.update({k: v for k, v in extra.items() if v is not None})
+        return body
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
+        seed: int | None = None,
+    ) -> Iterator[str]:
+        body = self._body(messages, max_tokens, temperature, stop=list(stop) or None, seed=seed, stream=True)
+        url = self.api_base + "/chat/completions"
+        try:
+            with self._client.stream("POST", url, json=body) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    raise self._http_error(r)
+                for line in r.iter_lines():
+                    piece, done = _sse_piece(line)
+                    if done:
+                        return
+                    if piece:
+                        yield piece
+        except self._httpx.TimeoutException as e:
+            raise self._timed_out(e) from e
+        except self._httpx.TransportError as e:
+            raise self._unreachable(e) from e
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        json_schema: dict | None = None,
+        grammar: str | None = None,
+    ) -> str:
+        if json_schema is not None and grammar is not None:
+            raise ValueError("pass json_schema or grammar, not both")
+        response_format = (
+            {"type": "json_schema", "json_schema": {"name": "output", "schema": json_schema, "strict": True}}
+            if json_schema is not None
+            else None
+        )
+        # "grammar" is llama-server's extension; other servers ignore or reject it
+        body = self._body(messages, max_tokens, temperature, response_format=response_format, grammar=grammar)
+        try:
+            r = self._client.post(self.api_base + "/chat/completions", json=body)
+        except self._httpx.TimeoutException as e:
+            raise self._timed_out(e) from e
+        except self._httpx.TransportError as e:
+            raise self._unreachable(e) from e
+        if r.status_code >= 400:
+            raise self._http_error(r)
+        try:
+            return r.json()["choices"][0]["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            raise GenerationError(
+                f"the server at {self.api_base} sent an answer that is not an OpenAI chat completion: "
+                f"check STUDYRAG_OPENAI_BASE_URL points at an OpenAI-compatible API"
+            ) from e
+
+    # -- errors that say what to do
+    def _unreachable(self, e: Exception) -> GenerationError:
+        return GenerationError(
+            f"the server at {self.api_base} is unreachable ({type(e).__name__}: {e}): start it (e.g. "
+            f"`llama-server -m model.gguf --port 8080`) or fix STUDYRAG_OPENAI_BASE_URL; or set "
+            f"STUDYRAG_BACKEND=llama to run the model in-process"
+        )
+
+    def _timed_out(self, e: Exception) -> GenerationError:
+        return GenerationError(
+            f"the server at {self.api_base} did not answer within {self.timeout:g}s ({e}): it may be "
+            f"overloaded or loading a model; try again, or lower STUDYRAG_MAX_TOKENS"
+        )
+
+    def _http_error(self, r: Any) -> GenerationError:
+        detail = r.text[:300].strip()
+        if r.status_code in (401, 403):
+            fix = "set STUDYRAG_OPENAI_API_KEY to a key the server accepts"
+        elif r.status_code == 404:
+            fix = "check STUDYRAG_OPENAI_BASE_URL (it should end in /v1) and STUDYRAG_OPENAI_MODEL"
+        elif "context" in detail.lower():
+            fix = (
+                "put fewer sources in the prompt (STUDYRAG_SOURCES) or start the server with a larger context"
+            )
+        else:
+            fix = "see the server's log"
+        return GenerationError(
+            f"the server at {self.api_base} answered HTTP {r.status_code} ({detail}): {fix}"
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _estimate_tokens(text: str) -> int:
+    """About 4 characters per token for English text.
+
+    >>> _estimate_tokens("abcdefgh"), _estimate_tokens("abcdefghi"), _estimate_tokens("")
+    (2, 3, 0)
+    """
+    return -(-len(text) // 4)
+
+
+def _sse_piece(line: str) -> tuple[str, bool]:
+    """One server-sent-events line → (text piece, stream finished).
+
+    >>> _sse_piece('data: {"choices": [{"delta": {"content": "Lo"}}]}')
+    ('Lo', False)
+    >>> _sse_piece("data: [DONE]"), _sse_piece(": keep-alive"), _sse_piece("")
+    (('', True), ('', False), ('', False))
+    """
+    line = line.strip()
+    if not line.startswith("data:"):
+        return "", False  # comments, event names, blank separators
+    data = line[len("data:") :].strip()
+    if data == "[DONE]":
+        return "", True
+    try:
+        event = json.loads(data)
+    except ValueError as e:
+        raise GenerationError(
+            f"the server sent a malformed stream event ({data[:80]!r}): is it OpenAI-compatible?"
+        ) from e
+    if isinstance(event, dict) and event.get("error"):
+        raise GenerationError(f"the server reported an error mid-answer: {event['error']}")
+    choices = (event.get("choices") or []) if isinstance(event, dict) else []
+    if not choices:
+        return "", False  # e.g. a final usage-only chunk
+    return (choices[0].get("delta") or {}).get("content") or "", False
+
+
+def make_generator(settings: Settings) -> Generator:
+    """The generator the settings ask for (``backend`` = ``"llama"`` or ``"openai"``)."""
+    backend = settings.backend.strip().lower()
+    if backend == "llama":
+        return LlamaGenerator(
+            resolve_llm(settings.llm, settings.cache_dir),
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads,
+            n_gpu_layers=settings.n_gpu_layers,
+            seed=settings.seed,
+        )
+    if backend == "openai":
+        if not settings.openai_base_url:
+            raise ConfigError(
+                "STUDYRAG_BACKEND=openai needs STUDYRAG_OPENAI_BASE_URL (e.g. http://127.0.0.1:8080/v1 for "
+                "llama-server) and usually STUDYRAG_OPENAI_MODEL"
+            )
+        # the key is read from the environment, never from Settings: settings are written into reports
+        api_key = os.environ.get("STUDYRAG_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        return OpenAIGenerator(
+            settings.openai_base_url, settings.openai_model, api_key=api_key, n_ctx=settings.n_ctx
+        )
+    raise ConfigError(f"backend={settings.backend!r} is unknown: set STUDYRAG_BACKEND to 'llama' or 'openai'")
