@@ -17,6 +17,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -94,6 +95,14 @@ def embedder_id(path_or_id: str) -> str:
     return f"{name}@{h.hexdigest()[:12]}"
 
 
+@lru_cache(maxsize=4)
+def _load_model(path: str, device: str):
+    """Each model loads once per process (~2-8 s): the app, tests and benchmarks share it."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device=device)
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model (local folder or hub id) behind the ``Embedder`` protocol.
 
@@ -102,10 +111,14 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, path_or_id: str = "default", device: str = "cpu") -> None:
         path = _default_embedder_path() if path_or_id == "default" else path_or_id
+        looks_like_path = Path(path).expanduser().is_absolute() or path.startswith((".", "~"))
+        if looks_like_path and not Path(path).expanduser().is_dir():  # don't go online for a path
+            raise ModelNotFoundError(
+                f"no sentence-transformers folder at {path}: set STUDYRAG_EMBEDDER to 'default' or an "
+                "existing model folder"
+            )
         try:
-            from sentence_transformers import SentenceTransformer
-
-            self.model = SentenceTransformer(path, device=device)
+            self.model = _load_model(path, device)
         except (OSError, ValueError) as e:
             raise ModelNotFoundError(
                 f"cannot load the embedder {path!r} ({e}); set STUDYRAG_EMBEDDER to 'default', a local "

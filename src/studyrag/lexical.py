@@ -52,11 +52,36 @@ STOP_WORDS = frozenset(
 )
 
 _GREEK = "αβγδεζηθικλμνξοπρστυφχψω"
-_GREEK_NAMES = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega".split()  # noqa: SIM905
+_GREEK_NAMES = (
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "omicron",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "chi",
+    "psi",
+    "omega",
+)
 _GREEK_TO_NAME = dict(zip(_GREEK, _GREEK_NAMES, strict=True))
-# A Greek letter used as a symbol (β in β-VAE), not inside a Greek word: spelled out so that
-# "beta-VAE" and "β-VAE" meet.
-_GREEK_SYMBOL = re.compile(rf"(?<![{_GREEK}ς])([{_GREEK}])(?![{_GREEK}ς])")
+# A Greek letter standing alone as a symbol (β in β-VAE: no letter either side), not inside a
+# word, is spelled out so that "beta-VAE" and "β-VAE" meet.
+_GREEK_SYMBOL = re.compile(rf"(?<![^\W\d_])([{_GREEK}])(?![^\W\d_])")
 _POSSESSIVE = re.compile(r"['’]s\b")
 # Letters/digits joined by - _ . : a "compound" like gpt-4, q4_k_m, zero_point, llama-3.1.
 _COMPOUND = re.compile(r"[^\W_]+(?:[-_.][^\W_]+)*")

