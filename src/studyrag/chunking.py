@@ -1,0 +1,383 @@
+"""Pure ``Document`` → ``Chunk``s: structure-aware, token-budgeted, with stable ids.
+
+Rules, in order:
+
+- A chunk stays inside one section path. Sections under ``min_tokens`` merge with their
+  *siblings* (same parent heading) up to ``max_tokens``; the merged chunk's path is the parent
+  and its text keeps the sub-headings. Glossary topics never merge: each is a retrieval unit.
+- A section over ``max_tokens`` splits at block boundaries (paragraphs, lists, code, tables),
+  an oversized list at its items, oversized prose at lines, then sentences, then words.
+  Consecutive pieces of one section overlap by up to ``overlap`` tokens (whole sentences/lines).
+- A code block or table stays whole when it fits the embedder ``window``.
+- No chunk's ``embed_text`` exceeds ``window`` tokens: the embedder would not see the rest.
+
+Token counts come from ``count_tokens`` (the embedder's word pieces, special tokens included),
+applied to ``Chunk.embed_text`` (guide title › heading path, a newline, then the text).
+
+>>> from studyrag.loaders import parse_document
+>>> doc = parse_document("# G\\n\\n## A\\n\\nAlpha.\\n\\n## B\\n\\nBeta.\\n", "g.md")
+>>> words = lambda s: len(s.split()) + 2
+>>> [(c.section, c.text) for c in chunk_document(doc, words)]  # two tiny siblings merge
+[('G', '## A\\n\\nAlpha.\\n\\n## B\\n\\nBeta.')]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from .records import PATH_SEP, Chunk, Document, Section
+from .structure import clean_title, parser
+
+__all__ = ["chunk_document", "chunk_corpus", "chunk_id"]
+
+CountTokens = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """An unbreakable run of text: [start, end) in the document, its cost in body tokens."""
+
+    start: int
+    end: int
+    cost: int
+    prose: bool = True  # overlap is taken from prose only, never from code or tables
+
+
+def chunk_id(source: str, path: tuple[str, ...], text: str) -> str:
+    """A short, stable id: the same guide, path and text always give the same id.
+
+    >>> chunk_id("g.md", ("LoRA",), "Low-rank adapters.")
+    '072b7c6ffa3842cb'
+    """
+    key = "\x1f".join((source, PATH_SEP.join(path), text))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def chunk_corpus(
+    docs: Iterable[Document],
+    count_tokens: CountTokens,
+    *,
+    max_tokens: int = 200,
+    overlap: int = 32,
+    min_tokens: int = 48,
+    window: int = 256,
+) -> list[Chunk]:
+    """``chunk_document`` over every document, in order. A document's chunks (and ids) do not
+    depend on the other documents."""
+    out: list[Chunk] = []
+    for doc in docs:
+        out += chunk_document(
+            doc, count_tokens, max_tokens=max_tokens, overlap=overlap, min_tokens=min_tokens, window=window
+        )
+    return out
+
+
+def chunk_document(
+    doc: Document,
+    count_tokens: CountTokens,
+    *,
+    max_tokens: int = 200,
+    overlap: int = 32,
+    min_tokens: int = 48,
+    window: int = 256,
+) -> list[Chunk]:
+    """Cut one document into chunks (see the module docstring for the rules)."""
+    if not 0 < max_tokens <= window:
+        raise ValueError(f"need 0 < max_tokens <= window, got max_tokens={max_tokens}, window={window}")
+    ctx = _Context(doc, count_tokens, max_tokens, overlap, min_tokens, window)
+    spans: list[tuple[tuple[str, ...], int, int]] = []
+    for group in _merge_siblings(ctx, [s for s in doc.sections if s.text.strip()]):
+        path, start, end = _group_span(ctx, group)
+        if ctx.fits(path, start, end, max_tokens):
+            spans.append((path, start, end))
+        else:
+            spans += [(path, s, e) for s, e in _split(ctx, path, start, end)]
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for path, start, end in spans:
+        text = doc.text[start:end]
+        cid = chunk_id(doc.source, path, text)
+        seen[cid] = seen.get(cid, 0) + 1
+        if seen[cid] > 1:  # the same text twice under one path: keep both, ids apart
+            cid = f"{cid}-{seen[cid]}"
+        chunk = Chunk(id=cid, source=doc.source, path=path, text=text, start=start, end=end, title=doc.title)
+        n = count_tokens(chunk.embed_text)
+        chunks.append(Chunk(**{**chunk.__dict__, "n_tokens": n}))
+    return chunks
+
+
+class _Context:
+    """What every step needs: the document, the token counter and the budgets."""
+
+    def __init__(
+        self, doc: Document, count: CountTokens, max_tokens: int, overlap: int, min_tokens: int, window: int
+    ):
+        self.doc, self.count = doc, count
+        self.max_tokens, self.overlap, self.min_tokens, self.window = max_tokens, overlap, min_tokens, window
+        self.specials = count("")  # [CLS] and [SEP]: counted once per text
+
+    def head(self, path: tuple[str, ...]) -> str:
+        return PATH_SEP.join(p for p in (self.doc.title, *path) if p)
+
+    def tokens(self, path: tuple[str, ...], start: int, end: int) -> int:
+        return self.count(f"{self.head(path)}\n{self.doc.text[start:end]}")
+
+    def fits(self, path: tuple[str, ...], start: int, end: int, limit: int) -> bool:
+        return self.tokens(path, start, end) <= limit
+
+    def cost(self, start: int, end: int) -> int:
+        """Body tokens of ``text[start:end]`` without the special tokens."""
+        return self.count(self.doc.text[start:end]) - self.specials
+
+
+# ---------------------------------------------------------------------------------- merging
+def _parent(section: Section) -> tuple[str, ...]:
+    return section.path[:-1]
+
+
+def _merge_siblings(ctx: _Context, sections: list[Section]) -> list[list[Section]]:
+    """Group consecutive sibling sections when one of them is under ``min_tokens`` and the
+    merged chunk fits ``max_tokens``."""
+    groups: list[list[Section]] = []
+    for sec in sections:
+        last = groups[-1] if groups else None
+        if last and _can_join(ctx, last, sec):
+            last.append(sec)
+        else:
+            groups.append([sec])
+    return groups
+
+
+def _can_join(ctx: _Context, group: list[Section], sec: Section) -> bool:
+    prev = group[-1]
+    if sec.kind != "markdown" or prev.kind != "markdown" or _parent(sec) != _parent(prev):
+        return False
+    if len(group) == 1 and _heading_start(ctx.doc.text, prev) is None:
+        return False
+    if _heading_start(ctx.doc.text, sec) is None:
+        return False
+    small = (
+        min(ctx.tokens(*_group_span(ctx, group)), ctx.tokens(sec.path, sec.start, sec.end)) < ctx.min_tokens
+    )
+    return small and ctx.fits(*_group_span(ctx, [*group, sec]), ctx.max_tokens)
+
+
+_ATX = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
+_SETEXT = re.compile(r" {0,3}(?:=+|-+)[ \t]*$")
+
+
+def _heading_start(text: str, section: Section) -> int | None:
+    """Offset of the heading line above ``section``'s body, checked against its title; None
+    when it cannot be found (then the section is not merged, so no heading is lost)."""
+    end = section.start
+    while end > 0 and text[end - 1].isspace():
+        end -= 1
+    line_start = text.rfind("\n", 0, end) + 1
+    line = text[line_start:end]
+    if _ATX.match(line):
+        start, heading = line_start, line
+    elif _SETEXT.match(line) and line_start > 0:
+        start = text.rfind("\n", 0, line_start - 1) + 1
+        heading = text[start : line_start - 1]
+    else:
+        return None
+    raw = re.sub(r"^ {0,3}#{1,6}\s*|\s+#+\s*$", "", heading.strip())
+    return start if clean_title(raw) == section.title else None
+
+
+def _group_span(ctx: _Context, group: list[Section]) -> tuple[tuple[str, ...], int, int]:
+    """(path, start, end) of a group: one section as it is; siblings from the first one's
+    heading to the last one's end, under their parent path."""
+    if len(group) == 1:
+        return group[0].path, group[0].start, group[0].end
+    start = _heading_start(ctx.doc.text, group[0])
+    assert start is not None  # checked by _can_join
+    return _parent(group[0]) or (ctx.doc.title,), start, group[-1].end
+
+
+# -------------------------------------------------------------------------------- splitting
+def _split(ctx: _Context, path: tuple[str, ...], start: int, end: int) -> list[tuple[int, int]]:
+    """Pack the pieces of an oversized section into spans of at most ``max_tokens`` (a single
+    code block or table up to ``window``), consecutive spans overlapping by whole sentences."""
+    head = ctx.count(ctx.head(path) + "\n")  # includes the special tokens
+    budget = max(ctx.max_tokens - head, 8)
+    hard = ctx.window - head
+    pieces = list(_pieces(ctx, start, end, budget, hard))
+    spans: list[tuple[int, int]] = []
+    i, lead = 0, None  # lead: where the overlap taken from the previous span starts
+    while i < len(pieces):
+        first = lead if lead is not None else pieces[i].start
+        j, total = i, (ctx.cost(first, pieces[i].start) if lead is not None else 0) + pieces[i].cost
+        while j + 1 < len(pieces) and total + pieces[j + 1].cost <= budget:
+            j += 1
+            total += pieces[j].cost
+        # Verify with the real count (costs are sums, exact for word-piece tokenizers but
+        # checked anyway); shed pieces, then the overlap, until the span fits.
+        while not ctx.fits(path, first, pieces[j].end, ctx.window if j == i else ctx.max_tokens):
+            if j > i:
+                j -= 1
+            elif first != pieces[i].start:
+                first = pieces[i].start
+            else:
+                break  # a single piece over the window cannot happen: _pieces cut it to fit
+        spans.append((first, pieces[j].end))
+        i = j + 1
+        lead = _overlap_start(ctx, first, pieces[j], budget, pieces[i].cost if i < len(pieces) else 0)
+    return _merge_short_tail(ctx, path, spans)
+
+
+def _overlap_start(ctx: _Context, span_start: int, last: _Piece, budget: int, next_cost: int) -> int | None:
+    """Where the next span starts inside the previous one: the earliest line or sentence start
+    in ``last`` whose tail costs at most ``overlap`` tokens (and leaves room for the next piece)."""
+    if not last.prose or ctx.overlap <= 0:
+        return None
+    text = ctx.doc.text
+    allowed = min(ctx.overlap, budget - next_cost)
+    best = None
+    for pos in reversed(_boundaries(text, max(last.start, span_start), last.end)):
+        if ctx.cost(pos, last.end) > allowed:
+            break
+        best = pos
+    return best
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+(?=\S)")
+_ABBREVIATIONS = ("e.g", "i.e", "vs", "al", "cf", "etc", "approx", "Fig", "Eq", "Dr", "Mr")
+
+
+def _sentence_starts(text: str) -> list[int]:
+    """Offsets in ``text`` where a new sentence begins (not after "e.g." or "et al.").
+
+    >>> s = "LoRA adds adapters, e.g. on q and v. It trains few weights! Done."
+    >>> [s[i:i + 8] for i in _sentence_starts(s)]
+    ['It train', 'Done.']
+    """
+    out = []
+    for m in _SENTENCE_END.finditer(text):
+        word = text[: m.start()].rsplit(None, 1)[-1] if text[: m.start()].strip() else ""
+        if word.lstrip("(").endswith(_ABBREVIATIONS) and text[m.start()] == ".":
+            continue
+        out.append(m.end())
+    return out
+
+
+def _boundaries(text: str, start: int, end: int) -> list[int]:
+    """Line and sentence starts strictly inside ``(start, end)`` of ``text``, ascending."""
+    seg = text[start:end]
+    rel = set(_sentence_starts(seg)) | {m.end() for m in re.finditer(r"\n\s*", seg)}
+    return sorted(start + p for p in rel if 0 < p < len(seg))
+
+
+def _pieces(ctx: _Context, start: int, end: int, budget: int, hard: int) -> Iterator[_Piece]:
+    """The top-level blocks of ``text[start:end]``; a block over ``budget`` is cut finer: a list
+    into its items, a code block or table over ``hard`` into lines, anything else into lines,
+    sentences, words."""
+    seg = ctx.doc.text[start:end]
+    tokens = parser().parse(seg)
+    lines = _line_starts(seg)
+    for i, tok in enumerate(tokens):
+        if tok.level != 0 or tok.map is None or tok.nesting == -1:
+            continue
+        bs, be = _strip(seg, lines[tok.map[0]], _line_end(lines, tok.map[1], seg))
+        if bs >= be:
+            continue
+        bs, be = bs + start, be + start
+        code = tok.type in ("fence", "code_block", "table_open", "html_block")
+        cost = ctx.cost(bs, be)
+        if cost <= budget or (code and cost <= hard):
+            yield _Piece(bs, be, cost, prose=not code)
+        elif tok.type in ("bullet_list_open", "ordered_list_open"):
+            for item in _list_items(tokens, i):
+                s, e = _strip(seg, lines[item[0]], _line_end(lines, item[1], seg))
+                yield from _fine(ctx, s + start, e + start, budget, prose=True)
+        else:
+            yield from _fine(ctx, bs, be, budget, prose=not code)
+
+
+def _list_items(tokens: list, open_index: int) -> list[list[int]]:
+    """Line ranges of the items of the list opened at ``tokens[open_index]``."""
+    depth, items = 0, []
+    for tok in tokens[open_index:]:
+        depth += tok.nesting if tok.type.endswith(("list_open", "list_close")) else 0
+        if tok.type == "list_item_open" and tok.level == tokens[open_index].level + 1 and tok.map:
+            items.append(tok.map)
+        if depth == 0:
+            break
+    return items
+
+
+def _fine(ctx: _Context, start: int, end: int, budget: int, *, prose: bool) -> Iterator[_Piece]:
+    """Cut ``[start, end)`` into pieces within ``budget``: whole if it fits, else by lines, then
+    sentences, then words, then characters."""
+    text = ctx.doc.text
+    cost = ctx.cost(start, end)
+    if cost <= budget:
+        yield _Piece(start, end, cost, prose)
+        return
+    for cutter in (_by_lines, _by_sentences, _by_words):
+        parts = [(s, e) for s, e in cutter(text, start, end) if s < e]
+        if len(parts) > 1:
+            for s, e in parts:
+                yield from _fine(ctx, s, e, budget, prose=prose)
+            return
+    # One word longer than the budget (a URL, a formula): the longest prefixes that fit.
+    while start < end:
+        lo, hi = start + 1, end
+        while lo < hi:  # binary search for the longest prefix within budget
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if ctx.cost(start, mid) <= budget else (lo, mid - 1)
+        yield _Piece(start, lo, ctx.cost(start, lo), prose)
+        start = lo
+
+
+def _by_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return _spans_between(text, start, end, [m.end() for m in re.finditer(r"\n", text[start:end])])
+
+
+def _by_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return _spans_between(text, start, end, _sentence_starts(text[start:end]))
+
+
+def _by_words(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+
+
+def _spans_between(text: str, start: int, end: int, cuts: list[int]) -> list[tuple[int, int]]:
+    """The whitespace-trimmed spans between relative cut offsets."""
+    bounds = [0, *cuts, end - start]
+    out = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        s, e = _strip(text, start + a, start + b)
+        if s < e:
+            out.append((s, e))
+    return out
+
+
+def _line_starts(text: str) -> list[int]:
+    return [0, *(i + 1 for i, ch in enumerate(text) if ch == "\n")]
+
+
+def _line_end(lines: list[int], line: int, text: str) -> int:
+    return lines[line] if line < len(lines) else len(text)
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _merge_short_tail(
+    ctx: _Context, path: tuple[str, ...], spans: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """A last span under ``min_tokens`` joins the one before when both fit the window."""
+    if len(spans) >= 2:
+        (a, _), (c, d) = spans[-2], spans[-1]
+        if ctx.tokens(path, c, d) < ctx.min_tokens and ctx.fits(path, a, d, ctx.window):
+            spans[-2:] = [(a, d)]
+    return spans

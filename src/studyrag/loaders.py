@@ -1,0 +1,193 @@
+"""Files → ``Document``: decoding, encoding repair, front matter, Markdown or glossary structure.
+
+>>> doc = parse_document("---\\ntitle: My Notes\\n---\\n# Week 1\\n\\n## LoRA\\n\\nLow-rank adapters.\\n", "n.md")
+>>> doc.title, [(s.path, s.text) for s in doc.sections if s.text]
+('My Notes', [(('Week 1', 'LoRA'), 'Low-rank adapters.')])
+>>> doc.text.startswith("# Week 1")  # front matter is metadata, not text
+True
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CorpusError
+from .glossary import looks_like_glossary, parse_glossary
+from .records import Document, Section
+from .repair import repair_text
+from .structure import clean_title, first_heading, markdown_sections
+
+__all__ = ["SUFFIXES", "load_corpus", "load_document", "parse_document", "repair_text", "split_front_matter"]
+
+log = logging.getLogger("studyrag")
+
+SUFFIXES = (".md", ".markdown", ".txt")
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+# Characters that never occur in text files; a few of them mean "not text" (NUL is checked apart).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = None) -> list[Document]:
+    """Load every ``*.md``, ``*.markdown`` and ``*.txt`` file in ``corpus_dir``, in name order.
+
+    A file that cannot be read (binary, empty, not text) is skipped with a warning on the
+    ``studyrag`` logger and a call ``on_skip(path, reason)``; the others still load.
+    Raises ``CorpusError`` when the directory is missing or no file loads.
+    """
+    corpus_dir = Path(corpus_dir)
+    fix = f"add .md/.txt guides to {corpus_dir} or set STUDYRAG_CORPUS_DIR to a directory that has them"
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus directory {corpus_dir} does not exist: {fix}")
+    paths = sorted(
+        p
+        for p in corpus_dir.iterdir()
+        if p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and p.is_file()
+    )
+    docs: list[Document] = []
+    skipped: list[str] = []
+    for path in paths:
+        try:
+            docs.append(load_document(path))
+        except (CorpusError, OSError) as exc:
+            reason = str(exc)
+            skipped.append(path.name)
+            log.warning("skipping %s: %s", path, reason)
+            if on_skip is not None:
+                on_skip(path, reason)
+    if not docs:
+        found = (
+            f"{len(paths)} candidate file(s), all skipped ({', '.join(skipped)})" if paths else "no such file"
+        )
+        raise CorpusError(f"no readable guide in {corpus_dir} ({found}): {fix}")
+    return docs
+
+
+def load_document(path: Path) -> Document:
+    """Read one guide. Raises ``CorpusError`` (naming the file and why) for binary, empty or
+    undecodable files."""
+    path = Path(path)
+    raw = path.read_bytes()
+    text, notes = decode_bytes(raw, path.name)
+    return parse_document(text, path.name, sha256=hashlib.sha256(raw).hexdigest(), notes=notes)
+
+
+def decode_bytes(raw: bytes, name: str) -> tuple[str, list[str]]:
+    """Bytes → text: UTF-8 (with or without BOM), UTF-16 with a BOM, else Windows-1252 when
+    that gives clean text (older editors); anything else is no text file.
+
+    >>> decode_bytes("caf\\u00e9".encode("cp1252"), "x.txt")
+    ('café', ['decoded as cp1252 (not UTF-8)'])
+    """
+    if not raw.strip():
+        raise CorpusError(f"{name} is empty: write some text in it or remove it from the corpus")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), ["decoded as UTF-16"]
+        except UnicodeDecodeError as exc:
+            raise CorpusError(f"{name} is not valid UTF-16 ({exc.reason}): save it as UTF-8") from None
+    if b"\x00" in raw:
+        raise CorpusError(
+            f"{name} looks binary (it contains NUL bytes): keep only .md/.txt text guides in the corpus"
+        )
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        utf8_error = f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not UTF-8"
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or _CONTROL.search(text):
+        raise CorpusError(f"{name} cannot be decoded as text ({utf8_error}): save it as UTF-8")
+    return text, ["decoded as cp1252 (not UTF-8)"]
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """YAML front matter (``---`` ... ``---`` at the very top) → (metadata, rest of the text).
+
+    Text whose top block is not a YAML mapping is returned whole with empty metadata.
+
+    >>> split_front_matter("---\\ntitle: \\"A / B\\"\\nlevels: [mid]\\n---\\n# Body\\n")
+    ({'title': 'A / B', 'levels': ['mid']}, '# Body\\n')
+    >>> split_front_matter("# No front matter\\n")
+    ({}, '# No front matter\\n')
+    """
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        return {}, text
+    try:
+        meta = yaml.safe_load(m.group(1) or "")
+    except yaml.YAMLError:
+        return {}, text
+    if not isinstance(meta, dict):
+        return {}, text
+    return _plain(meta), text[m.end() :]
+
+
+def _plain(value: Any) -> Any:
+    """YAML values → JSON-friendly ones (dates become ISO strings), so manifests can store them."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def parse_document(
+    text: str, source: str, *, sha256: str = "", notes: list[str] | tuple[str, ...] = ()
+) -> Document:
+    """Decoded text of one file → ``Document`` (pure: no file access).
+
+    Repairs mojibake, lifts the front matter into ``metadata``, picks the title (front matter
+    ``title``, else the first ``#`` heading, else the file stem) and splits the body into
+    sections: glossary topics when the text is a glossary (detected by content), else Markdown
+    sections.
+    """
+    repaired, repair_notes = repair_text(text)
+    meta, body = split_front_matter(repaired)
+    if not body.strip():
+        raise CorpusError(
+            f"{source} has no text besides its front matter: add the guide's text or remove the file"
+        )
+    stem = Path(source).stem
+    title = _title(meta.get("title")) or first_heading(body) or stem
+    sections: tuple[Section, ...]
+    if looks_like_glossary(body):
+        glossary = parse_glossary(body)
+        sections = tuple(
+            Section(path=(t.title,), text=body[t.start : t.end], start=t.start, end=t.end, kind="topic")
+            for t in glossary.topics
+        )
+        meta = {**glossary.metadata, **meta, "format": "glossary"}
+        declared = glossary.metadata.get("topics_declared")
+        if declared is not None and declared != len(sections):
+            log.warning("%s declares %d topics but %d were found", source, declared, len(sections))
+        for line in glossary.unsplit:
+            log.warning("%s: could not tell title from definition in %r", source, line[:80])
+    else:
+        sections = markdown_sections(body, title)
+        meta = {**meta, "format": "markdown"}
+    return Document(
+        source=source,
+        title=title,
+        text=body,
+        sections=sections,
+        sha256=sha256,
+        metadata=meta,
+        repairs=(*notes, *repair_notes),
+    )
+
+
+def _title(value: Any) -> str:
+    return clean_title(str(value)) if value is not None else ""
