@@ -110,6 +110,45 @@ def test_same_size_corrupt_file_with_stale_stamp_is_reassembled(tmp_path):
     assert _ensure_assembled(parts, dest, **_expected()).read_bytes() == PAYLOAD
 
 
+def test_failure_mid_write_leaves_no_partial_and_no_model(tmp_path, monkeypatch):
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(models.os, "fsync", disk_full)
+    dest = tmp_path / "m.gguf"
+    with pytest.raises(OSError, match="No space"):
+        _assemble(_parts(tmp_path), dest, **_expected())
+    assert not dest.exists() and _leftovers(tmp_path) == []
+
+
+def test_concurrent_callers_assemble_only_once(tmp_path, monkeypatch):
+    import threading
+
+    parts, dest = _parts(tmp_path), tmp_path / "m.gguf"
+    calls = []
+    real = models._assemble
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(models, "_assemble", counting)
+    start = threading.Barrier(4)
+    results = []
+
+    def worker():
+        start.wait()
+        results.append(_ensure_assembled(parts, dest, **_expected()))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results == [dest] * 4 and len(calls) == 1
+    assert dest.read_bytes() == PAYLOAD
+
+
 # --- resolve_llm -------------------------------------------------------------------------------
 
 
