@@ -31,7 +31,17 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .normalize import NEGATIONS, entities, normalize_text, strip_citation_marks, term_set, terms
+from .normalize import (
+    CONTRASTS,
+    NEGATIONS,
+    entities,
+    expands_acronym,
+    is_acronym,
+    normalize_text,
+    strip_citation_marks,
+    term_set,
+    terms,
+)
 
 __all__ = ["SupportJudge", "LexicalFeatures", "LexicalJudge", "LLMJudge", "evidence_windows"]
 
@@ -53,29 +63,49 @@ class SupportJudge(Protocol):
 # Lexical judge
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_NEG_TOKEN = re.compile(r"\b(?:not|no|never|without|none|neither|nor|cannot)\b|n't\b")
 _NOT_A_NEGATION = re.compile(r"\bnot only\b|\bno longer than\b|\bno more than\b|\bnot just\b")
-_RAW_WORD = re.compile(r"[^\W_]+(?:'t)?|n't")
+_RAW_WORD = re.compile(r"[^\W_]+(?:'t)?|n't|[.,;:!?()]")
+_SCOPE_END = frozenset(".,;:!?()")
+_STOPWORDISH = re.compile(r"^(?:of|to|the|a|an|be|than|from|on|in|by|for|with|just|only|any|all)$")
 
 
 def _sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(strip_citation_marks(text)) if s.strip()]
 
 
-def _negated_terms(text: str, radius: int = 4) -> set[str]:
-    """Content terms within ``radius`` words of a negation cue (``not``, ``no``, ``never``, ``without``...).
+def negation_scopes(text: str, reach: int = 3) -> tuple[set[str], set[str]]:
+    """``(negated, affirmed)`` content terms. A negation cue (``not``, ``no``, ``never``, ``without``,
+    ``non-``, ``n't``) or contrast cue (``instead of``, ``rather than``, ``fails to``) negates the next
+    ``reach`` content words up to a punctuation mark; every other content word is affirmed.
 
-    >>> sorted(_negated_terms("LoRA does not update the base weights; it trains adapters."))
-    ['bas', 'lora', 'updat', 'weight']
+    >>> negated, affirmed = negation_scopes("LoRA does not update the base weights; it trains adapters.")
+    >>> sorted(negated), sorted(affirmed)
+    (['bas', 'updat', 'weight'], ['adapter', 'lora', 'train'])
     """
     norm = _NOT_A_NEGATION.sub(" ", normalize_text(strip_citation_marks(text)).replace("can't", "cannot"))
     words = _RAW_WORD.findall(norm)
-    out: set[str] = set()
-    for i, w in enumerate(words):
-        if w in NEGATIONS or w.endswith("n't") or _NEG_TOKEN.fullmatch(w):
-            window = " ".join(words[max(0, i - radius) : i + radius + 1])
-            out |= set(terms(window))
-    return out
+    negated_words: list[str] = []
+    affirmed_words: list[str] = []
+    left = 0  # content words still inside the current scope
+    for w in words:
+        if w in NEGATIONS or w in CONTRASTS or w.endswith("n't"):
+            left = reach
+        elif w in _SCOPE_END:
+            left = 0
+        elif left > 0:
+            negated_words.append(w)
+            if not _STOPWORDISH.match(w):
+                left -= 1
+        else:
+            affirmed_words.append(w)
+    return set(terms(" ".join(negated_words))), set(terms(" ".join(affirmed_words)))
+
+
+def _negated_only(text: str) -> set[str]:
+    """Terms that ``text`` only ever mentions negated ("instead of to every expert" negates nothing
+    when the same text also says "to the k best experts")."""
+    negated, affirmed = negation_scopes(text)
+    return negated - affirmed
 
 
 @dataclass(frozen=True)
@@ -152,21 +182,36 @@ class LexicalJudge:
         claim_terms = set(terms(claim))
         if not claim_terms:
             return LexicalFeatures(0.0, 0.0, None, (), (), False)
-        window, local = self._best_window(claim_terms, evidence)
+        window, _ = self._best_window(claim_terms, evidence)
         have = term_set(window)
-        coverage = len(claim_terms & term_set(evidence)) / len(claim_terms)
-        missing_numbers = tuple(t for t in claim_terms if t.startswith("#") and t not in have)
-        missing_entities = tuple(e for e in entities(claim) if e not in have) if self.check_entities else ()
+        # An acronym in the claim is covered when the window spells it out ("GQA" / "grouped-query
+        # attention"); a name missing otherwise is a hard failure (a swapped or invented name).
+        spelled_out: set[str] = set()
+        missing_entities: list[str] = []
+        for name in entities(claim) if self.check_entities else ():
+            name_terms = terms(name)
+            if all(t in have for t in name_terms):
+                continue
+            if is_acronym(name) and expands_acronym(name, window):
+                spelled_out |= set(name_terms)
+            else:
+                missing_entities.append(name)
+        covered = (claim_terms & have) | (claim_terms & spelled_out)
+        local = len(covered) / len(claim_terms)
+        coverage = len(claim_terms & (term_set(evidence) | spelled_out)) / len(claim_terms)
+        missing_numbers = sorted(t for t in claim_terms if t.startswith("#") and t not in have)
         mismatch = False
         if self.check_negation:
-            claim_neg = bool(_negated_terms(claim))
-            window_neg = bool(_negated_terms(window) & claim_terms)
-            mismatch = claim_neg != window_neg
+            # A negating claim needs a negation in the matched window (its object may be paraphrased:
+            # "rather than from people" / "instead of human feedback"); a plain claim must not match
+            # content that the window only ever mentions negated.
+            window_negated = _negated_only(window)
+            mismatch = not window_negated if _negated_only(claim) else bool(window_negated & claim_terms)
         return LexicalFeatures(
             coverage,
             local,
             self._cosine(claim, evidence),
-            tuple(sorted(missing_numbers)),
+            tuple(missing_numbers),
             tuple(sorted(set(missing_entities))),
             mismatch,
         )

@@ -22,17 +22,22 @@ from functools import lru_cache
 __all__ = [
     "STOPWORDS",
     "NEGATIONS",
+    "CONTRASTS",
     "normalize_text",
     "stem",
     "terms",
     "term_set",
     "numbers",
     "entities",
+    "is_acronym",
+    "expands_acronym",
     "strip_citation_marks",
 ]
 
 # Negation cues are kept out of content terms: the judge checks them separately.
-NEGATIONS = frozenset({"not", "no", "never", "without", "none", "neither", "nor", "cannot", "n't"})
+NEGATIONS = frozenset({"not", "no", "never", "without", "none", "neither", "nor", "cannot", "n't", "non"})
+# Contrast cues: "X instead of Y" / "X rather than Y" negate Y, so the judge treats them alike.
+CONTRASTS = frozenset({"instead", "rather", "fail", "fails", "failed", "unable"})
 
 _STOPWORD_TEXT = """a an the and or but if then than so as of at by for from in into on onto to with within via
     about over under between through during before after above below up down out off again further
@@ -40,11 +45,18 @@ _STOPWORD_TEXT = """a an the and or but if then than so as of at by for from in 
     must shall should will would it its itself this that these those there here which who whom whose
     what when where why how i me my we our you your he him his she her they them their theirs
     also just only very more most much many such both each either any all some other another same
-    own too s t d ll m re ve y eg ie etc use used using uses like"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | NEGATIONS
+    own too s t d ll m re ve y eg ie etc use used using uses like
+    doesn don isn aren wasn weren didn hasn haven hadn won wouldn shouldn couldn"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | NEGATIONS | {"instead", "rather"}
+# "one" is a pronoun, not a number, after these words or before a stop word ("a larger one", "one of").
+_PRONOUN_ONE_AFTER = frozenset(
+    {"a", "an", "the", "each", "every", "any", "this", "that", "which", "no", "another"}
+)
 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u00ad"), "-")
+_DASHES[ord("\u00d7")] = "x"  # "4×" reads like "4x"
 _CITATION = re.compile(r"\s*\[\s*\d+(?:\s*[,;-]\s*\d+)*\s*\]")
+_ACRONYM_PLURAL = re.compile(r"\b([A-Z]{2,}\d*)s\b")  # GPUs -> GPU, LLMs -> LLM
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_][^\W_]*|%")
 
@@ -72,12 +84,12 @@ def strip_citation_marks(text: str) -> str:
 
 
 def normalize_text(text: str) -> str:
-    """NFKC, case-folded, dashes unified and spaced out, digit-group commas removed.
+    """NFKC, case-folded, dashes unified and spaced out, digit-group commas and acronym plurals removed.
 
-    >>> normalize_text("Low‑Rank  Adaptation: 1,000 steps")
-    'low rank  adaptation: 1000 steps'
+    >>> normalize_text("Low‑Rank  Adaptation: 1,000 steps on GPUs")
+    'low rank  adaptation: 1000 steps on gpu'
     """
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES).casefold()
+    text = _ACRONYM_PLURAL.sub(r"\1", unicodedata.normalize("NFKC", text).translate(_DASHES)).casefold()
     text = _THOUSANDS.sub("", text)
     return text.replace("-", " ").replace("\u2019", "'")
 
@@ -129,6 +141,11 @@ def _analyze(text: str) -> tuple[list[str], set[str]]:
         tok = toks[i]
         value: float | None = None
         digits = tok[0].isdigit()
+        if tok == "one" and (
+            i + 1 >= len(toks) or toks[i + 1] in STOPWORDS or (i > 0 and toks[i - 1] in _PRONOUN_ONE_AFTER)
+        ):
+            i += 1
+            continue
         if digits:
             value = float(tok)
         elif tok in _UNITS or tok in _TENS:
@@ -186,23 +203,55 @@ _ENTITY = re.compile(r"[^\W_][\w]*")
 
 
 def entities(text: str) -> list[str]:
-    """Name-like words, stemmed and lower-cased: words with inner capitals or mixed letters and
-    digits (``LoRA``, ``GPT``, ``fp16``), and capitalized words not at the start of a sentence.
+    """Name-like words as written: words with inner capitals or with digits (``LoRA``, ``GPT``,
+    ``fp16``), and capitalized words not at the start of a sentence.
+    Words starting with a digit (``14B``, ``4x``) are numbers, not names.
 
     >>> entities("LoRA was proposed by Microsoft. The Switch Transformer uses top-1 routing.")
-    ['lora', 'microsoft', 'switch', 'transformer']
+    ['LoRA', 'Microsoft', 'Switch', 'Transformer']
     """
     text = strip_citation_marks(unicodedata.normalize("NFKC", text).translate(_DASHES))
     found: list[str] = []
     for m in _ENTITY.finditer(text):
         word = m.group()
-        if word.isdigit() or len(word) < 2:
+        if word[0].isdigit() or len(word) < 2:
             continue
         inner_caps = any(c.isupper() for c in word[1:])
-        letters_digits = any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+        letters_digits = any(c.isdigit() for c in word)
         before = text[max(0, m.start() - 12) : m.start()].rstrip(" \t\"'([*_#>-")
         sentence_start = not before.strip() or before[-1] in ".!?:;\n"
         capitalized = word[0].isupper() and not sentence_start
         if (inner_caps or letters_digits or capitalized) and word.casefold() not in STOPWORDS:
-            found.append(stem(word.casefold()))
+            found.append(word)
     return found
+
+
+def is_acronym(word: str) -> bool:
+    """Two to six letters, at least two of them capitals, optionally a plural ``s``.
+
+    >>> is_acronym("GQA"), is_acronym("MoE"), is_acronym("GPUs"), is_acronym("Mixtral")
+    (True, True, True, False)
+    """
+    core = word[:-1] if word.endswith("s") and len(word) > 2 else word
+    return core.isalpha() and 2 <= len(core) <= 6 and sum(c.isupper() for c in core) >= 2
+
+
+def expands_acronym(acronym: str, text: str) -> bool:
+    """True when ``text`` spells ``acronym`` out: consecutive words whose initials form it, with or
+    without the stop words in between. Only for three letters or more: two initials match by chance.
+
+    >>> expands_acronym("GQA", "Grouped-query attention shares heads")
+    True
+    >>> expands_acronym("RLHF", "reinforcement learning from human feedback")
+    True
+    >>> expands_acronym("MoE", "a mixture of experts layer"), expands_acronym("MoE", "more expert work")
+    (True, False)
+    >>> expands_acronym("KV", "key and value heads")
+    False
+    """
+    target = (acronym[:-1] if acronym.endswith("s") else acronym).casefold()
+    if len(target) < 3:
+        return False
+    words = [w for w in _TOKEN.findall(normalize_text(text)) if w[0].isalpha()]
+    content = [w for w in words if w not in STOPWORDS]
+    return any(target in "".join(w[0] for w in seq) for seq in (words, content))
