@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-CORPUS_SUFFIXES = (".md", ".markdown", ".txt")
 _FIX = "run `studyrag index --rebuild`"
 
 
@@ -116,14 +115,14 @@ class IndexStatus:
 
 # ------------------------------------------------------------------------------ fingerprints
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """The guides in ``corpus_dir`` (non-hidden .md/.markdown/.txt files), sorted by name."""
+    """The guide files ``load_corpus`` reads from ``corpus_dir`` (non-hidden .md/.markdown/.txt), by name."""
     d = Path(corpus_dir)
     if not d.is_dir():
         raise CorpusError(f"corpus directory {d} does not exist: set STUDYRAG_CORPUS_DIR or pass --corpus")
+    from .loaders import SUFFIXES  # exactly the files load_corpus reads
+
     return sorted(
-        p
-        for p in d.iterdir()
-        if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not p.name.startswith(".")
+        p for p in d.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
     )
 
 

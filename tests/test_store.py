@@ -1,0 +1,233 @@
+"""The index directory: build/load, staleness, incremental re-embedding, atomic swaps and crashes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from studyrag.config import Settings, project_root
+from studyrag.errors import CorpusError, StaleIndexError
+from studyrag.fakes import FakeEmbedder
+from studyrag.store import index_status, open_index, read_manifest
+
+GUIDES = [
+    "ai-ml-deep-learning-genai-overview.md",
+    "comprehensive-llm-study-guide.md",
+    "advanced-ai-knowledge-cheatsheet.md",
+]
+
+
+class CountingEmbedder(FakeEmbedder):
+    """FakeEmbedder that remembers every text it embedded; ``fail_after`` simulates a crash."""
+
+    def __init__(self, dim: int = 64, fail_after: int | None = None) -> None:
+        super().__init__(dim=dim)
+        self.texts: list[str] = []
+        self.fail_after = fail_after
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        out = []
+        for i in range(0, len(texts), batch_size):  # batch by batch, like the real model
+            batch = list(texts[i : i + batch_size])
+            if self.fail_after is not None and len(self.texts) + len(batch) > self.fail_after:
+                raise RuntimeError("simulated crash while embedding")
+            self.texts += batch
+            out.append(super().embed(batch))
+        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    d = tmp_path / "corpus"
+    d.mkdir()
+    for name in GUIDES:
+        shutil.copy(project_root() / "corpus" / name, d / name)
+    return d
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus: Path) -> Settings:
+    return Settings(corpus_dir=corpus, index_dir=tmp_path / "indexes", index_name="test")
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_build_then_reopen_loads_without_building(settings: Settings) -> None:
+    emb = CountingEmbedder()
+    first = open_index(settings, emb, progress=False)
+    assert first.stats.built and first.stats.embedded == len(first.chunks) > 0
+    assert {c.source for c in first.chunks} == set(GUIDES)
+    files = {p.name for p in first.path.iterdir()}
+    assert {
+        "manifest.json",
+        "chunks.jsonl",
+        "embeddings.npy",
+        "dense.faiss",
+        "bm25.npz",
+        "bm25.json",
+    } <= files
+    m = first.manifest
+    assert m["chunk_count"] == len(first.chunks) and m["embedder"] == emb.id and m["dim"] == emb.dim
+    assert set(m["fingerprint"]["corpus"]) == set(GUIDES) and m["settings"]["chunk_tokens"] == 200
+
+    n_embedded = len(emb.texts)
+    again = open_index(settings, emb, progress=False)
+    assert not again.stats.built and len(emb.texts) == n_embedded
+    assert again.chunks == first.chunks
+    assert again.bm25.n_docs == again.dense.size == len(again.chunks)
+
+
+def test_editing_one_file_reembeds_only_its_changed_chunks(settings: Settings, corpus: Path) -> None:
+    emb = CountingEmbedder()
+    old = open_index(settings, emb, progress=False)
+    old_keys = {(c.id, c.embed_text) for c in old.chunks}
+    emb.texts.clear()
+
+    edited = "comprehensive-llm-study-guide.md"
+    _edit(corpus / edited, "LoRA", "LoRA (low-rank adaptation, edited)")
+    new = open_index(settings, emb, progress=False)
+
+    assert new.stats.built and "corpus file changed: comprehensive-llm-study-guide.md" in new.stats.reason
+    changed = [c for c in new.chunks if (c.id, c.embed_text) not in old_keys]
+    assert 0 < len(changed) < sum(c.source == edited for c in new.chunks)
+    assert sorted(emb.texts) == sorted(c.embed_text for c in changed)
+    assert new.stats.embedded == len(changed) and new.stats.reused == len(new.chunks) - len(changed)
+    assert any("edited" in c.text for c in new.chunks)
+    # reused vectors are the ones a fresh embedding would give
+    fresh = FakeEmbedder().embed([c.embed_text for c in new.chunks])
+    np.testing.assert_allclose(np.load(new.path / "embeddings.npy"), fresh, atol=1e-6)
+
+
+def test_stale_index_with_on_stale_error_names_the_change_and_the_fix(
+    settings: Settings, corpus: Path
+) -> None:
+    open_index(settings, CountingEmbedder(), progress=False)
+    (corpus / "new-guide.md").write_text(
+        "# New\n\nSome new material about RLHF reward models.\n", encoding="utf-8"
+    )
+    with pytest.raises(StaleIndexError, match=r"corpus file added: new-guide\.md.*studyrag index --rebuild"):
+        open_index(settings, CountingEmbedder(), on_stale="error", progress=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"chunk_tokens": 120}, "chunk_tokens changed: 200 → 120"),
+        ({"chunk_overlap": 0}, "chunk_overlap changed"),
+        ({"faiss_index": "HNSW32"}, "faiss_index changed: Flat → HNSW32"),
+    ],
+)
+def test_setting_changes_make_the_index_stale(settings: Settings, change: dict, reason: str) -> None:
+    open_index(settings, CountingEmbedder(), progress=False)
+    changed = settings.replace(**change)
+    status = index_status(changed, CountingEmbedder().id)
+    assert status.state == "stale" and any(reason in r for r in status.reasons)
+    with pytest.raises(StaleIndexError, match=reason):
+        open_index(changed, CountingEmbedder(), on_stale="error", progress=False)
+    rebuilt = open_index(changed, CountingEmbedder(), progress=False)
+    assert rebuilt.stats.built and reason in rebuilt.stats.reason
+
+
+def test_faiss_type_change_reuses_every_embedding(settings: Settings) -> None:
+    open_index(settings, CountingEmbedder(), progress=False)
+    emb = CountingEmbedder()
+    idx = open_index(settings.replace(faiss_index="IVF256,Flat"), emb, progress=False)
+    assert idx.stats.built and idx.stats.embedded == 0 and emb.texts == []
+    assert idx.manifest["faiss_index"].startswith("IVF")  # lists shrink to fit a small corpus
+
+
+def test_another_embedder_reembeds_everything(settings: Settings) -> None:
+    open_index(settings, CountingEmbedder(dim=64), progress=False)
+    emb = CountingEmbedder(dim=32)
+    idx = open_index(settings, emb, progress=False)
+    assert "embedder changed" in idx.stats.reason
+    assert idx.stats.embedded == len(idx.chunks) and idx.dense.dim == 32
+
+
+def test_rebuild_flag_rebuilds_but_reuses_vectors(settings: Settings) -> None:
+    open_index(settings, CountingEmbedder(), progress=False)
+    emb = CountingEmbedder()
+    idx = open_index(settings, emb, rebuild=True, progress=False)
+    assert idx.stats.built and idx.stats.reason == "rebuild requested" and emb.texts == []
+
+
+def test_crash_mid_build_leaves_previous_index_usable(settings: Settings, corpus: Path) -> None:
+    before = open_index(settings, CountingEmbedder(), progress=False)
+    _edit(corpus / "comprehensive-llm-study-guide.md", "LoRA", "LoRA (edited)")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        open_index(settings, CountingEmbedder(fail_after=0), rebuild=True, progress=False)
+
+    # the old index is intact (complete manifest, same chunks) and no half index is left around
+    assert read_manifest(before.path) is not None
+    assert [p.name for p in settings.index_dir.iterdir() if p.is_dir()] == ["test"]
+    with pytest.raises(StaleIndexError):  # loadable, and honestly reported as stale
+        open_index(settings, CountingEmbedder(), on_stale="error", progress=False)
+    assert index_status(settings, CountingEmbedder().id).state == "stale"
+    after = open_index(settings, CountingEmbedder(), progress=False)
+    assert after.stats.built and any("edited" in c.text for c in after.chunks)
+
+
+def test_a_killed_build_leaves_no_index_that_loads(settings: Settings) -> None:
+    good = open_index(settings, CountingEmbedder(), progress=False)
+    # a process killed mid-build leaves a temp dir with everything but the manifest
+    leftover = settings.index_dir / ".test.tmp-dead"
+    shutil.copytree(good.path, leftover)
+    (leftover / "manifest.json").unlink()
+    # and a target whose manifest never finished is not an index
+    (good.path / "manifest.json").write_text('{"format": 1, "chunk_count": 3', encoding="utf-8")
+    assert index_status(settings, CountingEmbedder().id).state == "missing"
+    emb = CountingEmbedder()
+    idx = open_index(settings, emb, on_stale="error", progress=False)
+    assert idx.stats.built and "incomplete" in idx.stats.reason
+    assert not leftover.exists()
+
+
+def test_damaged_file_is_detected_and_rebuilt(settings: Settings) -> None:
+    good = open_index(settings, CountingEmbedder(), progress=False)
+    with open(good.path / "dense.faiss", "r+b") as f:
+        f.truncate(100)
+    idx = open_index(settings, CountingEmbedder(), progress=False)
+    assert idx.stats.built and idx.dense.size == len(idx.chunks)
+
+
+def test_interrupted_swap_is_recovered(settings: Settings) -> None:
+    good = open_index(settings, CountingEmbedder(), progress=False)
+    # crash between "move the old index aside" and "move the new one in"
+    good.path.rename(settings.index_dir / ".test.old-123-456")
+    emb = CountingEmbedder()
+    idx = open_index(settings, emb, on_stale="error", progress=False)
+    assert not idx.stats.built and emb.texts == [] and idx.chunks == good.chunks
+    assert not (settings.index_dir / ".test.old-123-456").exists()
+
+
+def test_index_status_missing_fresh_stale(settings: Settings, corpus: Path) -> None:
+    eid = CountingEmbedder().id
+    missing = index_status(settings, eid)
+    assert missing.state == "missing" and "studyrag index" in str(missing)
+    open_index(settings, CountingEmbedder(), progress=False)
+    fresh = index_status(settings, eid)
+    assert fresh.state == "fresh" and fresh.chunks > 0 and fresh.reasons == ()
+    (corpus / GUIDES[0]).unlink()
+    stale = index_status(settings, eid)
+    assert stale.state == "stale" and stale.reasons == (f"corpus file removed: {GUIDES[0]}",)
+    assert "studyrag index --rebuild" in str(stale)
+    assert json.loads(json.dumps(stale.__dict__, default=str))["state"] == "stale"
+
+
+def test_empty_or_missing_corpus_raises_corpus_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.pdf").write_bytes(b"%PDF")
+    for corpus_dir in (empty, tmp_path / "absent"):
+        s = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "ix")
+        with pytest.raises(CorpusError):
+            open_index(s, CountingEmbedder(), progress=False)
