@@ -233,27 +233,38 @@ class CitationReport:
     ``invalid``: numbers outside 1..len(sources), unique, in order of appearance.
     ``uncited``: claim sentences (see :func:`is_trivial`) without a valid citation.
     ``sentence_citations``: every claim sentence with its valid numbers (for the evaluation).
+    ``unsupported``: cited claim sentences that none of their cited sources supports lexically
+    (:func:`support_score` below ``min_support``): a wrong source, or knowledge from outside them.
+    ``grounded``: false when the answer makes claims and none of them is cited and supported,
+    e.g. "The capital of Australia is Canberra [2]." over sources about fine-tuning.
     """
 
     citations: tuple[Citation, ...]
     invalid: tuple[int, ...]
     uncited: tuple[str, ...]
     sentence_citations: tuple[CitedSentence, ...]
+    unsupported: tuple[CitedSentence, ...] = ()
+    grounded: bool = True
 
 
-def resolve_citations(text: str, sources: Sequence[Hit]) -> CitationReport:
-    """Map the ``[n]`` in ``text`` onto ``sources`` (numbered from 1), checking each number.
+def resolve_citations(text: str, sources: Sequence[Hit], *, min_support: float = 0.25) -> CitationReport:
+    """Map the ``[n]`` in ``text`` onto ``sources`` (numbered from 1), checking each number and
+    whether the cited sources share the sentence's content words.
 
     >>> from studyrag.records import Chunk, Hit
     >>> src = [Hit(Chunk("c1", "g.md", ("LoRA",), "LoRA adds adapters.", 0, 19), 1.0, 1)]
     >>> r = resolve_citations("LoRA adds low-rank adapters [1][4]. It is popular with students.", src)
-    >>> [c.chunk.id for c in r.citations], r.invalid, r.uncited
-    (['c1'], (4,), ('It is popular with students.',))
+    >>> [c.chunk.id for c in r.citations], r.invalid, r.uncited, r.grounded
+    (['c1'], (4,), ('It is popular with students.',), True)
+    >>> r = resolve_citations("The capital of Australia is Canberra [1].", src)
+    >>> [s.text for s in r.unsupported], r.grounded
+    (['The capital of Australia is Canberra.'], False)
     """
     cited: dict[int, Citation] = {}
     invalid: list[int] = []
     uncited: list[str] = []
     claims: list[CitedSentence] = []
+    unsupported: list[CitedSentence] = []
     for s in parse_citations(text):
         valid = tuple(n for n in s.numbers if 1 <= n <= len(sources))
         for n in s.numbers:
@@ -263,10 +274,19 @@ def resolve_citations(text: str, sources: Sequence[Hit]) -> CitationReport:
             cited.setdefault(n, Citation(n, sources[n - 1].chunk))
         if is_trivial(text[s.start : s.end]):
             continue
-        claims.append(CitedSentence(s.text, valid, s.start, s.end))
+        claim = CitedSentence(s.text, valid, s.start, s.end)
+        claims.append(claim)
         if not valid:
             uncited.append(s.text)
-    return CitationReport(tuple(cited.values()), tuple(invalid), tuple(uncited), tuple(claims))
+        # a sentence with under two content words ("Yes, it does.") cannot be judged by overlap
+        elif len(content_words(s.text)) >= 2 and all(
+            support_score(s.text, sources[n - 1].chunk.embed_text) < min_support for n in valid
+        ):
+            unsupported.append(claim)
+    grounded = not claims or len(uncited) + len(unsupported) < len(claims)
+    return CitationReport(
+        tuple(cited.values()), tuple(invalid), tuple(uncited), tuple(claims), tuple(unsupported), grounded
+    )
 
 
 # ---------------------------------------------------------------------------------------------
