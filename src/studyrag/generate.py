@@ -169,6 +169,11 @@ class LlamaGenerator:
                 verbose=verbose,
             )
         except (ValueError, RuntimeError, OSError) as e:
+            if "context" in str(e).lower():  # the weights loaded; the KV cache did not fit
+                raise GenerationError(
+                    f"llama.cpp loaded {path.name} but could not create a {n_ctx}-token context ({e}): "
+                    f"lower STUDYRAG_N_CTX or free some memory"
+                ) from e
             raise ModelCorruptError(
                 f"llama.cpp could not load {path} ({e}): the file may be truncated or damaged "
                 f"(delete it; the default model is re-assembled on next start), too large for memory "
