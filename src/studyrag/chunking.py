@@ -24,6 +24,7 @@ applied to ``Chunk.embed_text`` (guide title › heading path, a newline, then t
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ def chunk_document(
         if seen[cid] > 1:  # the same text twice under one path: keep both, ids apart
             cid = f"{cid}-{seen[cid]}"
         chunk = Chunk(id=cid, source=doc.source, path=path, text=text, start=start, end=end, title=doc.title)
-        n = count_tokens(chunk.embed_text)
+        n = ctx.count(chunk.embed_text)
         chunks.append(Chunk(**{**chunk.__dict__, "n_tokens": n}))
     return chunks
 
@@ -115,9 +116,15 @@ class _Context:
     def __init__(
         self, doc: Document, count: CountTokens, max_tokens: int, overlap: int, min_tokens: int, window: int
     ):
-        self.doc, self.count = doc, count
+        self.doc, self._count, self._seen = doc, count, {}
         self.max_tokens, self.overlap, self.min_tokens, self.window = max_tokens, overlap, min_tokens, window
         self.specials = count("")  # [CLS] and [SEP]: counted once per text
+
+    def count(self, text: str) -> int:
+        """``count_tokens``, remembered: the same spans are measured again while packing."""
+        if text not in self._seen:
+            self._seen[text] = self._count(text)
+        return self._seen[text]
 
     def head(self, path: tuple[str, ...]) -> str:
         return PATH_SEP.join(p for p in (self.doc.title, *path) if p)
@@ -206,17 +213,28 @@ def _split(ctx: _Context, path: tuple[str, ...], start: int, end: int) -> list[t
     budget = max(ctx.max_tokens - head, 8)
     hard = ctx.window - head
     pieces = list(_pieces(ctx, start, end, budget, hard))
+    # Aim at equal spans (a 260-token section gives two of ~130, not 200 + 60).
+    target = sum(p.cost for p in pieces) / max(1, math.ceil(sum(p.cost for p in pieces) / budget))
+    text = ctx.doc.text
     spans: list[tuple[int, int]] = []
     i, lead = 0, None  # lead: where the overlap taken from the previous span starts
     while i < len(pieces):
         first = lead if lead is not None else pieces[i].start
         j, total = i, (ctx.cost(first, pieces[i].start) if lead is not None else 0) + pieces[i].cost
-        while j + 1 < len(pieces) and total + pieces[j + 1].cost <= budget:
-            j += 1
-            total += pieces[j].cost
+        while j + 1 < len(pieces):
+            grown = total + pieces[j + 1].cost
+            if j == i and _lead_in(text[pieces[i].start : pieces[i].end]) and grown <= hard:
+                j, total = j + 1, grown  # a lead-in stays with the block it introduces
+                continue
+            if grown > budget or (grown > target and grown - target > target - total):
+                break
+            j, total = j + 1, grown
+        while j > i and j + 1 < len(pieces) and _joins_next(text, pieces[j], pieces[j + 1], budget, hard):
+            j -= 1  # "**QLoRA:**" or "Where:" belongs with what follows it
         # Verify with the real count (costs are sums, exact for word-piece tokenizers but
         # checked anyway); shed pieces, then the overlap, until the span fits.
-        while not ctx.fits(path, first, pieces[j].end, ctx.window if j == i else ctx.max_tokens):
+        limit = ctx.window if total > budget else ctx.max_tokens
+        while not ctx.fits(path, first, pieces[j].end, limit):
             if j > i:
                 j -= 1
             elif first != pieces[i].start:
@@ -226,7 +244,25 @@ def _split(ctx: _Context, path: tuple[str, ...], start: int, end: int) -> list[t
         spans.append((first, pieces[j].end))
         i = j + 1
         lead = _overlap_start(ctx, first, pieces[j], budget, pieces[i].cost if i < len(pieces) else 0)
-    return _merge_short_tail(ctx, path, spans)
+    return _merge_neighbours(ctx, path, spans)
+
+
+def _joins_next(text: str, piece: _Piece, nxt: _Piece, budget: int, hard: int) -> bool:
+    """Whether ``piece`` is a lead-in that can open the next span together with ``nxt``."""
+    room = budget if nxt.cost <= budget else hard
+    return _lead_in(text[piece.start : piece.end]) and piece.cost + nxt.cost <= room
+
+
+_LEAD_IN = re.compile(r"(?::[*_]*|^\*\*[^*]+\*\*|^__[^_]+__)$")
+
+
+def _lead_in(text: str) -> bool:
+    """Text that introduces the next block: ends with a colon, or is a bold pseudo-heading.
+
+    >>> _lead_in("**QLoRA (Quantized LoRA):**\\nCombines LoRA with 4-bit quantization:"), _lead_in("Done.")
+    (True, False)
+    """
+    return bool(_LEAD_IN.search(text.strip()))
 
 
 def _overlap_start(ctx: _Context, span_start: int, last: _Piece, budget: int, next_cost: int) -> int | None:
@@ -317,7 +353,7 @@ def _fine(ctx: _Context, start: int, end: int, budget: int, *, prose: bool) -> I
     if cost <= budget:
         yield _Piece(start, end, cost, prose)
         return
-    for cutter in (_by_lines, _by_sentences, _by_words):
+    for cutter in (_by_blank_lines, _by_lines, _by_sentences, _by_words):
         parts = [(s, e) for s, e in cutter(text, start, end) if s < e]
         if len(parts) > 1:
             for s, e in parts:
@@ -331,6 +367,10 @@ def _fine(ctx: _Context, start: int, end: int, budget: int, *, prose: bool) -> I
             lo, hi = (mid, hi) if ctx.cost(start, mid) <= budget else (lo, mid - 1)
         yield _Piece(start, lo, ctx.cost(start, lo), prose)
         start = lo
+
+
+def _by_blank_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return _spans_between(text, start, end, [m.end() for m in re.finditer(r"\n[ \t]*\n", text[start:end])])
 
 
 def _by_lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -372,12 +412,18 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _merge_short_tail(
+def _merge_neighbours(
     ctx: _Context, path: tuple[str, ...], spans: list[tuple[int, int]]
 ) -> list[tuple[int, int]]:
-    """A last span under ``min_tokens`` joins the one before when both fit the window."""
-    if len(spans) >= 2:
-        (a, _), (c, d) = spans[-2], spans[-1]
-        if ctx.tokens(path, c, d) < ctx.min_tokens and ctx.fits(path, a, d, ctx.window):
-            spans[-2:] = [(a, d)]
-    return spans
+    """Join consecutive spans that fit ``max_tokens`` together (what packing around a large
+    code block leaves behind), and a span under ``min_tokens`` with its neighbour when the two
+    fit the window."""
+    out = spans[:1]
+    for c, d in spans[1:]:
+        a, b = out[-1]
+        small = min(ctx.tokens(path, a, b), ctx.tokens(path, c, d)) < ctx.min_tokens
+        if ctx.fits(path, a, d, ctx.window if small else ctx.max_tokens):
+            out[-1] = (a, d)
+        else:
+            out.append((c, d))
+    return out

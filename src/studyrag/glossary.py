@@ -166,9 +166,24 @@ def split_topic(line: str) -> tuple[str, str] | None:
 
 
 def _glued_positions(body: str) -> list[int]:
-    """Offsets inside a run of non-space characters where a definition could begin."""
+    """Offsets inside a run of non-space characters where a definition could begin: before a
+    capital, a digit or ``\\(`` (a sentence start), or where the line's first word or a word
+    in parentheses repeats (a restatement, which may start in lowercase: "xLSTMxLSTM is")."""
     limit = min(len(body) - 1, _MAX_TITLE_CHARS + 1)
-    return [k for k in range(2, limit) if not body[k - 1].isspace() and not body[k].isspace()]
+    inner = [
+        p.split()[0].rstrip(":,;").casefold() for p in re.findall(r"\(([^)]+)\)", body[:limit]) if p.split()
+    ]
+    out = []
+    for k in range(2, limit):
+        if body[k - 1].isspace() or body[k].isspace():
+            continue
+        if body[k].isupper() or body[k].isdigit() or body.startswith("\\(", k):
+            out.append(k)
+            continue
+        names = [body[:k].split(None, 1)[0].rstrip(":,;").casefold(), *inner]
+        if any(len(n) >= 2 and body[k : k + len(n)].casefold() == n for n in names):
+            out.append(k)
+    return out
 
 
 def _keys(title: str) -> list[str]:

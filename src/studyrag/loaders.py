@@ -23,7 +23,7 @@ from .errors import CorpusError
 from .glossary import looks_like_glossary, parse_glossary
 from .records import Document, Section
 from .repair import repair_text
-from .structure import clean_title, first_heading, markdown_sections
+from .structure import clean_title, first_heading, markdown_sections, parser
 
 __all__ = ["SUFFIXES", "load_corpus", "load_document", "parse_document", "repair_text", "split_front_matter"]
 
@@ -161,10 +161,11 @@ def parse_document(
             f"{source} has no text besides its front matter: add the guide's text or remove the file"
         )
     stem = Path(source).stem
-    title = _title(meta.get("title")) or first_heading(body) or stem
     sections: tuple[Section, ...]
     if looks_like_glossary(body):
         glossary = parse_glossary(body)
+        head = body[: glossary.topics[0].start] if glossary.topics else body
+        title = _title(meta.get("title")) or first_heading(head) or stem
         sections = tuple(
             Section(path=(t.title,), text=body[t.start : t.end], start=t.start, end=t.end, kind="topic")
             for t in glossary.topics
@@ -176,7 +177,9 @@ def parse_document(
         for line in glossary.unsplit:
             log.warning("%s: could not tell title from definition in %r", source, line[:80])
     else:
-        sections = markdown_sections(body, title)
+        tokens = parser().parse(body)
+        title = _title(meta.get("title")) or first_heading(body, tokens=tokens) or stem
+        sections = markdown_sections(body, title, tokens=tokens)
         meta = {**meta, "format": "markdown"}
     return Document(
         source=source,

@@ -74,13 +74,13 @@ def _char(line_starts: list[int], line: int, text: str) -> int:
     return line_starts[line] if line < len(line_starts) else len(text)
 
 
-def first_heading(text: str, level: int = 1) -> str | None:
+def first_heading(text: str, level: int = 1, *, tokens: list[Token] | None = None) -> str | None:
     """The clean text of the first heading of ``level`` (a ``#`` heading by default), if any.
 
     >>> first_heading("```\\n# not a heading\\n```\\n# Real Title\\n")
     'Real Title'
     """
-    tokens = parser().parse(text)
+    tokens = parser().parse(text) if tokens is None else tokens
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.tag == f"h{level}":
             title = clean_title(tokens[i + 1].content)
@@ -89,16 +89,16 @@ def first_heading(text: str, level: int = 1) -> str | None:
     return None
 
 
-def markdown_sections(text: str, doc_title: str) -> tuple[Section, ...]:
+def markdown_sections(text: str, doc_title: str, *, tokens: list[Token] | None = None) -> tuple[Section, ...]:
     """Split ``text`` at its headings into sections, in document order.
 
     A section's ``path`` is the chain of heading titles above it (h1 › h2 › h3 ...). A ``#``
     heading equal to ``doc_title`` is left out of paths (the guide title travels separately);
     text under no heading at all gets the path ``(doc_title,)``. Headings with nothing under them
     give sections with empty text (``start == end``); thematic breaks (``---``) at the edges of a
-    body are not part of it.
+    body are not part of it. ``tokens``: ``parser().parse(text)`` when the caller has it already.
     """
-    tokens = parser().parse(text)
+    tokens = parser().parse(text) if tokens is None else tokens
     starts = _line_starts(text)
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []  # (level, title) of the open headings; "" = left out
