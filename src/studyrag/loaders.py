@@ -130,7 +130,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         return {}, text
     if not isinstance(meta, dict):
         return {}, text
-    return _plain(meta), text[m.end() :]
+    return _plain(meta), text[m.end() :].lstrip("\n")
 
 
 def _plain(value: Any) -> Any:

@@ -62,7 +62,8 @@ def _scan(line: str, code_page: str) -> list[tuple[int, int, str]]:
     """Every run in ``line`` that is one UTF-8 character misread as ``code_page``:
     ``(start, end, repaired_character)``. Runs missing one byte that the code page cannot
     show (cp1252 drops 81 8D 8F 90 9D) are completed when exactly one completion is an emoji
-    variation selector or a symbol."""
+    variation selector or a symbol. An emoji whose lead byte F0 was lost (Mac Roman shows it
+    as the private-use Apple logo, which copy/paste often drops) is restored too."""
     table = _byte_of(code_page)
     found: list[tuple[int, int, str]] = []
     i = 0
@@ -70,7 +71,12 @@ def _scan(line: str, code_page: str) -> list[tuple[int, int, str]]:
         lead = table.get(line[i])
         size = _utf8_length(lead) if lead is not None else 0
         if not size:
-            i += 1
+            emoji = _headless_emoji(line, i, table)
+            if emoji:
+                found.append((i, i + 3, emoji))
+                i += 3
+            else:
+                i += 1
             continue
         raw = bytearray([lead])
         j = i + 1
@@ -84,6 +90,18 @@ def _scan(line: str, code_page: str) -> list[tuple[int, int, str]]:
         found.append((i, j, fixed))
         i = j
     return found
+
+
+def _headless_emoji(line: str, i: int, table: dict[str, int]) -> str | None:
+    """``üöÄ`` (9F 9A 80, the F0 lead gone) → 🚀, when the three bytes complete an emoji."""
+    raw = bytes(table.get(ch, 0) for ch in line[i : i + 3])
+    if len(raw) < 3 or raw[0] != 0x9F or not all(0x80 <= b <= 0xBF for b in raw):
+        return None
+    try:
+        ch = (b"\xf0" + raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return ch if 0x1F300 <= ord(ch) <= 0x1FAFF else None
 
 
 def _decode(raw: bytes, size: int, code_page: str) -> str | None:
