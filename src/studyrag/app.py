@@ -1,0 +1,423 @@
+"""The Gradio study chat: ask the guides, check the cited sources, read the guides.
+
+``build_app(rag, settings)`` lays the page out; ``StudyApp`` holds the handlers around one shared
+``StudyRAG`` pipeline (the only thing the page calls); ``launch`` serves it on loopback. The HTML
+comes from the pure renderers in ``ui_html``. Safe by default: loopback, no share link, one
+answer at a time through the Gradio queue (others see their queue position), refused questions
+shown as messages, guide text always escaped.
+
+>>> available_models(Settings(cache_dir=Path("/nonexistent")))
+['default', 'small']
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from .config import Settings
+from .errors import StudyRagError
+from .records import Answer, Hit, TokenEvent
+from .ui_html import (
+    APP_CSS,
+    GUIDE_CSS,
+    SOURCES_CSS,
+    build_guide_index,
+    hit_label,
+    md_esc,
+    render_answer_html,
+    render_error,
+    render_section_html,
+    render_sources_html,
+    render_sources_panel,
+    render_status,
+    render_streaming_text,
+)
+
+if TYPE_CHECKING:
+    from .pipeline import StudyRAG
+
+__all__ = [
+    "EXAMPLES",
+    "ChatState",
+    "StudyApp",
+    "available_models",
+    "build_app",
+    "launch",
+    "render_answer_html",
+    "render_sources_html",
+    "render_status",
+    "serve",
+]
+
+log = logging.getLogger("studyrag")
+
+EXAMPLES = (
+    "What is PagedAttention?",
+    "How does LoRA reduce trainable parameters?",
+    "What is the Chinchilla scaling law?",
+    "How do I stop an MoE router from sending every token to a few experts?",
+)
+
+
+# -------------------------------------------------------------------------------- models
+
+
+def available_models(settings: Settings) -> list[str]:
+    """Generator choices: ``default``, ``small``, the configured one, and any ``*.gguf`` a user put
+    in the StudyRAG cache directory (the assembled default GGUF is "default", not listed twice)."""
+    from .models import DEFAULT_LLM_FILE
+
+    names = ["default", "small"]
+    cache = Path(settings.cache_dir)
+    if cache.is_dir():
+        names += [str(p) for p in sorted(cache.rglob("*.gguf")) if p.name != DEFAULT_LLM_FILE]
+    if settings.llm not in names:
+        names.insert(0, settings.llm)
+    return names
+
+
+def _model_label(name: str) -> str:
+    return Path(name).name if ("/" in name or name.endswith(".gguf")) else name
+
+
+# ============================================================================ the app
+
+
+@dataclass(frozen=True)
+class ChatState:
+    """One browser session's conversation (Gradio keeps a copy per session)."""
+
+    turns: tuple[tuple[str, str], ...] = ()  # (question, answer text): history for follow-ups
+    asked: int = 0  # answers given so far; numbers the source anchors src-<turn>-<n>
+    pending: str = ""  # the question waiting in the queue
+    blocks: tuple[tuple[str, str], ...] = ()  # (question, sources html) per answer, oldest first
+    readable: tuple[tuple[str, str], ...] = ()  # (source, section) of the newest answer's sources
+
+
+def _msg(role: str, content: str) -> dict[str, str]:
+    return {"role": role, "content": content}
+
+
+class StudyApp:
+    """The handlers behind the page. One pipeline is shared by every session; the Gradio queue
+    lets one request at a time use it (``concurrency_id="model"``)."""
+
+    def __init__(self, rag: StudyRAG, settings: Settings, models: Sequence[str] | None = None) -> None:
+        self.rag = rag
+        self.settings = settings
+        self.models = list(models) if models else available_models(settings)
+        self.model = settings.llm if settings.llm in self.models else self.models[0]
+        self.guides = build_guide_index(rag.chunks)
+        self._device: str | None = None
+
+    # ---------------------------------------------------------------- status
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            from .models import cuda_available
+
+            self._device = "CUDA" if cuda_available() else "CPU"
+        return self._device
+
+    def status(self, answer: Answer | None = None) -> str:
+        model = answer.model if answer is not None and answer.model else _model_label(self.model)
+        return render_status(
+            model=model,
+            device=self.device,
+            n_chunks=len(self.rag.chunks),
+            n_guides=len(self.guides.guides),
+            answer=answer,
+        )
+
+    def switch_model(self, choice: str) -> str:
+        """A new pipeline on the same index with another generator (loaded on the next question)."""
+        from .pipeline import StudyRAG
+
+        if choice and choice != self.model:
+            rag = self.rag
+            self.rag = StudyRAG(
+                rag.settings.replace(llm=choice), rag.index, rag.embedder, reranker=rag.reranker
+            )
+            self.model = choice
+        return self.status()
+
+    # ---------------------------------------------------------------- chat
+    def take_question(self, question: str, chat: list, state: ChatState) -> tuple[Any, list, ChatState]:
+        """Show the question at once (outside the queue) and park it for ``answer``."""
+        if not (question or "").strip():
+            return question, chat, state
+        chat = [*chat, _msg("user", md_esc(question))]
+        return "", chat, replace(state, pending=question)
+
+    def answer(
+        self, chat: list, state: ChatState, n_sources: float, rerank: bool, temperature: float
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream the pending question's answer into the chat; then fill the sources panel, the
+        "read in full" choices and the status line. Outputs: chat, sources, read, status, state."""
+        from .conversation import Turn
+
+        question = state.pending
+        if not question:
+            yield chat, gr.skip(), gr.skip(), gr.skip(), state
+            return
+        state = replace(state, pending="")
+        turn = state.asked + 1
+        rag = self.rag
+        chat = [*chat, _msg("assistant", render_streaming_text(""))]
+        history = [Turn(question=q, answer=a) for q, a in state.turns]
+        streamed: list[str] = []
+        answer: Answer | None = None
+        try:
+            for event in rag.ask_stream(
+                question,
+                history=history,
+                rerank=bool(rerank),
+                sources=int(n_sources),
+                temperature=float(temperature),
+            ):
+                if isinstance(event, TokenEvent):
+                    streamed.append(event.text)
+                    chat[-1] = _msg("assistant", render_streaming_text("".join(streamed)))
+                    yield chat, gr.skip(), gr.skip(), gr.skip(), state
+                else:
+                    answer = event
+        except StudyRagError as e:  # refused question, missing model...: say so, keep the session
+            chat[-1] = _msg("assistant", render_error(str(e)))
+            yield chat, gr.skip(), gr.skip(), gr.skip(), state
+            return
+        except Exception as e:  # a bug must not kill the page: show it, log the traceback
+            log.exception("answering failed")
+            chat[-1] = _msg("assistant", render_error(f"internal error ({type(e).__name__}: {e})"))
+            yield chat, gr.skip(), gr.skip(), gr.skip(), state
+            return
+        assert answer is not None  # ask_stream always ends with an Answer
+        chat[-1] = _msg("assistant", render_answer_html(answer, turn))
+        candidates = self._candidates(rag, answer, bool(rerank))
+        listed = answer.see_also if answer.abstained else answer.sources
+        state = replace(
+            state,
+            turns=(*state.turns, (question, answer.text)),
+            asked=turn,
+            blocks=(*state.blocks, (question, render_sources_html(answer, candidates, turn))),
+            readable=tuple((h.chunk.source, h.chunk.section) for h in listed),
+        )
+        read = gr.Dropdown(choices=self._read_choices(listed), value=None)
+        yield chat, render_sources_panel(state.blocks), read, self.status(answer), state
+
+    def _candidates(self, rag: StudyRAG, answer: Answer, rerank: bool) -> list[Hit]:
+        try:
+            return rag.search(answer.standalone_question or answer.question, k=self.settings.k, rerank=rerank)
+        except StudyRagError as e:
+            log.warning("could not list candidates: %s", e)
+            return []
+
+    @staticmethod
+    def _read_choices(hits: Sequence[Hit]) -> list[tuple[str, int]]:
+        return [(f"[{n}] {hit_label(h)}", n - 1) for n, h in enumerate(hits, 1)]
+
+    def clear(self) -> tuple[list, str, Any, str, ChatState]:
+        return [], render_sources_panel(()), gr.Dropdown(choices=[], value=None), self.status(), ChatState()
+
+    # ---------------------------------------------------------------- guide browser
+    def guide_view(self, source: str | None, section: str | None = None) -> tuple[Any, Any, str]:
+        """Dropdown updates and the text for a guide (first section unless one is given)."""
+        sections = list(self.guides.sections.get(source or "", ()))
+        if section not in sections:
+            section = sections[0] if sections else None
+        text = render_section_html(
+            self.guides.title(source or ""), self.guides.full_section(source or "", section or "")
+        )
+        return (
+            gr.Dropdown(choices=[(t, s) for t, s in self.guides.guides], value=source),
+            gr.Dropdown(choices=[(s or "(introduction)", s) for s in sections], value=section),
+            text,
+        )
+
+    def open_source(self, index: int | None, state: ChatState) -> tuple[Any, ...]:
+        """Jump to the guide browser at the section of source ``index`` of the newest answer."""
+        if index is None or not 0 <= int(index) < len(state.readable):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        source, section = state.readable[int(index)]
+        return (gr.Tabs(selected="browse"), *self.guide_view(source, section))
+
+
+def build_app(rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None = None) -> gr.Blocks:
+    """The page: a chat tab (conversation, settings, status, sources panel) and a guide browser.
+
+    ``models`` are the generator choices (default: ``available_models(settings)``). The returned
+    Blocks has its queue set so the model answers one request at a time.
+    """
+    ui = StudyApp(rag, settings, models)
+    has_reranker = rag.reranker is not None
+    first_guide = ui.guides.guides[0][1] if ui.guides.guides else None
+    text0 = ui.guide_view(first_guide)[2]
+    model_lane = {"concurrency_id": "model", "concurrency_limit": 1}
+
+    with gr.Blocks(title="StudyRAG — ask the study guides") as demo:
+        gr.Markdown(
+            "## StudyRAG — ask the study guides\nAnswers come from the guides only, with numbered "
+            "citations: click **[n]** to see the passage it rests on."
+        )
+        state = gr.State(ChatState())
+        with gr.Tabs(elem_id="tabs") as tabs:
+            with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(
+                        elem_id="chat",
+                        height=520,
+                        examples=[{"text": q} for q in EXAMPLES],
+                        placeholder="Ask a question about the guides, or pick an example.",
+                        feedback_options=None,
+                        label="Conversation",
+                        buttons=["copy", "copy_all"],
+                    )
+                    with gr.Row():
+                        box = gr.Textbox(
+                            elem_id="question",
+                            show_label=False,
+                            scale=6,
+                            autofocus=True,
+                            placeholder="Ask about the guides… (Enter to send)",
+                        )
+                        ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask", min_width=80)
+                        clear = gr.Button("Clear", scale=1, elem_id="clear", min_width=80)
+                    with gr.Accordion("Settings", open=True):
+                        with gr.Row():
+                            n_sources = gr.Slider(
+                                1,
+                                8,
+                                value=settings.sources,
+                                step=1,
+                                label="Sources",
+                                info="passages given to the model",
+                                elem_id="n-sources",
+                            )
+                            temperature = gr.Slider(
+                                0.0,
+                                1.5,
+                                value=settings.temperature,
+                                step=0.1,
+                                label="Temperature",
+                                info="0 = deterministic",
+                                elem_id="temperature",
+                            )
+                        with gr.Row():
+                            rerank = gr.Checkbox(
+                                value=settings.rerank and has_reranker,
+                                label="Rerank with the cross-encoder",
+                                interactive=has_reranker,
+                                elem_id="rerank",
+                                info=None
+                                if has_reranker
+                                else "no reranker loaded (set STUDYRAG_RERANK=true)",
+                            )
+                            model = gr.Dropdown(
+                                [(_model_label(m), m) for m in ui.models],
+                                value=ui.model,
+                                label="Model",
+                                elem_id="model",
+                                info="switching loads the model on the next question",
+                            )
+                    status = gr.HTML(ui.status(), elem_id="status", js_on_load=None)
+                with gr.Column(scale=2):
+                    sources = gr.HTML(
+                        render_sources_panel(()),
+                        elem_id="sources",
+                        css_template=SOURCES_CSS,
+                        js_on_load=None,
+                        max_height=900,  # the panel scrolls to a cited card, not the page
+                    )
+                    read = gr.Dropdown(
+                        choices=[],
+                        value=None,
+                        label="Read a source in full",
+                        info="opens its section in the guide browser",
+                        elem_id="read-source",
+                    )
+            with gr.Tab("Browse the guides", id="browse"):
+                sections0 = ui.guides.sections.get(first_guide or "", ())
+                with gr.Row():
+                    guide = gr.Dropdown(
+                        list(ui.guides.guides), value=first_guide, label="Guide", elem_id="guide", scale=1
+                    )
+                    section = gr.Dropdown(
+                        [(s or "(introduction)", s) for s in sections0],
+                        value=sections0[0] if sections0 else None,
+                        label="Section",
+                        elem_id="section",
+                        scale=2,
+                    )
+                reader = gr.HTML(text0, elem_id="reader", css_template=GUIDE_CSS, js_on_load=None)
+
+        answer_io = dict(
+            inputs=[chat, state, n_sources, rerank, temperature], outputs=[chat, sources, read, status, state]
+        )
+        for trigger in (box.submit, ask.click):
+            trigger(ui.take_question, [box, chat, state], [box, chat, state], queue=False).then(
+                ui.answer, **answer_io, **model_lane
+            )
+
+        def pick_example(evt: gr.SelectData, chat: list, state: ChatState) -> tuple[Any, list, ChatState]:
+            return ui.take_question(evt.value["text"], chat, state)
+
+        chat.example_select(pick_example, [chat, state], [box, chat, state], queue=False).then(
+            ui.answer, **answer_io, **model_lane
+        )
+        for trigger in (clear.click, chat.clear):  # the button and the chatbot's own bin icon
+            trigger(ui.clear, None, [chat, sources, read, status, state], queue=False)
+        model.input(ui.switch_model, [model], [status], **model_lane)
+        guide.input(lambda g: ui.guide_view(g), [guide], [guide, section, reader], queue=False)
+        section.input(lambda g, s: ui.guide_view(g, s)[2], [guide, section], [reader], queue=False)
+        read.input(ui.open_source, [read, state], [tabs, guide, section, reader], queue=False)
+
+    demo.queue(default_concurrency_limit=1, max_size=64)
+    return demo
+
+
+def serve(
+    demo: gr.Blocks,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    share: bool = False,
+    block: bool = True,
+) -> str:
+    """Start the server (loopback, no share link, unless asked); returns the local URL.
+
+    ``block=False`` returns at once with the server running in a background thread (tests).
+    """
+    _, url, _ = demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        prevent_thread_lock=not block,
+        css=APP_CSS,
+        theme=gr.themes.Soft(),
+        quiet=not block,
+    )
+    return url
+
+
+def launch(
+    settings: Settings | None = None,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    share: bool = False,
+    rag: StudyRAG | None = None,
+) -> None:
+    """Load the pipeline (building the index if needed) and serve the study chat until Ctrl-C.
+
+    ``port=None`` uses ``$GRADIO_SERVER_PORT``, else the first free port from 7860.
+    """
+    from .pipeline import StudyRAG
+
+    settings = settings or Settings.from_env()
+    if rag is None:
+        rag = StudyRAG.load(settings)
+    serve(build_app(rag, settings), host=host, port=port, share=share, block=True)
