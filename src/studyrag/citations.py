@@ -51,6 +51,7 @@ _MARKER = re.compile(
     r"|(?<=\w )\((?P<q>\d{1,2}(?:\s*,\s*\d{1,2})*)\)(?=[.!?](?:\s|$)|[ \t]*(?:\n|$))",
     re.IGNORECASE,
 )
+_ANON = re.sub(r"\(\?P<\w+>", "(?:", _MARKER.pattern)  # the marker pattern without group names, to repeat it
 _MAX_RANGE = 20  # [1-3] expands; a "range" wider than this is two numbers, not a list
 
 
@@ -100,7 +101,7 @@ def _segmenter():
 
 
 _FALLBACK_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[*_]*[A-Z0-9\[【(])")
-_LEADING_MARKERS = re.compile(rf"\s*(?:(?:{_MARKER.pattern})[\s,;]*)+", re.IGNORECASE)
+_LEADING_MARKERS = re.compile(rf"\s*(?:(?:{_ANON})[\s,;]*)+", re.IGNORECASE)
 
 
 def _split_line(line: str) -> list[str]:
@@ -182,8 +183,11 @@ class CitedSentence:
     end: int = 0
 
 
+_MARKER_RUN = re.compile(rf"(?:{_ANON})(?:[\s,;]*(?:{_ANON}))*", re.IGNORECASE)
+
+
 def _strip_markers(sentence: str) -> str:
-    s = _MARKER.sub("", sentence)
+    s = _MARKER_RUN.sub("", sentence)
     s = re.sub(r"\s+([.,;:!?])", r"\1", s)
     return re.sub(r"\s{2,}", " ", s).strip()
 
@@ -314,8 +318,8 @@ def clean_answer_text(text: str) -> str:
         lambda m: f" {m.group(2).strip()}{m.group(1)}",
         s,
     )
-    # "[1] [2]" -> "[1][2]"; "adapters[1]" -> "adapters [1]"
-    s = re.sub(r"(\[\d+\])[ \t]+(?=\[\d+\])", r"\1", s)
+    # "[1] [2]" / "[1], [2]" -> "[1][2]"; "adapters[1]" -> "adapters [1]"
+    s = re.sub(r"(\[\d+\])[ \t]*[,;]?[ \t]*(?=\[\d+\])", r"\1", s)
     return re.sub(r"(?<=[\w)])(\[\d+\])", r" \1", s)
 
 

@@ -1,0 +1,200 @@
+"""Citation parsing, validation, normalization and the attribution post-pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from studyrag import citations as cit
+from studyrag.fakes import FakeEmbedder
+from studyrag.records import Chunk, Hit
+
+
+def hit(i: int, text: str, path: tuple[str, ...] = ("Section",)) -> Hit:
+    return Hit(Chunk(f"c{i}", "g.md", path, text, 0, len(text), title="Guide"), 1.0 / i, i)
+
+
+SOURCES = [
+    hit(1, "Dropout randomly zeroes activations during training to reduce overfitting.", ("Dropout",)),
+    hit(2, "Adam adapts the learning rate of each weight using moment estimates.", ("Adam",)),
+    hit(3, "Mixtral routes every token to 2 of its 8 experts.", ("Mixture of Experts",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("Dropout zeroes units [1].", (1,)),
+        ("Dropout zeroes units [1, 3].", (1, 3)),
+        ("Dropout zeroes units [1][2].", (1, 2)),
+        ("Dropout zeroes units [1], [2].", (1, 2)),
+        ("Dropout zeroes units [1-3].", (1, 2, 3)),
+        ("Dropout zeroes units [1–3].", (1, 2, 3)),
+        ("Dropout zeroes units [Source 2].", (2,)),
+        ("Dropout zeroes units [source: 2].", (2,)),
+        ("Dropout zeroes units [Sources 1 and 3].", (1, 3)),
+        ("Dropout zeroes units (Source 2).", (2,)),
+        ("Dropout zeroes units 【1】.", (1,)),
+        ("Dropout zeroes units [^1].", (1,)),
+        ("Dropout zeroes units (2).", (2,)),
+        ("Dropout zeroes units. [2]", (2,)),
+        ("Dropout zeroes units.[2]", (2,)),
+        ("Dropout zeroes units [ 2 ].", (2,)),
+    ],
+)
+def test_citation_variants_parse(text: str, numbers: tuple[int, ...]) -> None:
+    [sentence] = cit.parse_citations(text)
+    assert sentence.numbers == numbers
+    assert sentence.text == "Dropout zeroes units."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(1) Dropout zeroes units.",
+        "Steps (1) and (2) differ in cost.",
+        "Transformers appeared in [2017].",
+        "See [the paper](https://arxiv.org/abs/1706.03762) for details.",
+        "The matrix W[i] is learned.",
+    ],
+)
+def test_things_that_are_not_citations(text: str) -> None:
+    assert all(s.numbers == () for s in cit.parse_citations(text))
+
+
+def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:
+    text = "Dropout zeroes units. [1] Adam adapts rates. [2]\n- Mixtral uses experts.\n[3]"
+    parsed = cit.parse_citations(text)
+    assert [(s.text, s.numbers) for s in parsed] == [
+        ("Dropout zeroes units.", (1,)),
+        ("Adam adapts rates.", (2,)),
+        ("- Mixtral uses experts.", (3,)),
+    ]
+    assert all(text[s.start : s.end].startswith(s.text[:5]) for s in parsed)
+
+
+def test_regex_fallback_splits_like_pysbd(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "Dropout zeroes units, e.g. activations [1]. Adam adapts rates. [2] Mixtral has 8 experts [3]."
+    with_pysbd = [(s.text, s.numbers) for s in cit.parse_citations(text)]
+    monkeypatch.setattr(cit, "_segmenter", lambda: None)
+    assert [(s.text, s.numbers) for s in cit.parse_citations(text)] == with_pysbd
+    assert len(with_pysbd) == 3
+
+
+def test_resolve_keeps_valid_citations_unique_in_order_and_reports_invalid() -> None:
+    text = "Adam adapts each learning rate [2][9]. Dropout zeroes activations [1][2]. It also helps generalization [0]."
+    report = cit.resolve_citations(text, SOURCES)
+    assert [(c.n, c.chunk.id) for c in report.citations] == [(2, "c2"), (1, "c1")]
+    assert report.invalid == (9, 0)
+    assert report.uncited == ("It also helps generalization.",)
+    assert [s.numbers for s in report.sentence_citations] == [(2,), (1, 2), ()]
+
+
+def test_uncited_sentences_are_marked_but_headings_and_lead_ins_are_not() -> None:
+    text = "## Summary\nHere is what the guides say:\n- Dropout zeroes activations [1].\n- Adam adapts learning rates."
+    report = cit.resolve_citations(text, SOURCES)
+    assert report.uncited == ("- Adam adapts learning rates.",)
+    assert len(report.sentence_citations) == 2
+
+
+def test_a_claim_its_sources_do_not_support_is_reported() -> None:
+    report = cit.resolve_citations("The capital of Australia is Canberra [2].", SOURCES)
+    assert [s.text for s in report.unsupported] == ["The capital of Australia is Canberra."]
+    assert not report.grounded
+    good = cit.resolve_citations(
+        "Adam adapts the learning rate of each weight [2]. Paris is nice [1].", SOURCES
+    )
+    assert good.grounded and [s.text for s in good.unsupported] == ["Paris is nice."]
+    # a figure the source does not contain is not supported, whatever the other words
+    assert not cit.resolve_citations(
+        "Mixtral routes every token to 3 of its 8 experts [3].", SOURCES
+    ).grounded
+
+
+def test_no_sources_makes_every_citation_invalid() -> None:
+    report = cit.resolve_citations("Dropout zeroes activations [1].", [])
+    assert (
+        report.citations == ()
+        and report.invalid == (1,)
+        and report.uncited == ("Dropout zeroes activations.",)
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Dropout zeroes units [1, 3].", "Dropout zeroes units [1][3]."),
+        ("Dropout zeroes units [1-3].", "Dropout zeroes units [1][2][3]."),
+        ("Dropout zeroes units (Source 2).", "Dropout zeroes units [2]."),
+        ("Dropout zeroes units 【1】【2】.", "Dropout zeroes units [1][2]."),
+        ("Dropout zeroes units[^1].", "Dropout zeroes units [1]."),
+        ("Dropout zeroes units. [1] Adam adapts. [2]", "Dropout zeroes units [1]. Adam adapts [2]."),
+        ("Dropout zeroes units [1] [2].", "Dropout zeroes units [1][2]."),
+        ("Dropout zeroes units [1], [2].", "Dropout zeroes units [1][2]."),
+        ("Steps (1) and (2) differ [1].", "Steps (1) and (2) differ [1]."),
+    ],
+)
+def test_clean_answer_text_normalizes_variants(raw: str, clean: str) -> None:
+    assert cit.clean_answer_text(raw) == clean
+    assert cit.clean_answer_text(clean) == clean  # idempotent
+    assert [s.numbers for s in cit.parse_citations(clean)] == [s.numbers for s in cit.parse_citations(raw)]
+
+
+def test_drop_invalid_citations() -> None:
+    assert (
+        cit.drop_invalid_citations("Adam adapts rates [2][7]. Dropout [4].", 3)
+        == "Adam adapts rates [2]. Dropout."
+    )
+
+
+def test_attribution_attaches_the_best_supporting_source() -> None:
+    text = "Adam adapts the learning rate of each weight. Dropout zeroes activations [1]."
+    assert cit.attribute_uncited(text, SOURCES) == (
+        "Adam adapts the learning rate of each weight [2]. Dropout zeroes activations [1]."
+    )
+    text = "- Mixtral sends each token to 2 experts\n- Dropout reduces overfitting during training"
+    assert cit.attribute_uncited(text, SOURCES) == (
+        "- Mixtral sends each token to 2 experts [3]\n- Dropout reduces overfitting during training [1]"
+    )
+
+
+def test_attribution_leaves_unsupported_sentences_and_wrong_numbers_alone() -> None:
+    for text in (
+        "Transformers were introduced by Vaswani and colleagues.",
+        "Mixtral routes every token to 3 of its experts.",  # the source says 2
+        "## Adam",
+        "Adam adapts each weight's learning rate [2].",  # already cited
+    ):
+        assert cit.attribute_uncited(text, SOURCES) == text
+    assert cit.attribute_uncited("Adam adapts each weight's learning rate.", []) == (
+        "Adam adapts each weight's learning rate."
+    )
+
+
+def test_attribution_replaces_nothing_for_an_invalid_only_citation_but_adds_a_valid_one() -> None:
+    out = cit.attribute_uncited("Adam adapts each weight's learning rate [7].", SOURCES)
+    assert out == "Adam adapts each weight's learning rate [7] [2]."
+    assert cit.resolve_citations(out, SOURCES).uncited == ()
+
+
+def test_attribution_ties_go_to_the_higher_ranked_source_and_threshold_applies() -> None:
+    twins = [hit(1, "Adam adapts the learning rate."), hit(2, "Adam adapts the learning rate.")]
+    assert (
+        cit.attribute_uncited("Adam adapts the learning rate.", twins) == "Adam adapts the learning rate [1]."
+    )
+    assert cit.attribute_uncited("Adam adapts the learning rate.", twins, threshold=1.01) == (
+        "Adam adapts the learning rate."
+    )
+
+
+def test_attribution_with_an_embedder_is_deterministic() -> None:
+    text = "Adam adapts the learning rate of each weight. Dropout zeroes activations."
+    emb = FakeEmbedder()
+    once = cit.attribute_uncited(text, SOURCES, embed=emb.embed)
+    assert once == "Adam adapts the learning rate of each weight [2]. Dropout zeroes activations [1]."
+    assert cit.attribute_uncited(text, SOURCES, embed=emb.embed) == once
+
+
+def test_support_score_uses_light_stemming_and_numbers() -> None:
+    assert cit.support_score("Activations are zeroed while training", SOURCES[0].chunk.text) == 1.0
+    assert cit.support_score("Mixtral has 16 experts", SOURCES[2].chunk.text) == 0.0
+    assert cit.support_score("the of and", SOURCES[0].chunk.text) == 0.0
