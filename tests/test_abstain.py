@@ -1,0 +1,123 @@
+"""Abstention: detecting a declining answer, the retrieval rule, threshold calibration."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from studyrag.abstain import (
+    ABSTAIN_PHRASE,
+    abstention_text,
+    calibrate_threshold,
+    is_abstention,
+    retrieval_confidence,
+    should_abstain_on_retrieval,
+)
+from studyrag.records import Chunk, Hit
+
+
+def hit(
+    rank: int,
+    *,
+    dense: float | None = None,
+    bm25: float | None = None,
+    rerank: float | None = None,
+    path: tuple[str, ...] = ("Fine-tuning", "LoRA"),
+    title: str = "LLM Guide",
+) -> Hit:
+    c = Chunk(f"c{rank}", "llm.md", path, "text", 0, 4, title=title)
+    return Hit(c, 1.0 / rank, rank, bm25_score=bm25, dense_score=dense, rerank_score=rerank)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ABSTAIN_PHRASE,
+        ABSTAIN_PHRASE.upper(),
+        "The guides don't cover this.",
+        "The guides do not cover this. [1]",
+        "The provided sources do not contain information about the capital of Australia.",
+        "The sources don't mention DPO.",
+        "I'm sorry, but the context does not contain information about DPO.",
+        "Sorry. The passages do not discuss this topic.",
+        "This topic is not covered in the sources.",
+        "There is no information about PPO in the provided sources.",
+        "I cannot answer this question based on the given sources.",
+        "I don't know.",
+        "None of the sources mention GPT-5.",
+        "The guides do not cover this. However, in general PPO is a policy-gradient method.",
+    ],
+)
+def test_abstentions_are_detected(text: str) -> None:
+    assert is_abstention(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "LoRA does not update the base weights [1].",
+        "LoRA does not update the base weights.",
+        "Dropout is not applied at inference time [2].",
+        "The adapter weights are not included in the base model.",
+        "There is no need to retrain the whole model: LoRA trains adapters [1].",
+        "Causal attention has no information about future tokens [1].",
+        "The model cannot answer questions outside its training data without retrieval [3].",
+        "LoRA freezes the weights [1]. The sources do not mention its memory use.",
+        "The sources describe LoRA as cheap [1].",
+        "",
+    ],
+)
+def test_answers_that_merely_say_not_are_not_abstentions(text: str) -> None:
+    assert not is_abstention(text)
+
+
+def test_retrieval_rule() -> None:
+    assert should_abstain_on_retrieval([], 0.3)
+    assert should_abstain_on_retrieval([hit(1, dense=0.2), hit(2, dense=0.1)], 0.3)
+    assert not should_abstain_on_retrieval([hit(1, dense=0.2), hit(2, dense=0.35)], 0.3)  # best one counts
+    # a strong exact-term match vetoes abstention when asked to
+    low = [hit(1, dense=0.2, bm25=9.0)]
+    assert should_abstain_on_retrieval(low, 0.3)
+    assert not should_abstain_on_retrieval(low, 0.3, bm25_veto=5.0)
+    assert should_abstain_on_retrieval([hit(1, dense=0.2, bm25=1.0)], 0.3, bm25_veto=5.0)
+    # without the chosen score the rule cannot judge, so it does not abstain
+    assert not should_abstain_on_retrieval([hit(1, bm25=3.0)], 0.3)
+    assert should_abstain_on_retrieval([hit(1, dense=0.9, rerank=-4.0)], -2.0, score="rerank")
+    assert retrieval_confidence([hit(1, dense=0.4), hit(2)]) == 0.4
+    assert retrieval_confidence([hit(1)]) is None
+
+
+def _balanced_accuracy(t: float, pos: list[float], neg: list[float]) -> float:
+    return (sum(p >= t for p in pos) / len(pos) + sum(n < t for n in neg) / len(neg)) / 2
+
+
+def test_calibrated_threshold_separates_scores() -> None:
+    t = calibrate_threshold([0.55, 0.6, 0.72, 0.9], [0.1, 0.2, 0.31])
+    assert 0.31 < t < 0.55
+    assert _balanced_accuracy(t, [0.55, 0.6, 0.72, 0.9], [0.1, 0.2, 0.31]) == 1.0
+
+
+def test_calibrated_threshold_is_optimal_on_overlapping_scores() -> None:
+    rng = random.Random(7)
+    pos = [rng.gauss(0.6, 0.12) for _ in range(60)]
+    neg = [rng.gauss(0.4, 0.12) for _ in range(25)]
+    t = calibrate_threshold(pos, neg)
+    best = max(_balanced_accuracy(x, pos, neg) for x in sorted(pos + neg) + [2.0])
+    assert _balanced_accuracy(t, pos, neg) == pytest.approx(best)
+
+
+def test_calibration_prefers_answering_on_ties_and_needs_both_sets() -> None:
+    assert calibrate_threshold([0.6, 0.7, 0.8], [0.2, 0.3, 0.65]) == pytest.approx(0.45)
+    with pytest.raises(ValueError):
+        calibrate_threshold([0.5], [])
+
+
+def test_abstention_text_names_the_closest_sections_once() -> None:
+    hits = [hit(1), hit(2), hit(3, path=("MoE", "Routing"), title="")]
+    text = abstention_text(hits)
+    assert text.startswith(ABSTAIN_PHRASE)
+    assert text.count("LLM Guide › Fine-tuning › LoRA") == 1
+    assert "llm.md › MoE › Routing" in text  # no title: the file name
+    assert is_abstention(text)
+    assert abstention_text([]) == ABSTAIN_PHRASE
