@@ -81,13 +81,6 @@ class AnswerQuestion:
     def should_abstain(self) -> bool:
         return self.expected == "abstain"
 
-    @property
-    def guide(self) -> str:
-        """One label for per-guide tables: the single guide, ``several`` or ``none``."""
-        if not self.guides:
-            return "none"
-        return self.guides[0] if len(self.guides) == 1 else "several"
-
 
 # --------------------------------------------------------------------------------- parsing
 def _str(row: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
@@ -140,10 +133,15 @@ def parse_answer_question(row: Mapping[str, Any], where: str = "row") -> AnswerQ
     turns = row.get("turns") or []
     if not isinstance(turns, list):
         raise ValueError(f"{where}: 'turns' must be a list of {{question}} objects")
-    asked = [_str(t, "question", f"{where} turn {i + 1}") if isinstance(t, Mapping) else t for i, t in enumerate(turns)]
+    asked = [
+        _str(t, "question", f"{where} turn {i + 1}") if isinstance(t, Mapping) else t
+        for i, t in enumerate(turns)
+    ]
     if asked and asked[-1] != base.question:
         # the scored question is the last turn; a mismatch means the row was edited by half
-        raise ValueError(f"{where}: the last turn must repeat 'question' ({base.question!r}), got {asked[-1]!r}")
+        raise ValueError(
+            f"{where}: the last turn must repeat 'question' ({base.question!r}), got {asked[-1]!r}"
+        )
     reference = row.get("reference")
     if reference is not None and not isinstance(reference, str):
         raise ValueError(f"{where}: 'reference' must be a string or null")
@@ -171,7 +169,9 @@ def _load(path: Path, parse) -> list:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as e:
-        raise ConfigError(f"cannot read the question set {path} ({e}): restore it from git or pass another eval dir") from e
+        raise ConfigError(
+            f"cannot read the question set {path} ({e}): restore it from git or pass another eval dir"
+        ) from e
     out, seen = [], set()
     for n, line in enumerate(lines, 1):
         if not line.strip():
