@@ -183,26 +183,30 @@ class StudyApp:
             ):
                 if isinstance(event, TokenEvent):
                     streamed.append(event.text)
-                    chat[-1] = _msg("assistant", render_streaming_text("".join(streamed)))
+                    chat = [
+                        *chat[:-1],
+                        _msg("assistant", render_streaming_text("".join(streamed))),
+                    ]  # a new list per yield
                     yield chat, gr.skip(), gr.skip(), gr.skip(), state
                 else:
                     answer = event
         except StudyRagError as e:  # refused question, missing model...: say so, keep the session
-            chat[-1] = _msg("assistant", render_error(str(e)))
+            chat = [*chat[:-1], _msg("assistant", render_error(str(e)))]
             yield chat, gr.skip(), gr.skip(), gr.skip(), state
             return
         except Exception as e:  # a bug must not kill the page: show it, log the traceback
             log.exception("answering failed")
-            chat[-1] = _msg("assistant", render_error(f"internal error ({type(e).__name__}: {e})"))
+            chat = [*chat[:-1], _msg("assistant", render_error(f"internal error ({type(e).__name__}: {e})"))]
             yield chat, gr.skip(), gr.skip(), gr.skip(), state
             return
         assert answer is not None  # ask_stream always ends with an Answer
-        chat[-1] = _msg("assistant", render_answer_html(answer, turn))
+        chat = [*chat[:-1], _msg("assistant", render_answer_html(answer, turn))]
         candidates = self._candidates(rag, answer, bool(rerank))
         listed = answer.see_also if answer.abstained else answer.sources
         state = replace(
             state,
-            turns=(*state.turns, (question, answer.text)),
+            # a rewritten follow-up is remembered by its standalone form (see conversation.Turn)
+            turns=(*state.turns, (answer.standalone_question or question, answer.text)),
             asked=turn,
             blocks=(*state.blocks, (question, render_sources_html(answer, candidates, turn))),
             readable=tuple((h.chunk.source, h.chunk.section) for h in listed),
