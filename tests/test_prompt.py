@@ -191,3 +191,9 @@ def test_fake_generator_returns_json_for_a_schema() -> None:
         FakeGenerator().generate([Message("user", "x")], max_tokens=9, temperature=0, json_schema=schema)
     )
     assert out["supported"] is True and isinstance(out["reason"], str)
+
+
+def test_fake_generator_skips_headings_and_bullet_marks() -> None:
+    hits = [hit(1, "### Adapters\n- **LoRA** trains low-rank adapters.\n- It is cheap.")]
+    out = FakeGenerator().generate(_prompt("What does LoRA train?", hits), max_tokens=100, temperature=0)
+    assert out == "LoRA trains low-rank adapters [1]."

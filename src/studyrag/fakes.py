@@ -62,7 +62,7 @@ class FakeGenerator:
     """A deterministic stand-in for the LLM (the ``Generator`` protocol of ``generate.py``).
 
     It reads the numbered source blocks (lines starting ``[n]``) of the last user message and
-    answers with the first sentence of source 1 and of source 2, cited, or with the abstention
+    answers with the first claim sentence of source 1 and of source 2, cited, or with the abstention
     phrase when there are no sources or none shares a content word with the question.
     ``reply`` forces a fixed answer; ``delay`` sleeps before each streamed piece (UI tests).
 
@@ -92,7 +92,7 @@ class FakeGenerator:
 
     def answer_for(self, messages: Sequence) -> str:
         """The full reply this generator gives to ``messages``."""
-        from .citations import content_words, split_sentences
+        from .citations import content_words, is_trivial, split_sentences
         from .prompt import ABSTAIN_PHRASE, QUESTION_PREFIX, SOURCES_CLOSE
 
         if self.reply is not None:
@@ -113,15 +113,17 @@ class FakeGenerator:
                 blocks[-1][1].append(line)
             else:
                 question_lines.append(line)
-        sources = [(head, " ".join(lines).strip()) for head, lines in blocks]
+        sources = [(head, "\n".join(lines).strip()) for head, lines in blocks]
         question = content_words(" ".join(question_lines))
         if not sources or not any(question & content_words(f"{h} {t}") for h, t in sources):
             return ABSTAIN_PHRASE
         parts = []
         for n, (_, text) in enumerate(sources[:2], 1):
-            first = split_sentences(text)[:1]
+            # the first sentence that makes a claim (not a heading or a lead-in), bullets unmarked
+            first = next((s for s in split_sentences(text) if not is_trivial(s)), "")
+            first = re.sub(r"^(?:[-*+>]|\d{1,2}[.)])\s+|[*_`#]+", "", first).strip().rstrip(".!?:")
             if first:
-                parts.append(f"{first[0].rstrip().rstrip('.!?')} [{n}].")
+                parts.append(f"{first} [{n}].")
         return " ".join(parts) or ABSTAIN_PHRASE
 
     def _pieces(self, messages: Sequence, max_tokens: int, stop: Sequence[str]) -> Iterator[str]:
