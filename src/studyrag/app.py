@@ -183,10 +183,8 @@ class StudyApp:
             ):
                 if isinstance(event, TokenEvent):
                     streamed.append(event.text)
-                    chat = [
-                        *chat[:-1],
-                        _msg("assistant", render_streaming_text("".join(streamed))),
-                    ]  # a new list per yield
+                    # a new list per yield: each yielded state stays as it was sent
+                    chat = [*chat[:-1], _msg("assistant", render_streaming_text("".join(streamed)))]
                     yield chat, gr.skip(), gr.skip(), gr.skip(), state
                 else:
                     answer = event
