@@ -30,6 +30,7 @@ __all__ = [
     "sentence_spans",
     "find_citations",
     "parse_citations",
+    "is_trivial",
     "resolve_citations",
     "attribute_uncited",
     "clean_answer_text",
