@@ -243,7 +243,7 @@ def _split(ctx: _Context, path: tuple[str, ...], start: int, end: int) -> list[t
                 break  # a single piece over the window cannot happen: _pieces cut it to fit
         spans.append((first, pieces[j].end))
         i = j + 1
-        lead = _overlap_start(ctx, first, pieces[j], budget, pieces[i].cost if i < len(pieces) else 0)
+        lead = _overlap_start(ctx, first, pieces, j, budget)
     return _merge_neighbours(ctx, path, spans)
 
 
@@ -265,18 +265,28 @@ def _lead_in(text: str) -> bool:
     return bool(_LEAD_IN.search(text.strip()))
 
 
-def _overlap_start(ctx: _Context, span_start: int, last: _Piece, budget: int, next_cost: int) -> int | None:
-    """Where the next span starts inside the previous one: the earliest line or sentence start
-    in ``last`` whose tail costs at most ``overlap`` tokens (and leaves room for the next piece)."""
-    if not last.prose or ctx.overlap <= 0:
+def _overlap_start(ctx: _Context, span_start: int, pieces: list[_Piece], j: int, budget: int) -> int | None:
+    """Where the span after ``pieces[j]`` starts inside the one ending there: the earliest
+    sentence, line or piece start among the trailing prose whose text costs at most ``overlap``
+    tokens and leaves room for what comes next (nothing when that is a block over budget)."""
+    if ctx.overlap <= 0 or j + 1 >= len(pieces):
         return None
     text = ctx.doc.text
-    allowed = min(ctx.overlap, budget - next_cost)
-    best = None
-    for pos in reversed(_boundaries(text, max(last.start, span_start), last.end)):
-        if ctx.cost(pos, last.end) > allowed:
+    following = pieces[j + 1].cost
+    if j + 2 < len(pieces) and _lead_in(text[pieces[j + 1].start : pieces[j + 1].end]):
+        following += pieces[j + 2].cost  # a lead-in travels with its block
+    allowed = min(ctx.overlap, budget - following)
+    end, best = pieces[j].end, None
+    for piece in reversed(pieces[: j + 1]):
+        if not piece.prose or piece.end <= span_start:
             break
-        best = pos
+        lo = max(piece.start, span_start)
+        for pos in [*reversed(_boundaries(text, lo, piece.end)), lo]:
+            if pos <= span_start:
+                return best
+            if ctx.cost(pos, end) > allowed:
+                return best
+            best = pos
     return best
 
 
