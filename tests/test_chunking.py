@@ -195,6 +195,17 @@ def test_the_fake_counter_also_respects_the_window(docs):
         assert c.n_tokens == counter(c.embed_text) <= WINDOW
 
 
+def test_a_counter_whose_counts_do_not_add_up_still_respects_the_window(docs):
+    """Sentence-piece style tokenizers do not count a concatenation as the sum of its parts."""
+
+    def superadditive(text: str) -> int:
+        n = len(text.split()) + 2
+        return n + n * n // 150
+
+    for c in chunk_corpus(docs, superadditive):
+        assert c.n_tokens == superadditive(c.embed_text) <= WINDOW
+
+
 # --------------------------------------------------------------------- small hand-made docs
 def _sentences(n: int, topic: str) -> str:
     return " ".join(

@@ -23,6 +23,7 @@ applied to ``Chunk.embed_text`` (guide title › heading path, a newline, then t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import re
@@ -32,7 +33,11 @@ from dataclasses import dataclass
 from .records import PATH_SEP, Chunk, Document, Section
 from .structure import clean_title, parser
 
-__all__ = ["chunk_document", "chunk_corpus", "chunk_id"]
+__all__ = ["CHUNKER_VERSION", "chunk_document", "chunk_corpus", "chunk_id"]
+
+# Recorded in index manifests (store.fingerprint): change it whenever loading or chunking would
+# cut the same files differently, so indexes built before are rebuilt.
+CHUNKER_VERSION = "1"
 
 CountTokens = Callable[[str], int]
 
@@ -105,8 +110,7 @@ def chunk_document(
         if seen[cid] > 1:  # the same text twice under one path: keep both, ids apart
             cid = f"{cid}-{seen[cid]}"
         chunk = Chunk(id=cid, source=doc.source, path=path, text=text, start=start, end=end, title=doc.title)
-        n = ctx.count(chunk.embed_text)
-        chunks.append(Chunk(**{**chunk.__dict__, "n_tokens": n}))
+        chunks.append(dataclasses.replace(chunk, n_tokens=ctx.count(chunk.embed_text)))
     return chunks
 
 
@@ -240,7 +244,13 @@ def _split(ctx: _Context, path: tuple[str, ...], start: int, end: int) -> list[t
             elif first != pieces[i].start:
                 first = pieces[i].start
             else:
-                break  # a single piece over the window cannot happen: _pieces cut it to fit
+                break
+        if not ctx.fits(path, first, pieces[j].end, ctx.window):
+            # Only with a tokenizer whose counts do not add up: cut the piece in halves, retry.
+            p = pieces[i]
+            pieces[i : i + 1] = list(_fine(ctx, p.start, p.end, max(1, p.cost // 2), prose=p.prose))
+            lead = None
+            continue
         spans.append((first, pieces[j].end))
         i = j + 1
         lead = _overlap_start(ctx, first, pieces, j, budget)
