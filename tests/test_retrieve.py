@@ -1,0 +1,139 @@
+"""HybridRetriever: fusion of both retrievers over an index; one real-model check on the real corpus."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from studyrag.config import Settings, project_root
+from studyrag.dense import SentenceTransformerEmbedder
+from studyrag.errors import BadQuestionError, StaleIndexError
+from studyrag.fakes import FakeEmbedder
+from studyrag.retrieve import HybridRetriever
+from studyrag.store import Index, open_index, read_manifest
+
+GUIDES = ["comprehensive-llm-study-guide.md", "advanced-ai-knowledge-cheatsheet.md"]
+
+
+@pytest.fixture(scope="module")
+def fake_index(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    root = tmp_path_factory.mktemp("retrieve")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name in GUIDES:
+        (corpus / name).write_bytes((project_root() / "corpus" / name).read_bytes())
+    s = Settings(corpus_dir=corpus, index_dir=root / "indexes")
+    return open_index(s, FakeEmbedder(), progress=False)
+
+
+@pytest.fixture
+def retriever(fake_index: Index) -> HybridRetriever:
+    return HybridRetriever(fake_index, FakeEmbedder(), Settings())
+
+
+QUERY = "What does LoRA train instead of the full weights?"
+
+
+def test_search_returns_k_fused_hits_best_first(retriever: HybridRetriever) -> None:
+    hits = retriever.search(QUERY, k=5)
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert all(h.score == h.fused_score for h in hits)
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
+    assert len({h.chunk.id for h in hits}) == 5
+    assert "lora" in hits[0].chunk.text.lower()
+
+
+def test_fused_hits_carry_the_component_ranks_and_scores(retriever: HybridRetriever) -> None:
+    bm25 = {h.chunk.id: h for h in retriever.search_bm25(QUERY, k=50)}
+    dense = {h.chunk.id: h for h in retriever.search_dense(QUERY, k=50)}
+    for h in retriever.search(QUERY, k=10):
+        assert h.bm25_rank is not None or h.dense_rank is not None
+        if h.bm25_rank is not None:
+            assert (h.bm25_rank, h.bm25_score) == (bm25[h.chunk.id].rank, bm25[h.chunk.id].score)
+        else:
+            assert h.chunk.id not in bm25
+        if h.dense_rank is not None:
+            assert (h.dense_rank, h.dense_score) == (dense[h.chunk.id].rank, dense[h.chunk.id].score)
+        s = Settings()
+        expected = sum(
+            w / (s.rrf_k + r) for r, w in ((h.bm25_rank, s.bm25_weight), (h.dense_rank, s.dense_weight)) if r
+        )
+        assert h.fused_score == pytest.approx(expected)
+
+
+def test_component_searches_fill_only_their_fields(retriever: HybridRetriever) -> None:
+    b = retriever.search_bm25(QUERY, k=3)
+    d = retriever.search_dense(QUERY, k=3)
+    assert [h.rank for h in b] == [1, 2, 3] and all(
+        h.dense_rank is None and h.score == h.bm25_score for h in b
+    )
+    assert [h.rank for h in d] == [1, 2, 3] and all(
+        h.bm25_rank is None and h.score == h.dense_score for h in d
+    )
+
+
+def test_weights_from_settings_steer_the_fusion(fake_index: Index) -> None:
+    bm25_only = HybridRetriever(fake_index, FakeEmbedder(), Settings(dense_weight=0.0))
+    fused = [h.chunk.id for h in bm25_only.search(QUERY, k=3)]
+    assert fused == [h.chunk.id for h in bm25_only.search_bm25(QUERY, k=3)]
+    dense_only = HybridRetriever(fake_index, FakeEmbedder(), Settings(bm25_weight=0.0))
+    assert [h.chunk.id for h in dense_only.search(QUERY, k=3)] == [
+        h.chunk.id for h in dense_only.search_dense(QUERY, k=3)
+    ]
+
+
+def test_candidates_bound_what_each_retriever_contributes(retriever: HybridRetriever) -> None:
+    hits = retriever.search(QUERY, k=3, candidates=3)
+    assert all((h.bm25_rank or 0) <= 3 and (h.dense_rank or 0) <= 3 for h in hits)
+    every = retriever.search(QUERY, k=len(retriever.chunks))
+    assert len(every) == len(retriever.chunks) and max(h.dense_rank or 0 for h in every) > 3
+
+
+def test_stop_word_query_still_gets_dense_hits(retriever: HybridRetriever) -> None:
+    assert retriever.search_bm25("what is the", k=5) == []
+    assert len(retriever.search("what is the", k=5)) == 5
+
+
+@pytest.mark.parametrize("query", ["", "   \n"])
+def test_empty_query_is_a_bad_question(retriever: HybridRetriever, query: str) -> None:
+    with pytest.raises(BadQuestionError):
+        retriever.search(query)
+
+
+def test_embedder_of_another_dimension_is_refused(fake_index: Index) -> None:
+    with pytest.raises(StaleIndexError, match="--rebuild"):
+        HybridRetriever(fake_index, FakeEmbedder(dim=32), Settings())
+
+
+# ------------------------------------------------------------------------------- real model
+@pytest.fixture(scope="session")
+def real_retriever(tmp_path_factory: pytest.TempPathFactory) -> HybridRetriever:
+    emb = SentenceTransformerEmbedder("default")  # the packaged all-MiniLM-L6-v2, loaded once
+    s = Settings(corpus_dir=project_root() / "corpus", index_dir=Path(tmp_path_factory.mktemp("real-index")))
+    built = project_root() / "indexes" / s.index_name
+    if read_manifest(built) is not None:
+        # Seed with the project's built index: open_index still checks it against the corpus and
+        # this embedder, and re-embeds only what differs (embedding 400+ chunks costs ~30 s on CPU).
+        shutil.copytree(built, s.index_dir / s.index_name)
+    return HybridRetriever(open_index(s, emb, progress=False), emb, s)
+
+
+def test_real_corpus_moe_routing_question_finds_load_balancing(real_retriever: HybridRetriever) -> None:
+    hits = real_retriever.search(
+        "How do I stop an MoE router from sending every token to a few experts?", k=3
+    )
+    assert any(
+        (
+            "mixture of experts" in f"{h.chunk.section} {h.chunk.text}".lower()
+            or "moe" in h.chunk.section.lower()
+        )
+        and ("load balancing" in h.chunk.text.lower() or "auxiliary" in h.chunk.text.lower())
+        for h in hits
+    ), [(h.chunk.section, h.chunk.text[:80]) for h in hits]
+
+
+def test_real_corpus_technical_token_query(real_retriever: HybridRetriever) -> None:
+    hits = real_retriever.search("Q4_K_M", k=3)
+    assert any("Q4_K_M" in h.chunk.text for h in hits)
