@@ -2,6 +2,7 @@
 
 Rules, in order:
 
+- Empty sections and tables of contents (only links to ``#anchors``) give no chunk.
 - A chunk stays inside one section path. Sections under ``min_tokens`` merge with their
   *siblings* (same parent heading) up to ``max_tokens``; the merged chunk's path is the parent
   and its text keeps the sub-headings. Glossary topics never merge: each is a retrieval unit.
@@ -33,11 +34,11 @@ from dataclasses import dataclass
 from .records import PATH_SEP, Chunk, Document, Section
 from .structure import clean_title, parser
 
-__all__ = ["CHUNKER_VERSION", "chunk_document", "chunk_corpus", "chunk_id"]
+__all__ = ["CHUNKER_VERSION", "chunk_document", "chunk_corpus", "chunk_id", "is_navigation"]
 
 # Recorded in index manifests (store.fingerprint): change it whenever loading or chunking would
 # cut the same files differently, so indexes built before are rebuilt.
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 
 CountTokens = Callable[[str], int]
 
@@ -95,7 +96,8 @@ def chunk_document(
         raise ValueError(f"need 0 < max_tokens <= window, got max_tokens={max_tokens}, window={window}")
     ctx = _Context(doc, count_tokens, max_tokens, overlap, min_tokens, window)
     spans: list[tuple[tuple[str, ...], int, int]] = []
-    for group in _merge_siblings(ctx, [s for s in doc.sections if s.text.strip()]):
+    sections = [s for s in doc.sections if s.text.strip() and not is_navigation(s.text)]
+    for group in _merge_siblings(ctx, sections):
         path, start, end = _group_span(ctx, group)
         if ctx.fits(path, start, end, max_tokens):
             spans.append((path, start, end))
@@ -142,6 +144,22 @@ class _Context:
     def cost(self, start: int, end: int) -> int:
         """Body tokens of ``text[start:end]`` without the special tokens."""
         return self.count(self.doc.text[start:end]) - self.specials
+
+
+_NAV_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s+\[[^\]]+\]\(#[^)\s]*\)\s*")
+
+
+def is_navigation(text: str) -> bool:
+    """A table of contents: nothing but list items linking to anchors in the same page. It
+    holds no knowledge and would match every query that names a section, so it is not indexed.
+
+    >>> is_navigation("1. [Diffusion Models](#diffusion-models)\\n2. [RAG](#rag)")
+    True
+    >>> is_navigation("- [LoRA paper](https://arxiv.org/abs/2106.09685)")
+    False
+    """
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    return bool(lines) and all(_NAV_ITEM.fullmatch(ln) for ln in lines)
 
 
 # ---------------------------------------------------------------------------------- merging
