@@ -77,9 +77,9 @@ class GlossaryParse:
 def looks_like_glossary(text: str) -> bool:
     """True for text made of ``- Title<definition>`` lines under an optional short header.
 
-    Detected by content (not by file name): a ``N topic(s)`` header line, or at least five item
-    lines, no Markdown headings, and nearly every line an item whose title/definition boundary
-    can be found.
+    Detected by content (not by file name): a ``N topic(s)`` header line; or at most three
+    header lines, then at least five lines of which nine in ten are items whose title/definition
+    boundary can be found (so a Markdown guide, with its headings and prose, never qualifies).
 
     >>> looks_like_glossary("248 topic(s)\\n- Particle FilterA particle filter approximates.")
     True
