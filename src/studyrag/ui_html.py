@@ -432,7 +432,7 @@ APP_CSS = """
 # Scoped to the sources panel by Gradio (css_template), so the panel works with a plain launch().
 SOURCES_CSS = """
 .src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin: 8px 0;
-       scroll-margin-top: 12px; transition: background-color 0.3s; }
+       scroll-margin-top: 12px; }
 .src:target { background: rgb(255, 243, 176); border-color: rgb(234, 179, 8); box-shadow: 0 0 0 2px rgb(234, 179, 8); }
 .src-head { font-size: 0.92em; margin-bottom: 4px; }
 .src-n { font-weight: 700; }
