@@ -109,6 +109,7 @@ def settings_hash(rag: StudyRAG) -> str:
         "embedder": getattr(rag.embedder, "id", type(rag.embedder).__name__),
         "reranker": getattr(rag.reranker, "id", type(rag.reranker).__name__) if rag.reranker else None,
         "code": code_hash(),
+        "pipeline": f"{type(rag).__module__}.{type(rag).__qualname__}",  # a wrapped pipeline answers differently
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
