@@ -42,6 +42,7 @@ __all__ = [
     "Index",
     "IndexStatus",
     "chunks_of",
+    "corpus_chunks",
     "corpus_files",
     "diff_fingerprints",
     "fingerprint",
@@ -284,7 +285,8 @@ def _previous_vectors(directory: Path, emb_id: str, dim: int) -> dict[tuple[str,
     return {(c.id, c.embed_text): vecs[i] for i, c in enumerate(chunks)}
 
 
-def _make_chunks(settings: Settings, embedder: Embedder) -> list[Chunk]:
+def corpus_chunks(settings: Settings, embedder: Embedder) -> list[Chunk]:
+    """The chunks an index of ``settings.corpus_dir`` holds, made without embedding anything."""
     from .chunking import chunk_corpus
     from .loaders import load_corpus
 
@@ -312,7 +314,7 @@ def _build(
     t0 = time.perf_counter()
     index_dir, name = Path(settings.index_dir), settings.index_name
     target = index_dir / name
-    chunks = _make_chunks(settings, embedder)
+    chunks = corpus_chunks(settings, embedder)
 
     known = _previous_vectors(target, embedder.id, embedder.dim)
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)

@@ -1,0 +1,309 @@
+#!/usr/bin/env python
+"""Speed and scale of hybrid retrieval: prints figures, asserts nothing.
+
+A. Shipped corpus, real MiniLM: cold index build (``open_index`` into an empty directory) and
+   query latency (median / p95, model already loaded) of ``HybridRetriever`` fused, BM25 and dense.
+B. Embedding throughput of the real MiniLM on a sample of synthetic chunks, and the time it would
+   take for the whole synthetic corpus (EXTRAPOLATED, labelled so).
+C. Synthetic corpus of N chunks (default 100k): sentences of the real chunks recombined under real
+   heading paths. BM25 is built for real; FAISS Flat and HNSW32 are built for real over random unit
+   vectors (embedding 100k chunks on 2 CPU cores would take far longer than the rest together).
+   Reports build time, peak RSS, query latency for bm25 / dense / fused (fused embeds the query
+   with the real model, like production), and HNSW32's overlap with exact search.
+
+Usage::
+
+    python scripts/bench_scale.py                      # everything (~10 min on 2 busy cores)
+    python scripts/bench_scale.py --chunks 20000 --embed-sample 500 --skip-shipped
+    python scripts/bench_scale.py --json bench.json
+
+Timings depend on machine load: the 1-minute load average is printed with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from studyrag.config import Settings, project_root
+from studyrag.dense import DenseIndex, SentenceTransformerEmbedder, normalize
+from studyrag.lexical import BM25Index
+from studyrag.records import Chunk
+from studyrag.retrieve import HybridRetriever
+from studyrag.store import corpus_chunks, lexical_text, open_index
+
+FALLBACK_QUERIES = [
+    "How do I stop an MoE router from sending every token to a few experts?",
+    "What is LoRA and why is it cheaper than full fine-tuning?",
+    "What does Q4_K_M mean in a GGUF file name?",
+    "How does ZeRO-3 shard optimizer states?",
+    "What is the difference between DPO and RLHF?",
+    "How does speculative decoding keep the target distribution?",
+    "What is a β-VAE?",
+    "Why does FlashAttention save memory?",
+]
+
+
+# ------------------------------------------------------------------------------------ helpers
+def rss_mb() -> float:
+    """Resident memory now (Linux /proc; falls back to the peak elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return peak_mb()
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def latency(fn: Callable[[str], object], queries: Sequence[str], warmup: int = 3) -> dict[str, float]:
+    """Median and p95 wall time of ``fn(query)`` in milliseconds."""
+    for q in queries[:warmup]:
+        fn(q)
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        fn(q)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return {
+        "median_ms": round(statistics.median(times), 2),
+        "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 2),
+        "n": len(times),
+    }
+
+
+def timed(fn: Callable[[], object]) -> tuple[object, float]:
+    t = time.perf_counter()
+    out = fn()
+    return out, round(time.perf_counter() - t, 2)
+
+
+def load_queries(limit: int) -> list[str]:
+    """The gold retrieval questions (eval/retrieval.jsonl) when present, else a fixed list."""
+    path = project_root() / "eval" / "retrieval.jsonl"
+    qs = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                qs.append(json.loads(line)["question"])
+    return (qs or FALLBACK_QUERIES)[:limit]
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def synthetic_chunks(real: Sequence[Chunk], n: int, seed: int = 0) -> list[Chunk]:
+    """``n`` chunks of sentences sampled from the real chunks, under real heading paths, each as
+    long (in words) as a randomly drawn real chunk.
+
+    Vocabulary, term statistics and lengths stay those of the guides, so BM25 posting lists and
+    embedding cost are realistic; the texts themselves are nonsense, which is fine for timing.
+    """
+    rng = np.random.default_rng(seed)
+    pool = [s.strip() for c in real for s in _SENTENCE.split(c.text) if s.strip()]
+    sizes = np.array([len(s.split()) for s in pool])
+    lengths = [len(c.text.split()) for c in real]
+    paths = [c.path for c in real]
+    out = []
+    for i in range(n):
+        target, words, picks = lengths[int(rng.integers(0, len(lengths)))], 0, []
+        while words < target:
+            j = int(rng.integers(0, len(pool)))
+            picks.append(pool[j])
+            words += int(sizes[j])
+        text = " ".join(picks)
+        path = paths[int(rng.integers(0, len(paths)))] + (f"Part {i % 97}",)
+        out.append(
+            Chunk(
+                id=f"syn{i:06d}",
+                source=f"synthetic-{i % 50:02d}.md",
+                path=path,
+                text=text,
+                start=0,
+                end=len(text),
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------- parts
+def bench_shipped(emb: SentenceTransformerEmbedder, queries: list[str]) -> dict:
+    """A: cold build of the shipped corpus and query latency over it."""
+    with tempfile.TemporaryDirectory(prefix="studyrag-bench-") as tmp:
+        s = Settings.from_env(index_dir=Path(tmp))
+        index, build_s = timed(lambda: open_index(s, emb, progress=False))
+        r = HybridRetriever(index, emb, s)
+        return {
+            "chunks": len(index.chunks),
+            "cold_build_s": build_s,
+            "embed_s": index.stats.embed_seconds,
+            "reopen_s": timed(lambda: open_index(s, emb, progress=False))[1],
+            "fused": latency(lambda q: r.search(q, k=10), queries),
+            "bm25": latency(lambda q: r.search_bm25(q, k=10), queries),
+            "dense": latency(lambda q: r.search_dense(q, k=10), queries),
+            "embed_query": latency(lambda q: emb.embed([q]), queries),
+            "settings": {"faiss_index": s.faiss_index, "chunk_tokens": s.chunk_tokens},
+        }
+
+
+def bench_embedding(
+    emb: SentenceTransformerEmbedder, chunks: Sequence[Chunk], sample: int, total: int
+) -> dict:
+    """B: real-model throughput on ``sample`` chunks, extrapolated to ``total``."""
+    texts = [c.embed_text for c in chunks[:sample]]
+    emb.embed(texts[:32])  # warm-up
+    _, secs = timed(lambda: emb.embed(texts, batch_size=32))
+    per_s = len(texts) / secs
+    return {
+        "sample": len(texts),
+        "seconds": secs,
+        "chunks_per_s": round(per_s, 1),
+        "extrapolated_total_s": round(total / per_s, 1),
+        "extrapolated_for": total,
+    }
+
+
+def bench_scale(
+    emb: SentenceTransformerEmbedder, chunks: list[Chunk], queries: list[str], settings: Settings
+) -> dict:
+    """C: BM25 and FAISS at scale, with random unit vectors standing in for embeddings."""
+    out: dict = {"chunks": len(chunks), "rss_before_mb": round(rss_mb())}
+    texts = [lexical_text(c) for c in chunks]
+    bm25, out["bm25_build_s"] = timed(lambda: BM25Index.build(texts))
+    out["bm25_terms"] = len(bm25.vocab)
+    out["peak_after_bm25_mb"] = round(peak_mb())
+    with tempfile.TemporaryDirectory() as tmp:
+        _, out["bm25_save_s"] = timed(lambda: bm25.save(Path(tmp)))
+        out["bm25_disk_mb"] = round(sum(p.stat().st_size for p in Path(tmp).iterdir()) / 2**20, 1)
+        _, out["bm25_load_s"] = timed(lambda: BM25Index.load(Path(tmp)))
+
+    rng = np.random.default_rng(1)
+    vectors = normalize(rng.standard_normal((len(chunks), emb.dim), dtype=np.float32))
+    qvecs = emb.embed(queries)
+    flat, out["flat_build_s"] = timed(lambda: DenseIndex.build(vectors, "Flat"))
+    out["peak_after_flat_mb"] = round(peak_mb())
+    hnsw, out["hnsw32_build_s"] = timed(lambda: DenseIndex.build(vectors, "HNSW32"))
+    out["peak_after_hnsw32_mb"] = round(peak_mb())
+
+    qi = {q: i for i, q in enumerate(queries)}
+    out["bm25"] = latency(lambda q: bm25.search(q, 50), queries)
+    out["flat_search"] = latency(lambda q: flat.search(qvecs[qi[q]], 50), queries)
+    out["hnsw32_search"] = latency(lambda q: hnsw.search(qvecs[qi[q]], 50), queries)
+    overlap = [
+        len({s.index for s in flat.search(v, 10)} & {s.index for s in hnsw.search(v, 10)}) / 10 for v in qvecs
+    ]
+    out["hnsw32_overlap_at_10"] = round(float(np.mean(overlap)), 3)
+    for name, dense in (("flat", flat), ("hnsw32", hnsw)):
+        r = HybridRetriever.from_parts(chunks, bm25, dense, emb, settings)
+        out[f"fused_{name}"] = latency(lambda q, r=r: r.search(q, k=10), queries)
+    out["peak_mb"] = round(peak_mb())
+    return out
+
+
+# ------------------------------------------------------------------------------------ report
+def _row(name: str, d: dict) -> str:
+    return f"  {name:<34} median {d['median_ms']:>8.2f} ms   p95 {d['p95_ms']:>8.2f} ms   (n={d['n']})"
+
+
+def print_report(res: dict) -> None:
+    print(f"\nmachine: {os.cpu_count()} CPUs, load average {res['load_before']} → {res['load_after']}")
+    print(f"model load (not counted below): {res['model_load_s']} s   embedder {res['embedder']}")
+    if "shipped" in res:
+        a = res["shipped"]
+        print(f"\nA. shipped corpus ({a['chunks']} chunks, FAISS {a['settings']['faiss_index']})")
+        print(
+            f"  cold index build                   {a['cold_build_s']:>8.2f} s   (embedding {a['embed_s']} s)"
+        )
+        print(f"  reopen (fresh, load only)          {a['reopen_s']:>8.2f} s")
+        for key, label in (
+            ("fused", "fused search k=10"),
+            ("bm25", "bm25 search"),
+            ("dense", "dense search (embeds query)"),
+            ("embed_query", "query embedding alone"),
+        ):
+            print(_row(label, a[key]))
+    if "embedding" in res:
+        b = res["embedding"]
+        print(f"\nB. real MiniLM embedding throughput on {b['sample']} synthetic chunks")
+        print(
+            f"  {b['chunks_per_s']} chunks/s ({b['seconds']} s)   →  EXTRAPOLATED for {b['extrapolated_for']:,} chunks: "
+            f"{b['extrapolated_total_s']:,.0f} s ({b['extrapolated_total_s'] / 60:.1f} min)"
+        )
+    if "scale" in res:
+        c = res["scale"]
+        print(
+            f"\nC. synthetic corpus: {c['chunks']:,} chunks, random unit vectors for FAISS (dim {res['dim']})"
+        )
+        print(
+            f"  BM25 build (tokenize + index)      {c['bm25_build_s']:>8.2f} s   {c['bm25_terms']:,} terms, "
+            f"{c['bm25_disk_mb']} MB on disk, save {c['bm25_save_s']} s, load {c['bm25_load_s']} s"
+        )
+        print(f"  FAISS Flat build                   {c['flat_build_s']:>8.2f} s")
+        print(
+            f"  FAISS HNSW32 build                 {c['hnsw32_build_s']:>8.2f} s   top-10 overlap with exact: "
+            f"{c['hnsw32_overlap_at_10']}"
+        )
+        print(
+            f"  peak RSS: after BM25 {c['peak_after_bm25_mb']} MB, after Flat {c['peak_after_flat_mb']} MB, "
+            f"after HNSW32 {c['peak_after_hnsw32_mb']} MB, end {c['peak_mb']} MB (start {c['rss_before_mb']} MB)"
+        )
+        for key, label in (
+            ("bm25", "bm25 search top-50"),
+            ("flat_search", "Flat search top-50 (no embedding)"),
+            ("hnsw32_search", "HNSW32 search top-50 (no embedding)"),
+            ("fused_flat", "fused k=10 over Flat (embeds query)"),
+            ("fused_hnsw32", "fused k=10 over HNSW32 (embeds query)"),
+        ):
+            print(_row(label, c[key]))
+    print("\ntargets: cold build of the shipped corpus < 60 s; fused query latency < 50 ms median")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--chunks", type=int, default=100_000, help="synthetic corpus size (C)")
+    ap.add_argument("--embed-sample", type=int, default=2000, help="chunks embedded for real in B")
+    ap.add_argument("--queries", type=int, default=100, help="queries timed per mode")
+    ap.add_argument("--skip-shipped", action="store_true", help="skip A")
+    ap.add_argument("--skip-scale", action="store_true", help="skip B and C")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args(argv)
+
+    res: dict = {"load_before": round(os.getloadavg()[0], 2)}
+    emb, res["model_load_s"] = timed(lambda: SentenceTransformerEmbedder("default"))
+    res.update(embedder=emb.id, dim=emb.dim)
+    queries = load_queries(args.queries)
+    settings = Settings.from_env()
+    if not args.skip_shipped:
+        print("A. building the shipped corpus index from scratch...", flush=True)
+        res["shipped"] = bench_shipped(emb, queries)
+    if not args.skip_scale:
+        chunks = synthetic_chunks(corpus_chunks(settings, emb), args.chunks)
+        print(f"B. embedding {args.embed_sample} synthetic chunks with the real model...", flush=True)
+        res["embedding"] = bench_embedding(emb, chunks, args.embed_sample, args.chunks)
+        print(f"C. indexing {args.chunks:,} synthetic chunks...", flush=True)
+        res["scale"] = bench_scale(emb, chunks, queries, settings)
+    res["load_after"] = round(os.getloadavg()[0], 2)
+    print_report(res)
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
