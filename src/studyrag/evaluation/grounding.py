@@ -107,6 +107,14 @@ def citation_scores(
     ``answer`` is the answer text (split with :func:`studyrag.citations.parse_citations`) or already
     parsed sentences. ``skip_trivial`` leaves out headings, lead-ins and "the sources do not say"
     sentences, which need no citation (ALCE scores every sentence: the default).
+
+    >>> class LastWord:  # a toy judge: the evidence must hold the claim's last word
+    ...     id = "last-word"
+    ...     def supports(self, claim, evidence): return claim.rstrip(".").split()[-1] in evidence
+    ...     def score(self, claim, evidence): return float(self.supports(claim, evidence))
+    >>> s = citation_scores("MoE uses experts [1]. It needs routers [1][2].", ["experts", "routers"], LastWord())
+    >>> s.recall, s.precision  # [1] in the second sentence is irrelevant: precision 2 of 3 citations
+    (1.0, 0.6666666666666666)
     """
     sentences = parse_citations(answer) if isinstance(answer, str) else list(answer)
     if skip_trivial:

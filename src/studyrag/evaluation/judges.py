@@ -38,6 +38,7 @@ from .normalize import (
     expands_acronym,
     is_acronym,
     normalize_text,
+    stem,
     strip_citation_marks,
     term_set,
     terms,
@@ -62,6 +63,20 @@ class SupportJudge(Protocol):
 # ---------------------------------------------------------------------------------------------
 # Lexical judge
 
+# Absolute words turn a hedged statement into a false one ("can outperform" / "always outperforms").
+_ABSOLUTES = frozenset(
+    stem(w)
+    for w in (
+        "always",
+        "guarantee",
+        "guaranteed",
+        "perfect",
+        "perfectly",
+        "completely",
+        "entirely",
+        "impossible",
+    )
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _NOT_A_NEGATION = re.compile(r"\bnot only\b|\bno longer than\b|\bno more than\b|\bnot just\b")
 _RAW_WORD = re.compile(r"[^\W_]+(?:'t)?|n't|[.,;:!?()]")
@@ -118,10 +133,13 @@ class LexicalFeatures:
     missing_numbers: tuple[str, ...]
     missing_entities: tuple[str, ...]
     negation_mismatch: bool
+    missing_absolutes: tuple[str, ...] = ()  # "always", "guarantees"... the evidence does not say
 
     @property
     def hard_fail(self) -> bool:
-        return bool(self.missing_numbers or self.missing_entities or self.negation_mismatch)
+        return bool(
+            self.missing_numbers or self.missing_entities or self.negation_mismatch or self.missing_absolutes
+        )
 
 
 class LexicalJudge:
@@ -143,6 +161,7 @@ class LexicalJudge:
         window: int = 2,
         check_entities: bool = True,
         check_negation: bool = True,
+        initial_names: bool = False,
         name: str = "lexical",
     ) -> None:
         self.threshold = threshold
@@ -151,6 +170,7 @@ class LexicalJudge:
         self.window = window
         self.check_entities = check_entities
         self.check_negation = check_negation
+        self.initial_names = initial_names
         suffix = f"+cos{self.embed_weight:g}" if embed is not None else ""
         self.id = f"{name}{suffix}@{threshold:g}/w{window}"
         self._vectors: dict[str, np.ndarray] = {}
@@ -188,7 +208,7 @@ class LexicalJudge:
         # attention"); a name missing otherwise is a hard failure (a swapped or invented name).
         spelled_out: set[str] = set()
         missing_entities: list[str] = []
-        for name in entities(claim) if self.check_entities else ():
+        for name in entities(claim, initial=self.initial_names) if self.check_entities else ():
             name_terms = terms(name)
             if all(t in have for t in name_terms):
                 continue
@@ -200,6 +220,7 @@ class LexicalJudge:
         local = len(covered) / len(claim_terms)
         coverage = len(claim_terms & (term_set(evidence) | spelled_out)) / len(claim_terms)
         missing_numbers = sorted(t for t in claim_terms if t.startswith("#") and t not in have)
+        missing_absolutes = sorted(t for t in claim_terms & _ABSOLUTES if t not in have)
         mismatch = False
         if self.check_negation:
             # A negating claim needs a negation in the matched window (its object may be paraphrased:
@@ -214,10 +235,14 @@ class LexicalJudge:
             tuple(missing_numbers),
             tuple(sorted(set(missing_entities))),
             mismatch,
+            tuple(missing_absolutes),
         )
 
     def score(self, claim: str, evidence: str) -> float:
-        f = self.features(claim, evidence)
+        return self.combine(self.features(claim, evidence))
+
+    def combine(self, f: LexicalFeatures) -> float:
+        """The score for measured features (lets calibration try weights without re-measuring)."""
         if f.hard_fail:
             return 0.0
         if f.cosine is None:

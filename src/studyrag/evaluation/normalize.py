@@ -63,7 +63,7 @@ _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_][^\W_]*|%")
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "single": 1,
 }  # fmt: skip
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}  # fmt: skip
 _SCALES = {
@@ -71,6 +71,8 @@ _SCALES = {
     "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12, "t": 1e12,
 }  # fmt: skip
 # Single letters scale only a digit written right before them ("7B", "128K"), never a number word.
+# A scale word on its own is an order of magnitude: "millions of tokens" ~ "1M tokens".
+_BARE_SCALES = {w + s: v for w, v in _SCALES.items() if len(w) > 2 for s in ("", "s")}
 _LETTER_SCALES = frozenset({"k", "m", "b", "t", "mn", "bn", "tn"})
 
 
@@ -153,6 +155,8 @@ def _analyze(text: str) -> tuple[list[str], set[str]]:
             if tok in _TENS and i + 1 < len(toks) and toks[i + 1] in _UNITS and _UNITS[toks[i + 1]] < 10:
                 value += _UNITS[toks[i + 1]]  # "twenty two" -> 22
                 i += 1
+        elif tok in _BARE_SCALES:
+            value = _BARE_SCALES[tok]
         if value is None:
             if tok == "%":
                 out.append("percent")
@@ -202,9 +206,9 @@ def numbers(text: str) -> list[str]:
 _ENTITY = re.compile(r"[^\W_][\w]*")
 
 
-def entities(text: str) -> list[str]:
+def entities(text: str, *, initial: bool = False) -> list[str]:
     """Name-like words as written: words with inner capitals or with digits (``LoRA``, ``GPT``,
-    ``fp16``), and capitalized words not at the start of a sentence.
+    ``fp16``), and capitalized words not at the start of a sentence (or there too, with ``initial``).
     Words starting with a digit (``14B``, ``4x``) are numbers, not names.
 
     >>> entities("LoRA was proposed by Microsoft. The Switch Transformer uses top-1 routing.")
@@ -220,7 +224,7 @@ def entities(text: str) -> list[str]:
         letters_digits = any(c.isdigit() for c in word)
         before = text[max(0, m.start() - 12) : m.start()].rstrip(" \t\"'([*_#>-")
         sentence_start = not before.strip() or before[-1] in ".!?:;\n"
-        capitalized = word[0].isupper() and not sentence_start
+        capitalized = word[0].isupper() and (initial or not sentence_start)
         if (inner_caps or letters_digits or capitalized) and word.casefold() not in STOPWORDS:
             found.append(word)
     return found
