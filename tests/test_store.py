@@ -231,3 +231,18 @@ def test_empty_or_missing_corpus_raises_corpus_error(tmp_path: Path) -> None:
         s = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "ix")
         with pytest.raises(CorpusError):
             open_index(s, CountingEmbedder(), progress=False)
+
+
+def test_damaged_contents_of_the_same_size_are_rebuilt(settings: Settings) -> None:
+    good = open_index(settings, CountingEmbedder(), progress=False)
+    size = (good.path / "dense.faiss").stat().st_size
+    (good.path / "dense.faiss").write_bytes(b"\0" * size)  # same size: the manifest check passes
+    idx = open_index(settings, CountingEmbedder(), progress=False)
+    assert idx.stats.built and idx.stats.reason.startswith("unreadable")
+    assert idx.dense.size == len(idx.chunks)
+
+
+def test_index_status_without_an_embedder_id_uses_the_configured_model(settings: Settings) -> None:
+    # what `studyrag info` calls: no model is loaded, the id comes from the model folder
+    status = index_status(settings)
+    assert status.state == "missing" and status.path == settings.index_dir / "test"

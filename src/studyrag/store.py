@@ -422,33 +422,38 @@ def open_index(
     index_dir, name = Path(settings.index_dir), settings.index_name
     target = index_dir / name
     fp = fingerprint(settings, embedder.id)
+    forced = "rebuild requested" if rebuild else None
     m, reasons = _check(target, fp)
-    if m is not None and not reasons and not rebuild:
-        stats = BuildStats(built=False, reason="fresh", chunks=m["chunk_count"])
-        index = _load(target, m, stats)
-        return dataclasses.replace(
-            index, stats=dataclasses.replace(stats, seconds=round(time.perf_counter() - t0, 3))
-        )
-    if m is not None and reasons and not rebuild and on_stale == "error":
+    if m is not None and not reasons and forced is None:
+        try:
+            return _timed(
+                _load(target, m, BuildStats(built=False, reason="fresh", chunks=m["chunk_count"])), t0
+            )
+        except IndexError_ as e:  # same sizes but damaged contents: rebuild rather than fail
+            log.warning("%s", e)
+            forced = f"unreadable: {e}"
+    if m is not None and reasons and forced is None and on_stale == "error":
         raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To rebuild it, {_FIX}")
     with _build_lock(index_dir, name):
         _recover(index_dir, name)
         m, reasons = _check(target, fp)  # another process may have built it while we waited
-        if rebuild or m is None or reasons:
-            reason = "rebuild requested" if rebuild else "; ".join(reasons)
-            if m is not None and reasons and not rebuild and on_stale == "error":
-                raise StaleIndexError(f"index {target} is stale: {reason}. To rebuild it, {_FIX}")
-            stats = _build(settings, embedder, fp, reason, progress)
-            m = read_manifest(target)
-            if m is None:
-                raise IndexError_(
-                    f"index {target} was built but cannot be read back; check the disk and {_FIX}"
-                )
-        else:
-            stats = BuildStats(built=False, reason="fresh", chunks=m["chunk_count"])
-    index = _load(target, m, stats)
+        if m is not None and not reasons and forced is None:
+            return _timed(
+                _load(target, m, BuildStats(built=False, reason="fresh", chunks=m["chunk_count"])), t0
+            )
+        if m is not None and reasons and forced is None and on_stale == "error":
+            raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To rebuild it, {_FIX}")
+        stats = _build(settings, embedder, fp, forced or "; ".join(reasons), progress)
+        m = read_manifest(target)
+        if m is None:
+            raise IndexError_(f"index {target} was built but cannot be read back; check the disk and {_FIX}")
+        return _timed(_load(target, m, stats), t0)
+
+
+def _timed(index: Index, t0: float) -> Index:
+    """``index`` with the wall time since ``t0`` recorded in its stats."""
     return dataclasses.replace(
-        index, stats=dataclasses.replace(stats, seconds=round(time.perf_counter() - t0, 3))
+        index, stats=dataclasses.replace(index.stats, seconds=round(time.perf_counter() - t0, 3))
     )
 
 
