@@ -137,3 +137,28 @@ def test_real_corpus_moe_routing_question_finds_load_balancing(real_retriever: H
 def test_real_corpus_technical_token_query(real_retriever: HybridRetriever) -> None:
     hits = real_retriever.search("Q4_K_M", k=3)
     assert any("Q4_K_M" in h.chunk.text for h in hits)
+
+
+class _CountingFake(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def embed(self, texts, *, batch_size: int = 32, progress: bool = False):
+        self.calls += len(texts)
+        return super().embed(texts)
+
+
+def test_a_repeated_query_is_embedded_once(fake_index: Index) -> None:
+    emb = _CountingFake()
+    r = HybridRetriever(fake_index, emb, Settings())
+    r.search(QUERY)
+    r.search_dense(QUERY)
+    r.search(QUERY, k=3)
+    assert emb.calls == 1
+    r.search("another question")
+    assert emb.calls == 2
+    uncached = HybridRetriever(fake_index, emb, Settings(), query_cache=0)
+    uncached.search(QUERY)
+    uncached.search(QUERY)
+    assert emb.calls == 4

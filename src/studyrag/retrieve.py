@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .config import Settings
 from .errors import BadQuestionError, StaleIndexError
@@ -46,7 +49,14 @@ class _Parts:
 class HybridRetriever:
     """``search`` fuses BM25 and dense results; ``search_bm25``/``search_dense`` give each alone."""
 
-    def __init__(self, index: Index | _Parts, embedder: Embedder, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        index: Index | _Parts,
+        embedder: Embedder,
+        settings: Settings | None = None,
+        *,
+        query_cache: int = 256,
+    ) -> None:
         self.index = index
         self.chunks: tuple[Chunk, ...] = tuple(index.chunks)
         self.embedder = embedder
@@ -56,6 +66,8 @@ class HybridRetriever:
                 f"the index holds {index.dense.dim}-d vectors but the embedder {embedder.id} makes "
                 f"{embedder.dim}-d ones; run `studyrag index --rebuild`"
             )
+        # Evaluation asks search, search_dense (and the app re-asks) the same query: embed it once.
+        self._embed_query = lru_cache(maxsize=query_cache)(self._embed_query_uncached)
 
     @classmethod
     def from_parts(
@@ -65,9 +77,11 @@ class HybridRetriever:
         dense: DenseIndex,
         embedder: Embedder,
         settings: Settings | None = None,
+        *,
+        query_cache: int = 256,
     ) -> HybridRetriever:
         """A retriever over in-memory parts (benchmarks, tests) instead of an index directory."""
-        return cls(_Parts(tuple(chunks), bm25, dense), embedder, settings)
+        return cls(_Parts(tuple(chunks), bm25, dense), embedder, settings, query_cache=query_cache)
 
     @staticmethod
     def _query(query: str) -> str:
@@ -78,9 +92,12 @@ class HybridRetriever:
     def _bm25(self, query: str, n: int):
         return self.index.bm25.search(query, n)
 
-    def _dense(self, query: str, n: int):
+    def _embed_query_uncached(self, query: str) -> np.ndarray:
         # the query as typed: MiniLM was trained on raw questions, no instruction prefix
-        return self.index.dense.search(self.embedder.embed([query])[0], n)
+        return self.embedder.embed([query])[0]
+
+    def _dense(self, query: str, n: int):
+        return self.index.dense.search(self._embed_query(query), n)
 
     def search(self, query: str, k: int = 10, *, candidates: int | None = None) -> list[Hit]:
         """Top ``k`` chunks by reciprocal rank fusion of ``candidates`` from each retriever
