@@ -9,6 +9,7 @@ real MiniLM embedder and the small GGUF model instead of the fakes).
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import time
@@ -268,3 +269,63 @@ def test_guide_browser_reads_any_section(page):
     page.wait_for_function("() => document.querySelector('#reader').innerText.includes('marsupial')")
     assert "<script>window.__pwned=4</script>" in page.locator("#reader").inner_text()
     assert page.locator("#reader img, #reader script").count() == 0
+
+
+# --------------------------------------------------------------------------------------------- docs
+
+
+@pytest.mark.skipif(
+    not os.environ.get("STUDYRAG_SCREENSHOTS"),
+    reason="set STUDYRAG_SCREENSHOTS=1 (fake models) or =real (real models) to refresh docs/screenshots",
+)
+def test_screenshots(browser, tmp_path):
+    """Save the main states of the app under docs/screenshots/."""
+    real = os.environ["STUDYRAG_SCREENSHOTS"] == "real"
+    if real:  # the models named by STUDYRAG_* settings (e.g. STUDYRAG_LLM=small), the project's index
+        settings = Settings.from_env()
+        rag, models = StudyRAG.load(settings, progress=False), None
+    else:
+        settings = Settings.from_env(
+            corpus_dir=shutil.copytree(project_root() / "corpus", tmp_path / "corpus"),
+            index_dir=tmp_path / "idx",
+            rerank=False,
+        )
+        rag = StudyRAG.load(
+            settings,
+            embedder=FakeEmbedder(),
+            generator=FakeGenerator(delay=0.02),
+            reranker=FakeReranker(),
+            progress=False,
+        )
+        models = ["fake"]
+    demo = build_app(rag, settings, models=models)
+    url = serve(demo, host="127.0.0.1", port=_free_port(), block=False)
+    wait_ms = 600_000 if real else TIMEOUT_MS
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context, page = _open(browser, url)
+    try:
+        page.screenshot(path=SHOTS / "01-first-load.png")
+
+        before = ask(page, "What is PagedAttention?")
+        page.wait_for_function(_done_after(before), timeout=wait_ms)
+        if page.locator("#chat a.cite").count():
+            page.locator("#chat a.cite").first.click()
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.screenshot(path=SHOTS / "02-cited-answer.png")
+
+        before = ask(page, "What is the capital of Peru?" if real else "Who painted the Mona Lisa?")
+        page.wait_for_function(_done_after(before), timeout=wait_ms)
+        page.locator("#chat [data-testid=bot]").last.scroll_into_view_if_needed()
+        page.screenshot(path=SHOTS / "03-abstained.png")
+
+        page.locator("#clear").click()
+        before = ask(page, "How does LoRA reduce trainable parameters?")
+        page.wait_for_function(_done_after(before), timeout=wait_ms)
+        page.locator("#read-source input").click()
+        page.locator("ul[role=listbox] li").first.click()
+        page.locator("#reader").wait_for(state="visible")
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.screenshot(path=SHOTS / "04-guide-browser.png")
+    finally:
+        context.close()
+        demo.close()

@@ -16,6 +16,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from .abstain import abstention_text
 from .records import PATH_SEP, Answer, Chunk, Hit
 
 __all__ = [
@@ -131,11 +132,10 @@ def render_answer_html(answer: Answer, turn: int = 1) -> str:
             f'<a href="#{source_anchor(turn, n)}" class="see-also">{esc(hit_label(h))}</a>'
             for n, h in enumerate(answer.see_also, 1)
         )
-        parts.append(
-            '<p class="abstained"><strong>Not in the guides.</strong> The assistant found no passage '
-            "that answers this, so it does not guess.</p>"
-        )
-        parts.append(md_esc(answer.text))
+        parts.append('<p class="abstained"><strong>Not in the guides</strong>: no passage answers this.</p>')
+        # the standard abstention says the line above and names the sections linked below
+        if answer.text != abstention_text(answer.see_also):
+            parts.append(md_esc(answer.text))
         if links:
             parts.append(f'<p class="see-also-line">See also: {links}</p>')
     else:
