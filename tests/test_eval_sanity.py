@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +63,9 @@ class ShuffledSourcesRAG(StudyRAG):
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("sanity")
+    eval_dir = tmp / "eval"  # the questions without a calibration report: the plain lexical judge
+    eval_dir.mkdir()
+    shutil.copy(EVAL / "questions.jsonl", eval_dir / "questions.jsonl")
     settings = Settings(index_dir=tmp / "indexes", cache_dir=tmp / "cache", rerank=False)
     embedder = FakeEmbedder()
     out = {}
@@ -75,7 +79,7 @@ def reports(tmp_path_factory) -> dict[str, dict]:
             out=tmp / name,
             quiet=True,
             rag=rag,
-            eval_dir=EVAL,
+            eval_dir=eval_dir,
             cache_from=[],
         )
         out[name]["dir"] = tmp / name

@@ -4,6 +4,7 @@ generator, the lexical judge, the real corpus and question sets, everything writ
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,16 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def eval_dir(workdir) -> Path:
+    """The shipped question sets without a judge calibration report: the plain lexical judge."""
+    d = workdir / "eval-data"
+    d.mkdir()
+    for name in ("retrieval.jsonl", "questions.jsonl"):
+        shutil.copy(EVAL / name, d / name)
+    return d
+
+
+@pytest.fixture(scope="module")
 def rag(workdir) -> StudyRAG:
     settings = Settings(index_dir=workdir / "indexes", cache_dir=workdir / "cache", rerank=HAS_RERANK)
     reranker = FakeReranker() if HAS_RERANK else None
@@ -43,7 +54,7 @@ def rag(workdir) -> StudyRAG:
 
 
 @pytest.fixture(scope="module")
-def first(rag, workdir) -> tuple[dict, Path]:
+def first(rag, workdir, eval_dir) -> tuple[dict, Path]:
     out = workdir / "run1"
     summary = runner.run(
         rag.settings,
@@ -53,7 +64,7 @@ def first(rag, workdir) -> tuple[dict, Path]:
         out=out,
         quiet=True,
         rag=rag,
-        eval_dir=EVAL,
+        eval_dir=eval_dir,
         cache_from=[],
     )
     return summary, out
@@ -130,7 +141,7 @@ def test_answer_metrics_are_in_range_and_records_are_complete(first):
     assert turn["history"] and turn["history"][0]["answer"]  # earlier turns were asked and answered
 
 
-def test_rerun_scores_from_the_cache_without_generating(rag, first):
+def test_rerun_scores_from_the_cache_without_generating(rag, first, eval_dir):
     summary, out = first
     generator = rag.generator
     calls = generator.calls
@@ -142,7 +153,7 @@ def test_rerun_scores_from_the_cache_without_generating(rag, first):
         out=out,
         quiet=True,
         rag=rag,
-        eval_dir=EVAL,
+        eval_dir=eval_dir,
         cache_from=[],
     )
     assert generator.calls == calls
@@ -151,7 +162,7 @@ def test_rerun_scores_from_the_cache_without_generating(rag, first):
         assert again["answers"][key] == summary["answers"][key]
 
 
-def test_cache_of_another_run_is_reused_only_for_the_same_settings(rag, first, workdir):
+def test_cache_of_another_run_is_reused_only_for_the_same_settings(rag, first, workdir, eval_dir):
     _, out = first
     reused = runner.run(
         rag.settings,
@@ -161,7 +172,7 @@ def test_cache_of_another_run_is_reused_only_for_the_same_settings(rag, first, w
         out=workdir / "run2",
         quiet=True,
         rag=rag,
-        eval_dir=EVAL,
+        eval_dir=eval_dir,
         cache_from=[out],
     )
     assert reused["answers"]["n_cached"] == 3
@@ -175,7 +186,7 @@ def test_cache_of_another_run_is_reused_only_for_the_same_settings(rag, first, w
         out=workdir / "run3",
         quiet=True,
         rag=other,
-        eval_dir=EVAL,
+        eval_dir=eval_dir,
         cache_from=[out],
     )
     assert fresh["answers"]["n_cached"] == 0
@@ -203,7 +214,7 @@ def test_compare_reports_same_run_shows_no_difference(first):
     assert "B − A" in text and "answers" in text
 
 
-def test_compare_reports_detects_a_worse_run(rag, first, workdir):
+def test_compare_reports_detects_a_worse_run(rag, first, workdir, eval_dir):
     _, out = first
     worse = StudyRAG(rag.settings.replace(sources=1), rag.index, rag.embedder, generator=FakeGenerator())
     out2 = workdir / "one-source"
@@ -215,7 +226,7 @@ def test_compare_reports_detects_a_worse_run(rag, first, workdir):
         out=out2,
         quiet=True,
         rag=worse,
-        eval_dir=EVAL,
+        eval_dir=eval_dir,
         cache_from=[],
     )
     rows = {r["metric"]: r for r in json.loads(runner.compare_reports(out, out2, as_json=True))["rows"]}
@@ -251,3 +262,23 @@ def test_broken_question_file_names_the_line(tmp_path):
     (tmp_path / "questions.jsonl").write_text("\n".join([good[0], good[0]]), encoding="utf-8")
     with pytest.raises(ConfigError, match="duplicate id"):
         load_questions(tmp_path / "questions.jsonl")
+
+
+def test_judge_follows_the_calibration_report(rag, tmp_path):
+    from studyrag.evaluation.judges import LexicalJudge, LLMJudge
+
+    judge, why = runner.make_judge(None, rag, tmp_path, tmp_path)
+    assert isinstance(judge, LexicalJudge) and "no calibration report" in why
+    report = {
+        "default_judge": "llm",
+        "judges": {
+            "lexical": {"params": {"threshold": 0.55, "check_negation": False}, "holdout": {"kappa": 0.4}},
+            "llm": {"params": {"model": "default"}, "holdout": {"kappa": 0.6}},
+        },
+    }
+    (tmp_path / "judge_calibration_report.json").write_text(json.dumps(report), encoding="utf-8")
+    assert isinstance(runner.make_judge(None, rag, tmp_path, tmp_path)[0], LLMJudge)
+    lexical, _ = runner.make_judge("lexical", rag, tmp_path, tmp_path)
+    assert isinstance(lexical, LexicalJudge) and lexical.threshold == 0.55 and not lexical.check_negation
+    with pytest.raises(ConfigError, match="unknown judge"):
+        runner.make_judge("nli", rag, tmp_path, tmp_path)

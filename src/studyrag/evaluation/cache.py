@@ -36,7 +36,7 @@ __all__ = ["GenerationCache", "answer_to_json", "answer_from_json", "settings_ha
 # Settings that do not change what is answered (where files live, how many threads decode).
 _NOT_ANSWER_SHAPING = {"corpus_dir", "index_dir", "index_name", "cache_dir", "n_threads"}
 # Modules that play no part in answering a question; every other module of the package does.
-_NOT_ANSWERING = {"cli.py", "app.py", "bench.py", "__main__.py"}
+_NOT_ANSWERING = {"cli.py", "app.py", "ui_html.py", "bench.py", "__main__.py"}
 
 
 def _hit_to_json(hit: Hit) -> dict[str, Any]:

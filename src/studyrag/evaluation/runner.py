@@ -421,39 +421,59 @@ def run_answers(
 
 
 # ------------------------------------------------------------------------------------- judges
-def recommended_judge(eval_dir: Path) -> tuple[str, dict[str, Any]]:
-    """The judge the calibration report recommends (``lexical`` when there is none) and its settings.
-
-    Reads ``eval/judge_calibration_report.json``: a ``recommended`` (or ``best``) judge name, and
-    for the lexical judge a calibrated ``threshold`` when one is recorded.
-    """
+def calibrated_judges(eval_dir: Path) -> tuple[str | None, dict[str, dict[str, Any]]]:
+    """``(default judge name, {name: tuned params})`` from ``eval/judge_calibration_report.json``
+    (written by ``scripts/calibrate_judges.py``); ``(None, {})`` when there is no readable report."""
     import json
 
-    path = eval_dir / "judge_calibration_report.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "lexical", {}
-    if not isinstance(data, dict):
-        return "lexical", {}
-    name = str(data.get("recommended") or data.get("best") or "lexical").lower()
-    name = "llm" if name.startswith("llm") else "lexical"
-    lexical = data.get("lexical") or data.get("judges", {}).get("lexical") or {}
-    threshold = lexical.get("threshold") if isinstance(lexical, dict) else None
-    return name, ({"threshold": float(threshold)} if isinstance(threshold, int | float) else {})
+        data = json.loads((eval_dir / "judge_calibration_report.json").read_text(encoding="utf-8"))
+        judges = {str(k): dict(v.get("params") or {}) for k, v in data["judges"].items()}
+        default = data.get("default_judge")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None, {}
+    return (default if default in judges else None), judges
 
 
-def make_judge(name: str | None, rag: StudyRAG, eval_dir: Path, out: Path) -> SupportJudge:
-    """``lexical`` (fast, deterministic), ``llm`` (the loaded generator) or None: the recommended one."""
+def _kappa(eval_dir: Path, name: str) -> float | None:
+    import json
+
+    try:
+        data = json.loads((eval_dir / "judge_calibration_report.json").read_text(encoding="utf-8"))
+        return float(data["judges"][name]["holdout"]["kappa"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def make_judge(name: str | None, rag: StudyRAG, eval_dir: Path, out: Path) -> tuple[SupportJudge, str]:
+    """The support judge and why it was chosen.
+
+    ``None``: the calibration report's default (highest held-out kappa), else ``lexical``.
+    ``lexical``: the best-calibrated lexical variant (``lexical`` or ``lexical+minilm``, with its tuned
+    threshold and checks), untuned defaults without a report. ``llm``: the run's generator.
+    """
     from .judges import LexicalJudge, LLMJudge
 
-    recommended, options = recommended_judge(eval_dir)
-    name = name or recommended
-    if name == "lexical":
-        return LexicalJudge(**options) if recommended == "lexical" else LexicalJudge()
-    if name == "llm":
-        return LLMJudge(rag.generator, cache_path=out / "cache" / "judge_verdicts.json")
-    raise ConfigError(f"unknown judge {name!r}: use 'lexical' or 'llm'")
+    default, tuned = calibrated_judges(eval_dir)
+    if name is None:
+        name = default or "lexical"
+        why = f"calibration default ({name})" if default else "no calibration report: lexical defaults"
+    else:
+        why = f"--judge {name}"
+    if name.startswith("llm"):
+        return LLMJudge(rag.generator, cache_path=out / "cache" / "judge_verdicts.json"), why
+    if name != "lexical" and not name.startswith("lexical"):
+        raise ConfigError(f"unknown judge {name!r}: use 'lexical' or 'llm'")
+    variants = [v for v in tuned if v.startswith("lexical")]
+    if name == "lexical" and variants:  # the best lexical variant the calibration found
+        name = max(variants, key=lambda v: _kappa(eval_dir, v) or -1.0)
+    params = {k: v for k, v in tuned.get(name, {}).items() if k not in ("model", "name", "embed")}
+    if name == "lexical+minilm":
+        # the calibrated blend used MiniLM cosines: the run's embedder is that model by default
+        return LexicalJudge(
+            embed=lambda texts: rag.embedder.embed(list(texts)), **params
+        ), f"{why}, {name} {params}"
+    return LexicalJudge(**params), f"{why}, {name} {params}" if params else why
 
 
 # ----------------------------------------------------------------------------------------- run
@@ -526,10 +546,11 @@ def run(
             else (_previous_caches(eval_dir / "reports", out))
         )
         cache = GenerationCache(out / "cache" / "generations.jsonl", extra)
-        judge_obj = make_judge(judge, rag, eval_dir, out)
+        judge_obj, judge_why = make_judge(judge, rag, eval_dir, out)
         t = time.perf_counter()
         report["answers"] = run_answers(rag, qs, judge_obj, cache, documents, quiet=quiet, memo=memo)
         report["answers"]["wall_s"] = time.perf_counter() - t
+        report["answers"]["judge_choice"] = judge_why
     report["wall_s"] = time.perf_counter() - t0
     report_io.write_report(report, out)
     summary = report_io.summarize(report, out)
