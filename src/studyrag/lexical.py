@@ -181,29 +181,35 @@ class BM25Index:
         # BM25Okapi divides by the mean length: an all-empty corpus would divide by zero.
         if not any(len(d) for d in docs):
             docs = [["\0"] for _ in docs]
+        # rank_bm25 is the reference for idf (with its epsilon floor for very common terms) and the
+        # mean length; the per-document weights are then computed for all documents at once.
         ref = BM25Okapi([list(d) for d in docs], k1=k1, b=b, epsilon=epsilon)
         vocab = {t: i for i, t in enumerate(sorted(ref.idf))}
-        rows, cols, vals = [], [], []
-        dl = np.asarray(ref.doc_len, dtype=np.float64)
-        norm = k1 * (1 - b + b * dl / ref.avgdl)
-        for j, freqs in enumerate(ref.doc_freqs):
-            for term, f in freqs.items():
-                rows.append(vocab[term])
-                cols.append(j)
-                vals.append(ref.idf[term] * f * (k1 + 1) / (f + norm[j]))
-        weights = sparse.csr_matrix(
-            (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(vocab), len(docs))
-        )
-        return cls(vocab, weights, k1=k1, b=b, epsilon=epsilon)
+        idf = np.fromiter((ref.idf[t] for t in vocab), dtype=np.float64, count=len(vocab))
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+        term_ids = np.fromiter((vocab[t] for d in docs for t in d), dtype=np.int64, count=int(lengths.sum()))
+        doc_ids = np.repeat(np.arange(len(docs)), lengths)
+        # (term, doc) pairs summed: the term frequencies, one row per term
+        tf = sparse.csr_matrix((np.ones(len(term_ids)), (term_ids, doc_ids)), shape=(len(vocab), len(docs)))
+        tf.sum_duplicates()
+        rows = np.repeat(np.arange(len(vocab)), np.diff(tf.indptr))
+        f, norm = tf.data, k1 * (1 - b + b * lengths / ref.avgdl)
+        tf.data = (idf[rows] * f * (k1 + 1) / (f + norm[tf.indices])).astype(np.float32)
+        return cls(vocab, tf, k1=k1, b=b, epsilon=epsilon)
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (float32, one per document)."""
-        q = np.zeros(len(self.vocab), dtype=np.float32)
+        counts: dict[int, float] = {}
         for tok in tokenize(query):
             row = self.vocab.get(tok)
             if row is not None:
-                q[row] += 1.0  # a repeated query term counts again, as in BM25Okapi
-        return np.asarray(self.weights.T @ q, dtype=np.float32).ravel()
+                counts[row] = counts.get(row, 0.0) + 1.0  # a repeated term counts again, as in BM25Okapi
+        if not counts:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        # Only the query terms' rows are touched: cost follows their posting lists, not the corpus.
+        rows = self.weights[list(counts)]
+        weights = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        return np.asarray(rows.T @ weights, dtype=np.float32).ravel()
 
     def search(self, query: str, k: int = 10) -> list[Scored]:
         """The ``k`` best documents with a positive score, best first (ties: lower index first)."""
