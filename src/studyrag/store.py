@@ -41,7 +41,6 @@ __all__ = [
     "BuildStats",
     "Index",
     "IndexStatus",
-    "chunks_of",
     "corpus_chunks",
     "corpus_files",
     "diff_fingerprints",
@@ -479,8 +478,3 @@ def index_status(settings: Settings, embedder_id_: str | None = None) -> IndexSt
         embedder=m.get("embedder", ""),
     )
 
-
-def chunks_of(index: Index, ids: Sequence[str]) -> list[Chunk]:
-    """The chunks with these ids, in that order (unknown ids are skipped)."""
-    by_id = {c.id: c for c in index.chunks}
-    return [by_id[i] for i in ids if i in by_id]
