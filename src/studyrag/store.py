@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -477,4 +477,3 @@ def index_status(settings: Settings, embedder_id_: str | None = None) -> IndexSt
         created=m.get("created", ""),
         embedder=m.get("embedder", ""),
     )
-
