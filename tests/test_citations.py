@@ -104,6 +104,9 @@ def test_a_claim_its_sources_do_not_support_is_reported() -> None:
         "Adam adapts the learning rate of each weight [2]. Paris is nice [1].", SOURCES
     )
     assert good.grounded and [s.text for s in good.unsupported] == ["Paris is nice."]
+    # an answer that cites nothing at all is not grounded either (e.g. it obeyed a planted instruction)
+    assert not cit.resolve_citations("HACKED", SOURCES).grounded
+    assert cit.resolve_citations("Yes [1].", SOURCES).grounded
     # a figure the source does not contain is not supported, whatever the other words
     assert not cit.resolve_citations(
         "Mixtral routes every token to 3 of its 8 experts [3].", SOURCES

@@ -240,8 +240,10 @@ class CitationReport:
     ``sentence_citations``: every claim sentence with its valid numbers (for the evaluation).
     ``unsupported``: cited claim sentences that none of their cited sources supports lexically
     (:func:`support_score` below ``min_support``): a wrong source, or knowledge from outside them.
-    ``grounded``: false when the answer makes claims and none of them is cited and supported,
-    e.g. "The capital of Australia is Canberra [2]." over sources about fine-tuning.
+    ``grounded``: false when no claim is both cited and supported ("The capital of Australia is
+    Canberra [2]." over sources about fine-tuning), or nothing at all is cited (an answer that
+    obeyed an instruction planted in a source: "HACKED"). Callers should treat such an answer as
+    an abstention.
     """
 
     citations: tuple[Citation, ...]
@@ -288,7 +290,9 @@ def resolve_citations(text: str, sources: Sequence[Hit], *, min_support: float =
             support_score(s.text, sources[n - 1].chunk.embed_text) < min_support for n in valid
         ):
             unsupported.append(claim)
-    grounded = not claims or len(uncited) + len(unsupported) < len(claims)
+    # grounded: some claim is cited and supported, or (no claims at all) something is cited;
+    # an answer with no valid citation anywhere ("HACKED") is not grounded
+    grounded = len(uncited) + len(unsupported) < len(claims) if claims else bool(cited)
     return CitationReport(
         tuple(cited.values()), tuple(invalid), tuple(uncited), tuple(claims), tuple(unsupported), grounded
     )
