@@ -133,7 +133,10 @@ def summarize(report: Mapping[str, Any], out: Path) -> dict[str, Any]:
         summary["retrieval"] = {
             "n_questions": r["n_questions"],
             "n_answerable": r["n_answerable"],
-            "index_build_s": ((report.get("index") or {}).get("build") or {}).get("seconds"),
+            "index_build": {
+                k: ((report.get("index") or {}).get("build") or {}).get(k)
+                for k in ("seconds", "embed_seconds", "embedded", "reused", "chunks")
+            },
             "retrievers": {
                 n: {
                     **s["overall"],
@@ -183,8 +186,9 @@ def _retrieval_md(r: Mapping[str, Any], index: Mapping[str, Any], plots: Mapping
     build = (index or {}).get("build") or {}
     out.append(
         f"{r['n_questions']} questions ({r['n_answerable']} answerable), top {r['k']}; index of "
-        f"{index.get('chunks')} chunks built in {_fmt(build.get('seconds'))} s "
-        f"(embedding {_fmt(build.get('embed_seconds'))} s). Recall@k is *evidence* recall: the share of a "
+        f"{index.get('chunks')} chunks; its last build took {_fmt(build.get('seconds'))} s (embedding "
+        f"{build.get('embedded')} chunks: {_fmt(build.get('embed_seconds'))} s; {build.get('reused')} reused). "
+        "Latency includes embedding the query. Recall@k is *evidence* recall: the share of a "
         "question's gold passages with a relevant chunk in the top k."
     )
     rows = [
