@@ -286,7 +286,7 @@ def ui(rag) -> StudyApp:
 
 def ask(ui: StudyApp, question: str, state: ChatState, chat=(), *, rerank=False, sources=4):
     """Run the two steps of a question (take it, then stream the answer); return every yield."""
-    _, chat, state = ui.take_question(question, list(chat), state)
+    _, chat, state, _ = ui.take_question(question, list(chat), state)
     return list(ui.answer(chat, state, sources, rerank, 0.0))
 
 
@@ -319,8 +319,13 @@ def test_too_long_question_is_refused_in_the_chat(ui):
 
 
 def test_empty_question_is_ignored(ui):
-    box, chat, state = ui.take_question("   ", [], ChatState())
+    box, chat, state, button = ui.take_question("   ", [], ChatState())
     assert chat == [] and state.pending == ""
+
+
+def test_question_locks_the_input_until_answered(ui):
+    box, chat, state, button = ui.take_question("What is LoRA?", [], ChatState())
+    assert box.interactive is False and button.interactive is False and state.pending == "What is LoRA?"
 
 
 def test_rerank_checkbox_reaches_the_pipeline(ui):

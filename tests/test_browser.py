@@ -99,8 +99,8 @@ def browser() -> Iterator:
             b.close()
 
 
-def _open(browser, url: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def _open(browser, url: str, height: int = 1000):
+    context = browser.new_context(viewport={"width": 1400, "height": height})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(url)
@@ -302,7 +302,7 @@ def test_screenshots(browser, tmp_path):
     url = serve(demo, host="127.0.0.1", port=_free_port(), block=False)
     wait_ms = 600_000 if real else TIMEOUT_MS
     SHOTS.mkdir(parents=True, exist_ok=True)
-    context, page = _open(browser, url)
+    context, page = _open(browser, url, height=1200)
     try:
         page.screenshot(path=SHOTS / "01-first-load.png")
 

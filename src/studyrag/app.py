@@ -148,12 +148,14 @@ class StudyApp:
         return self.status()
 
     # ---------------------------------------------------------------- chat
-    def take_question(self, question: str, chat: list, state: ChatState) -> tuple[Any, list, ChatState]:
-        """Show the question at once (outside the queue) and park it for ``answer``."""
+    def take_question(self, question: str, chat: list, state: ChatState) -> tuple[Any, list, ChatState, Any]:
+        """Show the question at once, park it for ``answer`` and lock the input until it is answered.
+        Outputs: question box, chat, state, ask button."""
         if not (question or "").strip():
-            return question, chat, state
+            return gr.skip(), chat, state, gr.skip()
         chat = [*chat, _msg("user", md_esc(question))]
-        return "", chat, replace(state, pending=question)
+        locked = gr.Textbox(value="", interactive=False, placeholder="Answering…")
+        return locked, chat, replace(state, pending=question), gr.Button(interactive=False)
 
     def answer(
         self, chat: list, state: ChatState, n_sources: float, rerank: bool, temperature: float
@@ -249,6 +251,13 @@ class StudyApp:
         return (gr.Tabs(selected="browse"), *self.guide_view(source, section))
 
 
+def _unlock() -> tuple[Any, Any]:
+    return gr.Textbox(interactive=True, placeholder=PLACEHOLDER), gr.Button(interactive=True)
+
+
+PLACEHOLDER = "Ask about the guides… (Enter to send)"
+
+
 def build_app(rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None = None) -> gr.Blocks:
     """The page: a chat tab (conversation, settings, status, sources panel) and a guide browser.
 
@@ -285,7 +294,7 @@ def build_app(rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None
                             show_label=False,
                             scale=6,
                             autofocus=True,
-                            placeholder="Ask about the guides… (Enter to send)",
+                            placeholder=PLACEHOLDER,
                         )
                         ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask", min_width=80)
                         clear = gr.Button("Clear", scale=1, elem_id="clear", min_width=80)
@@ -317,7 +326,7 @@ def build_app(rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None
                                 elem_id="rerank",
                                 info=None
                                 if has_reranker
-                                else "no reranker loaded (set STUDYRAG_RERANK=true)",
+                                else "no reranker available: fused order is used (see `studyrag info`)",
                             )
                             model = gr.Dropdown(
                                 [(_model_label(m), m) for m in ui.models],
@@ -360,17 +369,21 @@ def build_app(rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None
         answer_io = dict(
             inputs=[chat, state, n_sources, rerank, temperature], outputs=[chat, sources, read, status, state]
         )
+        # take the question at once (outside the queue), answer it in the model's queue, and keep
+        # the input locked meanwhile: a second question from the same page would race the first
+        take_io = {"outputs": [box, chat, state, ask], "queue": False}
+        unlock = {"fn": _unlock, "inputs": None, "outputs": [box, ask], "queue": False}
         for trigger in (box.submit, ask.click):
-            trigger(ui.take_question, [box, chat, state], [box, chat, state], queue=False).then(
+            trigger(ui.take_question, [box, chat, state], **take_io).then(
                 ui.answer, **answer_io, **model_lane
-            )
+            ).then(**unlock)
 
-        def pick_example(evt: gr.SelectData, chat: list, state: ChatState) -> tuple[Any, list, ChatState]:
+        def pick_example(evt: gr.SelectData, chat: list, state: ChatState) -> tuple[Any, ...]:
             return ui.take_question(evt.value["text"], chat, state)
 
-        chat.example_select(pick_example, [chat, state], [box, chat, state], queue=False).then(
+        chat.example_select(pick_example, [chat, state], **take_io).then(
             ui.answer, **answer_io, **model_lane
-        )
+        ).then(**unlock)
         for trigger in (clear.click, chat.clear):  # the button and the chatbot's own bin icon
             trigger(ui.clear, None, [chat, sources, read, status, state], queue=False)
         model.input(ui.switch_model, [model], [status], **model_lane)
