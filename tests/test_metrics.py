@@ -27,6 +27,7 @@ from studyrag.evaluation.metrics import (
     paired_bootstrap,
     relevant_chunks,
     retrieval_metrics,
+    retrieval_metrics_per_query,
     retrieval_scores,
 )
 from studyrag.records import Chunk
@@ -131,6 +132,20 @@ def test_retrieval_metrics_with_ranx_means():
     assert m["recall@1"] == pytest.approx(0.25)  # q1: 1/2, q2: 0/1
     assert m["recall@3"] == pytest.approx(1.0)
     assert m["mrr@10"] == pytest.approx(0.75)  # (1 + 1/2) / 2
+
+
+def test_per_query_scores_stay_with_their_query_and_empty_runs_score_zero():
+    # ranx sorts query ids internally: "zeta" must keep its own score, not alpha's
+    qrels = {"zeta": {"z": 1}, "alpha": {"a": 1}, "mid": {"m": 1}}
+    run = {"zeta": {"z": 2.0, "x": 1.0}, "alpha": {"x": 2.0, "a": 1.0}, "mid": {}}
+    per_query = retrieval_metrics_per_query(qrels, run, ks=(1,))
+    assert per_query["zeta"]["mrr@10"] == 1.0 and per_query["alpha"]["mrr@10"] == 0.5
+    assert per_query["mid"]["mrr@10"] == 0.0  # no results at all
+    assert retrieval_metrics_per_query(qrels, {}, ks=(1,))["zeta"] == {
+        "recall@1": 0.0,
+        "mrr@10": 0.0,
+        "ndcg@10": 0.0,
+    }
 
 
 def test_compare_runs_finds_the_better_run():

@@ -27,6 +27,7 @@ import unicodedata
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -79,9 +80,11 @@ class Evidence:
         return cls(source=str(d.get("source", "")), snippet=snippet)
 
 
-def _norm_map(text: str) -> tuple[str, list[int]]:
+@lru_cache(maxsize=8192)
+def _norm_map(text: str) -> tuple[str, tuple[int, ...]]:
     """Normalized text (NFKC, case-folded, ``*``/`` ` `` dropped, whitespace runs → one space) and,
-    for every normalized character, the index of the original character it came from."""
+    for every normalized character, the index of the original character it came from. Cached: the
+    same guides and chunks are normalized for every question of a run."""
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
@@ -95,7 +98,7 @@ def _norm_map(text: str) -> tuple[str, list[int]]:
         for c in unicodedata.normalize("NFKC", ch).casefold():
             out.append(c)
             index.append(i)
-    return "".join(out), index
+    return "".join(out), tuple(index)
 
 
 def _norm(text: str) -> str:
@@ -185,17 +188,15 @@ def _ranx_metrics(ks: Iterable[int]) -> list[str]:
     return [f"recall@{k}" for k in ks] + ["mrr@10", "ndcg@10"]
 
 
-def _ranx_inputs(qrels: Qrels, run: RunDict) -> tuple[Any, Any]:
-    from ranx import Qrels as RQrels
-    from ranx import Run as RRun
-
+def _ranx_inputs(qrels: Qrels, run: RunDict) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, float]]]:
+    """Qrels without empty queries and a run without empty result lists (ranx cannot hold either;
+    a query missing from the run scores 0 once ranx makes the two comparable)."""
     q = {qid: {d: int(r) for d, r in docs.items() if r > 0} for qid, docs in qrels.items()}
     q = {qid: docs for qid, docs in q.items() if docs}
     if not q:
         raise ValueError("qrels hold no relevant document: nothing to evaluate")
-    # ranx cannot hold a query with no results; those score 0 after make_comparable.
-    r = {qid: dict(docs) for qid, docs in run.items() if qid in q and docs}
-    return RQrels(q), RRun(r)
+    r = {qid: {d: float(v) for d, v in docs.items()} for qid, docs in run.items() if qid in q and docs}
+    return q, r
 
 
 def retrieval_metrics_per_query(
@@ -205,13 +206,17 @@ def retrieval_metrics_per_query(
 
     Queries without relevant documents are left out; queries missing from ``run`` score 0.
     """
-    from ranx import evaluate
+    from ranx import Qrels as RQrels
+    from ranx import Run, evaluate
 
-    rq, rr = _ranx_inputs(qrels, run)
+    q, r = _ranx_inputs(qrels, run)
     names = _ranx_metrics(ks)
+    if not r:  # nothing retrieved for any query (ranx cannot build an empty run)
+        return {qid: dict.fromkeys(names, 0.0) for qid in q}
+    rq = RQrels(q)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's uint64→int64 cast notice
-        scores = evaluate(rq, rr, names, return_mean=False, make_comparable=True)
+        scores = evaluate(rq, Run(r), names, return_mean=False, make_comparable=True)
     if len(names) == 1:
         scores = {names[0]: scores}
     qids = list(rq.keys())  # ranx orders per-query arrays by its own (sorted) query ids
@@ -290,15 +295,18 @@ def compare_runs(
 
     Returns ``{"stat_test", "scores": {run: {metric: mean}}, "p_values": {run: {other: {metric: p}}}}``.
     """
+    from ranx import Qrels as RQrels
     from ranx import Run, compare
 
     if len(runs) < 2:
         raise ValueError("compare_runs needs at least two runs")
-    rq, _ = _ranx_inputs(qrels, next(iter(runs.values())))
     ranx_runs = []
     for name, run in runs.items():
-        _, rr = _ranx_inputs(qrels, run)
-        ranx_runs.append(Run(dict(rr.to_dict()), name=name))
+        q, r = _ranx_inputs(qrels, run)
+        if not r:
+            raise ValueError(f"run {name!r} retrieved nothing for any query: nothing to compare")
+        ranx_runs.append(Run(r, name=name))
+    rq = RQrels(q)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         report = compare(rq, ranx_runs, list(metrics), stat_test=stat_test, make_comparable=True).to_dict()
