@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from studyrag.evaluation import claims, grounding, judges, metrics, normalize
+from studyrag.evaluation import claims, grounding, judges, metrics, normalize, relevance
 from studyrag.evaluation.claims import split_claims
 from studyrag.evaluation.metrics import (
     ContextScores,
@@ -33,7 +33,7 @@ from studyrag.evaluation.metrics import (
 from studyrag.records import Chunk
 
 
-@pytest.mark.parametrize("module", [normalize, claims, metrics, grounding, judges])
+@pytest.mark.parametrize("module", [normalize, relevance, claims, metrics, grounding, judges])
 def test_doctests_pass(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

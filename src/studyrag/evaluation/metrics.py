@@ -13,27 +13,21 @@ Which retrieval number means what (every key below is per question, then average
 - ``mrr@10`` — ranx: 1/rank of the first relevant chunk within the top 10 (0 if none).
 - ``ndcg@10`` — ranx, binary chunk relevance (every chunk relevant to any evidence item has gain 1).
 
-A chunk is relevant to an evidence item (``source`` + verbatim ``snippet``) when it comes from the same
-source and either contains the snippet (compared whitespace-, case- and emphasis-insensitively) or its
-character span covers at least ``min_overlap`` of the snippet's span in the document (a snippet
-straddling a chunk boundary); when no chunk reaches that share, the chunks with the largest positive
-overlap count.
+Which chunks are relevant to a gold evidence item is decided in :mod:`.relevance`.
 """
 
 from __future__ import annotations
 
 import math
-import unicodedata
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from ..records import Chunk
-from .normalize import strip_citation_marks, term_set, terms
+from .normalize import fold, strip_citation_marks, term_set, terms
+from .relevance import Evidence, locate, relevant_chunks
 
 __all__ = [
     "Evidence",
@@ -58,114 +52,6 @@ __all__ = [
 
 Qrels = Mapping[str, Mapping[str, int]]
 RunDict = Mapping[str, Mapping[str, float]]
-
-
-# ---------------------------------------------------------------------------------------------
-# Gold evidence → relevant chunks
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """A gold passage: the corpus file it is in and a verbatim snippet of it."""
-
-    source: str
-    snippet: str
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Evidence:
-        """Read ``{"source", "snippet"}`` (``"text"`` or ``"quote"`` are accepted for the snippet)."""
-        snippet = d.get("snippet", d.get("text", d.get("quote")))
-        if not isinstance(snippet, str) or not snippet.strip():
-            raise ValueError(f"evidence item {dict(d)!r} has no snippet: give it a non-empty 'snippet'")
-        return cls(source=str(d.get("source", "")), snippet=snippet)
-
-
-@lru_cache(maxsize=8192)
-def _norm_map(text: str) -> tuple[str, tuple[int, ...]]:
-    """Normalized text (NFKC, case-folded, ``*``/`` ` `` dropped, whitespace runs → one space) and,
-    for every normalized character, the index of the original character it came from. Cached: the
-    same guides and chunks are normalized for every question of a run."""
-    out: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(text):
-        if ch in "*`":
-            continue
-        if ch.isspace():
-            if out and out[-1] != " ":
-                out.append(" ")
-                index.append(i)
-            continue
-        for c in unicodedata.normalize("NFKC", ch).casefold():
-            out.append(c)
-            index.append(i)
-    return "".join(out), tuple(index)
-
-
-def _norm(text: str) -> str:
-    return _norm_map(text)[0].strip()
-
-
-def locate(text: str, snippet: str) -> tuple[int, int] | None:
-    """Character span of ``snippet`` in ``text``, ignoring case, whitespace runs and ``*`` marks.
-
-    >>> text = "## LoRA\\nLow-Rank   **Adaptation** freezes W."
-    >>> a, b = locate(text, "low-rank adaptation freezes"); (a, b), text[a:b]
-    ((8, 41), 'Low-Rank   **Adaptation** freezes')
-    """
-    norm, index = _norm_map(text)
-    needle = _norm(snippet)
-    pos = norm.find(needle) if needle else -1
-    if pos < 0:
-        return None
-    return index[pos], index[pos + len(needle) - 1] + 1
-
-
-def _texts_from_chunks(chunks: Sequence[Chunk]) -> dict[str, str]:
-    """Rebuild each source's text from chunk spans (gaps become spaces) when no documents are given.
-
-    Only chunks whose text length equals their span are placed; others cannot be trusted to line up.
-    """
-    by_source: dict[str, list[str]] = {}
-    for c in chunks:
-        if len(c.text) != c.end - c.start:
-            continue
-        buf = by_source.setdefault(c.source, [])
-        if len(buf) < c.end:
-            buf.extend(" " * (c.end - len(buf)))
-        buf[c.start : c.end] = c.text
-    return {s: "".join(b) for s, b in by_source.items()}
-
-
-def relevant_chunks(
-    evidence: Sequence[Evidence | Mapping[str, Any]],
-    chunks: Sequence[Chunk],
-    documents: Mapping[str, str] | None = None,
-    *,
-    min_overlap: float = 0.5,
-) -> dict[int, set[str]]:
-    """For each evidence item (by index), the ids of the chunks relevant to it (see module doc).
-
-    ``documents`` maps source → ``Document.text`` (what chunk spans index); without it the text is
-    rebuilt from the chunks. An item found nowhere maps to an empty set (a gold-set defect to report).
-    """
-    items = [e if isinstance(e, Evidence) else Evidence.from_dict(e) for e in evidence]
-    texts = dict(documents) if documents is not None else _texts_from_chunks(chunks)
-    normed = {c.id: _norm(c.text) for c in chunks}
-    out: dict[int, set[str]] = {}
-    for i, item in enumerate(items):
-        pool = [c for c in chunks if not item.source or c.source == item.source]
-        needle = _norm(item.snippet)
-        found = {c.id for c in pool if needle and needle in normed[c.id]}
-        span = locate(texts.get(item.source, ""), item.snippet) if item.source else None
-        if span is not None:
-            a, b = span
-            shares = {c.id: max(0, min(c.end, b) - max(c.start, a)) / (b - a) for c in pool}
-            found |= {cid for cid, s in shares.items() if s >= min_overlap}
-            best = max(shares.values(), default=0.0)
-            if not found and best > 0:
-                found = {cid for cid, s in shares.items() if s == best}
-        out[i] = found
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,7 +250,7 @@ def fact_present(answer: str, fact: str) -> bool:
     """
     needed = terms(fact)
     if not needed:
-        return _norm(fact) in _norm(strip_citation_marks(answer))
+        return fold(fact) in fold(strip_citation_marks(answer))
     have = term_set(answer)
     return all(t in have for t in needed)
 

@@ -32,6 +32,8 @@ __all__ = [
     "is_acronym",
     "expands_acronym",
     "strip_citation_marks",
+    "fold",
+    "fold_with_map",
 ]
 
 # Negation cues are kept out of content terms: the judge checks them separately.
@@ -259,3 +261,33 @@ def expands_acronym(acronym: str, text: str) -> bool:
     words = [w for w in _TOKEN.findall(normalize_text(text)) if w[0].isalpha()]
     content = [w for w in words if w not in STOPWORDS]
     return any(target in "".join(w[0] for w in seq) for seq in (words, content))
+
+
+@lru_cache(maxsize=8192)
+def fold_with_map(text: str) -> tuple[str, tuple[int, ...]]:
+    """Normalized text (NFKC, case-folded, ``*``/`` ` `` dropped, whitespace runs → one space) and,
+    for every normalized character, the index of the original character it came from. Cached: the
+    same guides and chunks are normalized for every question of a run."""
+    out: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in "*`":
+            continue
+        if ch.isspace():
+            if out and out[-1] != " ":
+                out.append(" ")
+                index.append(i)
+            continue
+        for c in unicodedata.normalize("NFKC", ch).casefold():
+            out.append(c)
+            index.append(i)
+    return "".join(out), tuple(index)
+
+
+def fold(text: str) -> str:
+    """Text compared for containment: NFKC, case-folded, ``*``/`` ` `` dropped, whitespace collapsed.
+
+    >>> fold("  **Low-Rank**\\n  Adaptation ")
+    'low-rank adaptation'
+    """
+    return fold_with_map(text)[0].strip()
