@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -42,6 +43,8 @@ from studyrag.lexical import BM25Index
 from studyrag.records import Chunk
 from studyrag.retrieve import HybridRetriever
 from studyrag.store import corpus_chunks, lexical_text, open_index
+
+T = TypeVar("T")
 
 FALLBACK_QUERIES = [
     "How do I stop an MoE router from sending every token to a few experts?",
@@ -71,14 +74,20 @@ def peak_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def latency(fn: Callable[[str], object], queries: Sequence[str], warmup: int = 3) -> dict[str, float]:
-    """Median and p95 wall time of ``fn(query)`` in milliseconds."""
-    for i in range(warmup):  # not the timed queries: nothing they need may be cached by the warm-up
-        fn(f"warm-up question {i} about attention heads")
+WARMUP = [f"warm-up question {i} about attention heads" for i in range(3)]
+
+
+def latency(fn: Callable[[T], object], items: Sequence[T], warmup: Sequence[T] = WARMUP) -> dict[str, float]:
+    """Median and p95 wall time of ``fn(item)`` in milliseconds, after calls on ``warmup``.
+
+    The warm-up items are not timed items, so a cache cannot make the timed calls look faster.
+    """
+    for w in warmup:
+        fn(w)
     times = []
-    for q in queries:
+    for item in items:
         t = time.perf_counter()
-        fn(q)
+        fn(item)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
     return {
@@ -201,10 +210,9 @@ def bench_scale(
     hnsw, out["hnsw32_build_s"] = timed(lambda: DenseIndex.build(vectors, "HNSW32"))
     out["peak_after_hnsw32_mb"] = round(peak_mb())
 
-    qi = {q: i for i, q in enumerate(queries)}
     out["bm25"] = latency(lambda q: bm25.search(q, 50), queries)
-    out["flat_search"] = latency(lambda q: flat.search(qvecs[qi[q]], 50), queries)
-    out["hnsw32_search"] = latency(lambda q: hnsw.search(qvecs[qi[q]], 50), queries)
+    out["flat_search"] = latency(lambda v: flat.search(v, 50), list(qvecs), warmup=list(qvecs[:3]))
+    out["hnsw32_search"] = latency(lambda v: hnsw.search(v, 50), list(qvecs), warmup=list(qvecs[:3]))
     overlap = [
         len({s.index for s in flat.search(v, 10)} & {s.index for s in hnsw.search(v, 10)}) / 10 for v in qvecs
     ]
@@ -222,7 +230,8 @@ def _row(name: str, d: dict) -> str:
 
 
 def print_report(res: dict) -> None:
-    print(f"\nmachine: {os.cpu_count()} CPUs, load average {res['load_before']} → {res['load_after']}")
+    """Print the parts present in ``res`` (called after each part, so a late failure loses nothing)."""
+    print(f"\nmachine: {os.cpu_count()} CPUs, 1-min load average now {os.getloadavg()[0]:.1f}")
     print(f"model load (not counted below): {res['model_load_s']} s   embedder {res['embedder']}")
     if "shipped" in res:
         a = res["shipped"]
@@ -271,7 +280,6 @@ def print_report(res: dict) -> None:
             ("fused_hnsw32", "fused k=10 over HNSW32 (embeds query)"),
         ):
             print(_row(label, c[key]))
-    print("\ntargets: cold build of the shipped corpus < 60 s; fused query latency < 50 ms median")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -284,24 +292,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
 
-    res: dict = {"load_before": round(os.getloadavg()[0], 2)}
+    res: dict = {"load_avg_1min_at_start": round(os.getloadavg()[0], 2)}
     emb, res["model_load_s"] = timed(lambda: SentenceTransformerEmbedder("default"))
     res.update(embedder=emb.id, dim=emb.dim)
     queries = load_queries(args.queries)
     settings = Settings.from_env()
+
+    def report(part: str, value: dict) -> None:
+        res[part] = value
+        res["load_avg_1min"] = round(os.getloadavg()[0], 2)
+        print_report(
+            {k: v for k, v in res.items() if k not in ("shipped", "embedding", "scale") or k == part}
+        )
+        if args.json:
+            args.json.write_text(json.dumps(res, indent=2), encoding="utf-8")
+
     if not args.skip_shipped:
         print("A. building the shipped corpus index from scratch...", flush=True)
-        res["shipped"] = bench_shipped(emb, queries)
+        report("shipped", bench_shipped(emb, queries))
     if not args.skip_scale:
         chunks = synthetic_chunks(corpus_chunks(settings, emb), args.chunks)
-        print(f"B. embedding {args.embed_sample} synthetic chunks with the real model...", flush=True)
-        res["embedding"] = bench_embedding(emb, chunks, args.embed_sample, args.chunks)
-        print(f"C. indexing {args.chunks:,} synthetic chunks...", flush=True)
-        res["scale"] = bench_scale(emb, chunks, queries, settings)
-    res["load_after"] = round(os.getloadavg()[0], 2)
-    print_report(res)
-    if args.json:
-        args.json.write_text(json.dumps(res, indent=2), encoding="utf-8")
+        print(f"\nB. embedding {args.embed_sample} synthetic chunks with the real model...", flush=True)
+        report("embedding", bench_embedding(emb, chunks, args.embed_sample, args.chunks))
+        print(f"\nC. indexing {args.chunks:,} synthetic chunks...", flush=True)
+        report("scale", bench_scale(emb, chunks, queries, settings))
+    print("\ntargets: cold build of the shipped corpus < 60 s; fused query latency < 50 ms median")
     return 0
 
 
