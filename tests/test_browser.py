@@ -176,6 +176,21 @@ def test_answer_streams_and_its_citation_opens_the_source(page):
     assert page.locator("#src-1-1 mark.passage").count() >= 1  # the cited sentence is highlighted
 
 
+def test_next_answer_does_not_inherit_the_highlight(page):
+    wait_answer(page, ask(page, "What is PagedAttention?"))
+    page.locator("#chat a.cite").first.click()
+    page.wait_for_function("() => location.hash === '#src-1-1'")
+    wait_answer(page, ask(page, "How does LoRA reduce trainable parameters?"))
+    page.wait_for_selector("#src-2-1")
+    targeted = page.evaluate(
+        "() => [...document.querySelectorAll('#sources .src')].filter(e => e.matches(':target')).map(e => e.id)"
+    )
+    assert targeted in ([], ["src-1-1"])  # never a card of the new answer
+    page.locator("#chat a.cite").last.click()
+    page.wait_for_function("() => document.querySelector(location.hash).matches(':target')")
+    assert page.evaluate("() => location.hash").startswith("#src-2-")
+
+
 def test_example_click_asks_it(page):
     page.locator("#chat").get_by_text("What is the Chinchilla scaling law?").click()
     answer = wait_answer(page, 0)

@@ -283,7 +283,15 @@ def render_sources_html(answer: Answer, candidates: Sequence[Hit] = (), turn: in
 
 def render_sources_panel(blocks: Sequence[tuple[str, str]]) -> str:
     """The whole panel: the newest answer's sources open, earlier answers' collapsed (their
-    citation links still find their cards). ``blocks`` are ``(question, html)``, oldest first."""
+    citation links still find their cards). ``blocks`` are ``(question, html)``, oldest first.
+
+    The wrapper's tag alternates per answer. Gradio patches an HTML component in place when tags
+    match, so the card a citation click had made the ``:target`` would otherwise become the new
+    answer's first card and stay highlighted; a different root tag makes it replace the panel.
+
+    >>> render_sources_panel([("q1", "A")]), render_sources_panel([("q1", "A"), ("q2", "B")])[:40]
+    ('<section class="panel">A</section>', '<article class="panel">B<details class="')
+    """
     if not blocks:
         return (
             '<div class="sources-empty"><h3>Sources</h3><p>Ask a question: the passages the answer '
@@ -294,7 +302,8 @@ def render_sources_panel(blocks: Sequence[tuple[str, str]]) -> str:
         f'<details class="earlier"><summary>Earlier: {esc(q)}</summary>{h}</details>'
         for q, h in reversed(blocks[:-1])
     )
-    return newest + older
+    tag = "section" if len(blocks) % 2 else "article"
+    return f'<{tag} class="panel">{newest}{older}</{tag}>'
 
 
 # -------------------------------------------------------------------------------- status
