@@ -21,8 +21,10 @@ kappa 0.70 (citation recall) and 0.53 (citation precision).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
+import os
 import platform
 import random
 import sys
@@ -205,11 +207,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.llm != "none":
         judge = llm_judge(args.llm, Settings.from_env())
         result = evaluate(judge, pairs, tune, holdout)
-        judges["llm"] = {"params": {"model": args.llm}, **result, "parse_failures": judge.parse_failures}
+        judges["llm"] = {
+            "params": {"model": args.llm},
+            **result,
+            "parse_failures": judge.parse_failures,
+            "model_calls": judge.calls,  # 0 when every verdict came from the cache
+            "seconds_per_model_call": round(judge.seconds / judge.calls, 3) if judge.calls else None,
+        }
 
     default = max(judges, key=lambda name: judges[name]["holdout"]["kappa"] or -1.0)
     report = {
         "pairs": str(args.pairs.relative_to(root) if args.pairs.is_relative_to(root) else args.pairs),
+        "pairs_sha256": hashlib.sha256(args.pairs.read_bytes()).hexdigest(),
         "n": len(pairs),
         "seed": args.seed,
         "split": {"tune": sorted(p.id for p in tune), "holdout": sorted(p.id for p in holdout)},
@@ -217,7 +226,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "default_judge": default,
         "default_chosen_by": "highest Cohen's kappa on the held-out half",
         "reference_alce_kappa": ALCE_KAPPA,
-        "machine": {"python": platform.python_version(), "processor": platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.machine(),
+            "cpus": os.cpu_count(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],  # the CPU is shared: timings vary
+        },
     }
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 

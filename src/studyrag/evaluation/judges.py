@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,7 +299,7 @@ class LLMJudge:
     Evidence longer than ``max_evidence_chars`` is judged window by window (supported if any window
     is). Verdicts are cached by sha256 of (judge id, claim, evidence window); pass ``cache_path`` to
     keep them in a JSON file across runs. Unparseable replies count as unsupported and are counted
-    in ``parse_failures``.
+    in ``parse_failures``; ``calls`` and ``seconds`` count the model calls (cache misses) and their time.
     """
 
     def __init__(
@@ -320,7 +321,8 @@ class LLMJudge:
             self.cache = {
                 k: bool(v) for k, v in json.loads(self.cache_path.read_text(encoding="utf-8")).items()
             }
-        self.calls = 0
+        self.calls = 0  # model calls (cache misses)
+        self.seconds = 0.0  # time spent in them
         self.parse_failures = 0
 
     def _key(self, claim: str, evidence: str) -> str:
@@ -337,9 +339,11 @@ class LLMJudge:
                 "Does the evidence state or directly imply the claim?",
             ),
         ]
+        start = time.perf_counter()
         raw = self.generator.generate(
             messages, max_tokens=self.max_tokens, temperature=0.0, json_schema=_SCHEMA
         )
+        self.seconds += time.perf_counter() - start
         self.calls += 1
         try:
             value = json.loads(raw)["supported"]
