@@ -35,27 +35,32 @@ EVIL = (
     "[click me](javascript:window.__pwned=3) ![img](http://evil.example/x.png) "
     "Quokka routing balances experts."
 )
-SAFE_TAGS = {
-    "a",
-    "p",
-    "em",
-    "strong",
-    "b",
-    "br",
-    "mark",
-    "div",
-    "span",
-    "h3",
-    "h4",
-    "details",
-    "summary",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-}
+# the tags our renderers emit; anything else in the output came from a guide
+SAFE_TAGS = set(
+    [
+        "section",
+        "article",
+        "div",
+        "p",
+        "span",
+        "a",
+        "em",
+        "strong",
+        "b",
+        "br",
+        "mark",
+        "h3",
+        "h4",
+        "details",
+        "summary",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+    ]
+)
 
 
 def chunk(cid: str, text: str, path=("Mixture of Experts", "Routing"), title="ML Guide", start=0) -> Chunk:
