@@ -114,6 +114,7 @@ class StudyApp:
         self.models = list(models) if models else available_models(settings)
         self.model = settings.llm if settings.llm in self.models else self.models[0]
         self.guides = build_guide_index(rag.chunks)
+        self.loaded = ""  # the generator's own name once an answer has used it
         self._device: str | None = None
 
     # ---------------------------------------------------------------- status
@@ -126,7 +127,9 @@ class StudyApp:
         return self._device
 
     def status(self, answer: Answer | None = None) -> str:
-        model = answer.model if answer is not None and answer.model else _model_label(self.model)
+        if answer is not None and answer.model:
+            self.loaded = answer.model
+        model = self.loaded or _model_label(self.model)
         return render_status(
             model=model,
             device=self.device,
@@ -144,7 +147,7 @@ class StudyApp:
             self.rag = StudyRAG(
                 rag.settings.replace(llm=choice), rag.index, rag.embedder, reranker=rag.reranker
             )
-            self.model = choice
+            self.model, self.loaded = choice, ""
         return self.status()
 
     # ---------------------------------------------------------------- chat
