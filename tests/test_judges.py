@@ -249,7 +249,7 @@ def real_llm_judge():
 @pytest.mark.parametrize(
     ("claim", "evidence", "supported"),
     [
-        ("QLoRA keeps the base model frozen in 4-bit and trains LoRA adapters.", QLORA, True),
+        ("In QLoRA, the frozen base model is quantized to 4 bits.", QLORA, True),
         ("QLoRA quantizes the frozen base model to 8 bits.", QLORA, False),
         ("Diffusion models generate images by iterative denoising.", MOE, False),
     ],
