@@ -267,7 +267,7 @@ def test_broken_question_file_names_the_line(tmp_path):
 def test_judge_follows_the_calibration_report(rag, tmp_path):
     from studyrag.evaluation.judges import LexicalJudge, LLMJudge
 
-    judge, why = runner.make_judge(None, rag, tmp_path, tmp_path)
+    judge, why = runner.make_judge(None, rag, tmp_path)
     assert isinstance(judge, LexicalJudge) and "no calibration report" in why
     report = {
         "default_judge": "llm",
@@ -277,8 +277,8 @@ def test_judge_follows_the_calibration_report(rag, tmp_path):
         },
     }
     (tmp_path / "judge_calibration_report.json").write_text(json.dumps(report), encoding="utf-8")
-    assert isinstance(runner.make_judge(None, rag, tmp_path, tmp_path)[0], LLMJudge)
-    lexical, _ = runner.make_judge("lexical", rag, tmp_path, tmp_path)
+    assert isinstance(runner.make_judge(None, rag, tmp_path)[0], LLMJudge)
+    lexical, _ = runner.make_judge("lexical", rag, tmp_path)
     assert isinstance(lexical, LexicalJudge) and lexical.threshold == 0.55 and not lexical.check_negation
     with pytest.raises(ConfigError, match="unknown judge"):
-        runner.make_judge("nli", rag, tmp_path, tmp_path)
+        runner.make_judge("nli", rag, tmp_path)

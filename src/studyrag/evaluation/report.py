@@ -305,7 +305,12 @@ def _answers_md(a: Mapping[str, Any], plots: Mapping[str, str]) -> list[str]:
         f"{a['n_questions']} questions, model `{a['model']}`, judge `{a['judge']}`; {a['n_cached']} answers from "
         f"the cache, {len(a['errors'])} errors. Median per answer (fresh generations only): total "
         f"{_fmt(sp.get('total_s'))} s, first token {_fmt(sp.get('time_to_first_token_s'))} s, "
-        f"{_fmt(sp.get('tokens_per_s'))} tokens/s."
+        f"{_fmt(sp.get('tokens_per_s'))} tokens/s. Judge: {a.get('judge_choice', a['judge'])}"
+        + (
+            f" ({a['judge_stats'].get('calls')} model calls, {_fmt(a['judge_stats'].get('seconds'))} s)."
+            if a.get("judge_stats")
+            else "."
+        )
     )
     out += [
         "",

@@ -451,7 +451,7 @@ def _kappa(eval_dir: Path, name: str) -> float | None:
         return None
 
 
-def make_judge(name: str | None, rag: StudyRAG, eval_dir: Path, out: Path) -> tuple[SupportJudge, str]:
+def make_judge(name: str | None, rag: StudyRAG, eval_dir: Path) -> tuple[SupportJudge, str]:
     """The support judge and why it was chosen.
 
     ``None``: the calibration report's default (highest held-out kappa), else ``lexical``.
@@ -467,7 +467,10 @@ def make_judge(name: str | None, rag: StudyRAG, eval_dir: Path, out: Path) -> tu
     else:
         why = f"--judge {name}"
     if name.startswith("llm"):
-        return LLMJudge(rag.generator, cache_path=out / "cache" / "judge_verdicts.json"), why
+        # verdicts are keyed by (model, prompt version, claim, evidence): one cache serves every run
+        # and the calibration script (scripts/calibrate_judges.py uses the same file)
+        cache = Path(rag.settings.cache_dir) / "judge_cache.json"
+        return LLMJudge(rag.generator, cache_path=cache), f"{why}, verdicts cached in {cache}"
     if name != "lexical" and not name.startswith("lexical"):
         raise ConfigError(f"unknown judge {name!r}: use 'lexical' or 'llm'")
     variants = [v for v in tuned if v.startswith("lexical")]
@@ -552,11 +555,14 @@ def run(
             else (_previous_caches(eval_dir / "reports", out))
         )
         cache = GenerationCache(out / "cache" / "generations.jsonl", extra)
-        judge_obj, judge_why = make_judge(judge, rag, eval_dir, out)
+        judge_obj, judge_why = make_judge(judge, rag, eval_dir)
         t = time.perf_counter()
         report["answers"] = run_answers(rag, qs, judge_obj, cache, documents, quiet=quiet, memo=memo)
         report["answers"]["wall_s"] = time.perf_counter() - t
         report["answers"]["judge_choice"] = judge_why
+        report["answers"]["judge_stats"] = {
+            k: getattr(judge_obj, k) for k in ("calls", "seconds", "parse_failures") if hasattr(judge_obj, k)
+        }
     report["wall_s"] = time.perf_counter() - t0
     report_io.write_report(report, out)
     summary = report_io.summarize(report, out)
