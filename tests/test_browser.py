@@ -104,7 +104,10 @@ def _open(browser, url: str, height: int = 1000):
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(url)
-    page.wait_for_selector("#chat")
+    page.wait_for_function(
+        "() => (document.querySelector('#status') || {innerText: ''}).innerText.includes('chunks')"
+    )
+    page.wait_for_selector("#sources h3")
     return context, page
 
 
@@ -126,9 +129,11 @@ def ask(page, question: str) -> int:
     return before
 
 
-def wait_answer(page, before: int) -> str:
-    """The text of the answer after the ``before`` earlier ones, once it has finished streaming."""
-    page.wait_for_function(_done_after(before), timeout=TIMEOUT_MS)
+def wait_answer(page, before: int, timeout_ms: int = TIMEOUT_MS) -> str:
+    """The text of the answer after the ``before`` earlier ones, once it has finished streaming
+    and the question box is unlocked again."""
+    page.wait_for_function(_done_after(before), timeout=timeout_ms)
+    page.wait_for_selector("#question textarea:not([disabled])", timeout=timeout_ms)
     return page.evaluate(LAST_BOT)
 
 
@@ -322,20 +327,21 @@ def test_screenshots(browser, tmp_path):
         page.screenshot(path=SHOTS / "01-first-load.png")
 
         before = ask(page, "What is PagedAttention?")
-        page.wait_for_function(_done_after(before), timeout=wait_ms)
+        wait_answer(page, before, wait_ms)
         if page.locator("#chat a.cite").count():
             page.locator("#chat a.cite").first.click()
         page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=SHOTS / "02-cited-answer.png")
 
         before = ask(page, "What is the capital of Peru?" if real else "Who painted the Mona Lisa?")
-        page.wait_for_function(_done_after(before), timeout=wait_ms)
+        wait_answer(page, before, wait_ms)
         page.locator("#chat [data-testid=bot]").last.scroll_into_view_if_needed()
         page.screenshot(path=SHOTS / "03-abstained.png")
 
         page.locator("#clear").click()
+        page.wait_for_function(f"() => {BOTS}.length === 0")
         before = ask(page, "How does LoRA reduce trainable parameters?")
-        page.wait_for_function(_done_after(before), timeout=wait_ms)
+        wait_answer(page, before, wait_ms)
         page.locator("#read-source input").click()
         page.locator("ul[role=listbox] li").first.click()
         page.locator("#reader").wait_for(state="visible")
