@@ -20,6 +20,18 @@ __all__ = ["md_table", "write_report", "load_report", "summarize", "summary_text
 
 log = logging.getLogger(__name__)
 
+# What a report holds: top K retrieved per question, evidence recall at KS, these answer metrics.
+K = 10
+KS = (1, 3, 5, 10)
+ANSWER_METRICS = (
+    "correctness",
+    "abstention_correct",
+    "context_precision",
+    "context_recall",
+    "citation_recall",
+    "citation_precision",
+    "faithfulness",
+)
 RETRIEVAL_COLUMNS = ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 ANSWER_COLUMNS = (
     "correctness",

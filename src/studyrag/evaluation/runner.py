@@ -25,6 +25,7 @@ from ..errors import ConfigError, StudyRagError
 from ..records import Chunk, Hit
 from . import report as report_io
 from .cache import GenerationCache, answer_from_json, answer_to_json, settings_hash
+from .compare import compare_reports
 from .datasets import AnswerQuestion, Evidence, RetrievalQuestion, load_questions, load_retrieval, take
 from .metrics import (
     abstention_scores,
@@ -35,11 +36,11 @@ from .metrics import (
     faithfulness,
     key_fact_recall,
     mean_scores,
-    paired_bootstrap,
     relevant_chunks,
     retrieval_scores,
 )
 from .provenance import file_hashes, git_info, index_info, model_info, model_name
+from .report import ANSWER_METRICS, KS, K
 
 if TYPE_CHECKING:
     from ..pipeline import StudyRAG
@@ -56,17 +57,6 @@ __all__ = [
 ]
 
 SUITES = ("retrieval", "answers", "all")
-K = 10
-KS = (1, 3, 5, 10)
-ANSWER_METRICS = (
-    "correctness",
-    "abstention_correct",
-    "context_precision",
-    "context_recall",
-    "citation_recall",
-    "citation_precision",
-    "faithfulness",
-)
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -569,99 +559,3 @@ def run(
     if not quiet:
         print(report_io.summary_text(summary))
     return summary
-
-
-# ------------------------------------------------------------------------------------- compare
-def _paired(a: Mapping[str, Any], b: Mapping[str, Any], metric: str) -> tuple[list[float], list[float]]:
-    xs, ys = [], []
-    for qid in a.keys() & b.keys():
-        va, vb = a[qid].get(metric), b[qid].get(metric)
-        if va is not None and vb is not None:
-            xs.append(float(va))
-            ys.append(float(vb))
-    return xs, ys
-
-
-def _bootstrap_rows(
-    section: str, a: Mapping[str, Any], b: Mapping[str, Any], metrics: Sequence[str]
-) -> list[dict]:
-    rows = []
-    for m in metrics:
-        xs, ys = _paired(a, b, m)
-        if not xs:
-            continue
-        diff, lo, hi, p = paired_bootstrap(ys, xs)
-        rows.append(
-            {
-                "section": section,
-                "metric": m,
-                "a": _mean(xs),
-                "b": _mean(ys),
-                "diff": diff,
-                "ci95": [lo, hi],
-                "p": p,
-                "n": len(xs),
-                "test": "paired bootstrap",
-            }
-        )
-    return rows
-
-
-def compare_reports(dir_a: Path | str, dir_b: Path | str, as_json: bool = False) -> str:
-    """Metric differences B − A between two report directories, with paired significance tests.
-
-    Retrieval: ranx ``compare`` (paired t-test) on the stored top-10 runs when both runs judged the
-    same chunks relevant (same index), else a paired bootstrap over per-question scores. Answers: a
-    paired bootstrap over the questions both runs scored.
-    """
-    import json
-
-    a, b = report_io.load_report(dir_a), report_io.load_report(dir_b)
-    rows: list[dict[str, Any]] = []
-    ra, rb = a.get("retrieval"), b.get("retrieval")
-    if ra and rb:
-        qa = {q["id"]: q for q in ra["questions"]}
-        qb = {q["id"]: q for q in rb["questions"]}
-        common = sorted(k for k in qa.keys() & qb.keys() if qa[k]["evidence"])
-        same_qrels = all(qa[k]["relevant"] == qb[k]["relevant"] for k in common)
-        for name in [n for n in ra["retrievers"] if n in rb["retrievers"]]:
-            pa = {k: qa[k]["runs"][name]["scores"] or {} for k in common}
-            pb = {k: qb[k]["runs"][name]["scores"] or {} for k in common}
-            evidence_metrics = [f"recall@{k}" for k in KS]
-            rows += _bootstrap_rows(f"retrieval:{name}", pa, pb, evidence_metrics)
-            qrels = {k: {c: 1 for ids in qa[k]["relevant"].values() for c in ids} for k in common}
-            if same_qrels and any(qrels.values()):
-                runs = {
-                    label: {
-                        k: {h["chunk_id"]: float(K - i) for i, h in enumerate(q[k]["runs"][name]["ranked"])}
-                        for k in common
-                    }
-                    for label, q in (("A", qa), ("B", qb))
-                }
-                res = compare_runs(qrels, runs, ("mrr@10", "ndcg@10"))
-                for m in ("mrr@10", "ndcg@10"):
-                    sa, sb = res["scores"]["A"][m], res["scores"]["B"][m]
-                    rows.append(
-                        {
-                            "section": f"retrieval:{name}",
-                            "metric": m,
-                            "a": sa,
-                            "b": sb,
-                            "diff": sb - sa,
-                            "ci95": None,
-                            "p": res["p_values"]["B"]["A"][m],
-                            "n": len(common),
-                            "test": "ranx paired t-test",
-                        }
-                    )
-            else:
-                rows += _bootstrap_rows(f"retrieval:{name}", pa, pb, ["mrr@10", "ndcg@10"])
-    aa, ab = a.get("answers"), b.get("answers")
-    if aa and ab:
-        sa = {q["id"]: q["scores"] for q in aa["questions"]}
-        sb = {q["id"]: q["scores"] for q in ab["questions"]}
-        rows += _bootstrap_rows("answers", sa, sb, ANSWER_METRICS)
-    result = {"a": str(dir_a), "b": str(dir_b), "rows": rows}
-    if as_json:
-        return json.dumps(result, indent=2)
-    return report_io.compare_text(result)
