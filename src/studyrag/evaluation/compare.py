@@ -12,6 +12,7 @@ always bootstrapped. Answers: a paired bootstrap (``metrics.paired_bootstrap``) 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,18 @@ from .metrics import compare_runs, paired_bootstrap
 from .report import ANSWER_METRICS, KS, K
 
 __all__ = ["compare_reports"]
+
+
+def _p(p: float, diff: float) -> float | None:
+    """A t-test's p-value, made JSON-safe: NaN (every paired difference is 0: no variance) means the
+    runs agree on every question, reported as p = 1.
+
+    >>> _p(float("nan"), 0.0), _p(float("nan"), 0.1), _p(0.03, 0.1)
+    (1.0, None, 0.03)
+    """
+    if math.isnan(p):
+        return 1.0 if diff == 0 else None
+    return p
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -102,7 +115,7 @@ def compare_reports(dir_a: Path | str, dir_b: Path | str, as_json: bool = False)
                             "b": sb,
                             "diff": sb - sa,
                             "ci95": None,
-                            "p": res["p_values"]["B"]["A"][m],
+                            "p": _p(res["p_values"]["B"]["A"][m], sb - sa),
                             "n": len(common),
                             "test": "ranx paired t-test",
                         }
@@ -116,5 +129,5 @@ def compare_reports(dir_a: Path | str, dir_b: Path | str, as_json: bool = False)
         rows += _bootstrap_rows("answers", sa, sb, ANSWER_METRICS)
     result = {"a": str(dir_a), "b": str(dir_b), "rows": rows}
     if as_json:
-        return json.dumps(result, indent=2)
+        return json.dumps(report_io.json_safe(result), indent=2, allow_nan=False)
     return report_io.compare_text(result)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -113,12 +114,30 @@ def _plots(report: Mapping[str, Any], out: Path) -> dict[str, str]:
     return made
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN/infinite float replaced by None, so the file is strict JSON.
+
+    >>> json_safe({"p": float("nan"), "xs": [1.0, float("inf")], "t": (2,)})
+    {'p': None, 'xs': [1.0, None], 't': [2]}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def write_report(report: Mapping[str, Any], out: Path) -> None:
     """Write ``report.json``, the PNG plots and ``report.md`` (which links them) into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     made = _plots(report, out)
-    _atomic_write(out / "report.json", json.dumps(report, indent=1, ensure_ascii=False, default=str))
+    _atomic_write(
+        out / "report.json",
+        json.dumps(json_safe(report), indent=1, ensure_ascii=False, default=str, allow_nan=False),
+    )
     _atomic_write(out / "report.md", markdown(report, made))
 
 
@@ -406,7 +425,7 @@ def compare_text(result: Mapping[str, Any]) -> str:
                 r["b"],
                 f"{r['diff']:+.3f}",
                 ci,
-                f"{r['p']:.4f}{sig}",
+                "—" if r["p"] is None else f"{r['p']:.4f}{sig}",
                 r["n"],
                 r["test"],
             ]
