@@ -119,9 +119,9 @@ def cli(ctx: click.Context, corpus_dir: Path | None, index_dir: Path | None, llm
 @handle_errors
 def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
     """Build (or refresh) the search index over the corpus."""
-    from .store import open_index
     from .dense import SentenceTransformerEmbedder
     from .models import resolve_embedder
+    from .store import open_index
 
     s = _settings(ctx)
     embedder = SentenceTransformerEmbedder(resolve_embedder(s.embedder))
@@ -263,7 +263,7 @@ def chat(ctx: click.Context) -> None:
         if answer.standalone_question and answer.standalone_question != answer.question:
             click.secho(f"(understood as: {answer.standalone_question})", dim=True)
         _print_sources(answer)
-        history.append(Turn(question=question, answer=answer.text))
+        history.append(Turn(question=answer.standalone_question or question, answer=answer.text))
 
 
 @cli.command()

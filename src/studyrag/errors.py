@@ -61,7 +61,7 @@ class ModelCorruptError(StudyRagError):
     exit_code = 3
 
 
-class IndexError_(StudyRagError):  # noqa: N801 - avoid shadowing the builtin IndexError
+class IndexError_(StudyRagError):  # noqa: N801, N818 - avoid shadowing the builtin IndexError
     """An index directory is missing, half-written or unreadable."""
 
     exit_code = 5

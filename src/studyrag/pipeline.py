@@ -249,6 +249,12 @@ class StudyRAG:
             return
         text = attribute_uncited(clean_answer_text(raw), prompt.sources)
         report = resolve_citations(text, prompt.sources)
+        if not report.grounded:
+            # Nothing the model said is both cited and supported by its source: an answer from world
+            # knowledge or one steered by text inside a source. Say so rather than pass it off as cited.
+            text = abstention_text(hits[:3])
+            yield finish(text, abstained=True, see_also=tuple(hits[:3]), sources=prompt.sources, model=gen.name)
+            return
         yield finish(
             text,
             citations=report.citations,
