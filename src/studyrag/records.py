@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = ["PATH_SEP", "Section", "Document", "Chunk", "Hit", "Citation", "Answer", "TokenEvent"]
 
