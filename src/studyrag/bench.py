@@ -9,6 +9,7 @@ Both start from an empty KV cache, so prefill is paid in full by both. StudyRAG'
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -150,6 +151,7 @@ def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False,
             / max(1e-9, sum(r["llama_total_s"] for r in answered if "llama_total_s" in r))
         ),
         "rows": rows,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,  # this CPU may be shared
     }
     if not quiet:
         print(f"\nmodel {gen.name} · {len(answered)}/{len(rows)} answered (the rest abstained)")

@@ -306,14 +306,15 @@ def info(ctx: click.Context, as_json: bool) -> None:
 @click.argument("suite", required=False)
 @click.option("--suite", "suite_opt", type=click.Choice(["retrieval", "answers", "all"]), default=None)
 @click.option("--limit", type=int, default=None, help="Only the first N questions of each set.")
+@click.option("--stratify", is_flag=True, help="With --limit: take the N questions spread over every kind.")
 @click.option("--judge", type=click.Choice(["lexical", "llm"]), default=None, help="Support judge for citations.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report directory.")
 @click.option("--compare", nargs=2, type=click.Path(path_type=Path), default=None, help="Compare two report dirs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @handle_errors
-def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: int | None, judge: str | None,
-          out: Path | None, compare: tuple[Path, Path] | None, as_json: bool) -> None:
+def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: int | None, stratify: bool,
+          judge: str | None, out: Path | None, compare: tuple[Path, Path] | None, as_json: bool) -> None:
     """Run the evaluation suite (retrieval, answers or all) and write a report directory."""
     from .evaluation import runner
 
@@ -321,22 +322,24 @@ def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: i
     if compare:
         click.echo(runner.compare_reports(*compare, as_json=as_json))
         return
-    summary = runner.run(s, suite=suite_opt or suite or "all", limit=limit, judge=judge, out=out, quiet=as_json)
+    summary = runner.run(s, suite=suite_opt or suite or "all", limit=limit, judge=judge, out=out, quiet=as_json,
+                         stratify=stratify)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
 
 
 @cli.command()
 @click.option("--questions", type=int, default=20, help="How many benchmark questions.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the figures to this JSON file.")
 @click.option("--json", "as_json", is_flag=True, help="Print figures as JSON.")
 @click.pass_context
 @handle_errors
-def bench(ctx: click.Context, questions: int, as_json: bool) -> None:
+def bench(ctx: click.Context, questions: int, out: Path | None, as_json: bool) -> None:
     """Per-stage latency of answering (retrieval, rerank, first token, tokens/s) vs llama.cpp alone."""
     from .bench import run_bench
 
     s = _settings(ctx)
-    result = run_bench(s, n_questions=questions, quiet=as_json)
+    result = run_bench(s, n_questions=questions, quiet=as_json, out=out)
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
 

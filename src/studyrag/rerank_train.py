@@ -74,6 +74,7 @@ class Recipe:
     max_length: int = 192
     lr: float = 2e-4  # high for BERT fine-tuning, on purpose: see ``train``
     head_lr: float = 2e-3
+    dropout: float = 0.0  # dropout noise drowns the small early score differences: off
     warmup: float = 0.1
     layers: int = 6  # encoder layers kept from MiniLM-L6 (fewer = faster, see docs/reranker.md)
     headings: bool = True  # score heading path + text (``Chunk.embed_text``), as the pipeline does
@@ -215,7 +216,12 @@ def train(
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "newly initialised head" is expected here, not a problem
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base,
+            num_labels=1,
+            hidden_dropout_prob=recipe.dropout,
+            attention_probs_dropout_prob=recipe.dropout,
+        )
     finally:
         hf_logging.set_verbosity(verbosity)
     if recipe.layers < model.config.num_hidden_layers:  # keep the first layers: a faster, smaller model
