@@ -11,6 +11,7 @@ from studyrag.abstain import (
     abstention_text,
     calibrate_threshold,
     is_abstention,
+    matches_every_term,
     retrieval_confidence,
     should_abstain_on_retrieval,
 )
@@ -86,6 +87,47 @@ def test_retrieval_rule() -> None:
     assert should_abstain_on_retrieval([hit(1, dense=0.9, rerank=-4.0)], -2.0, score="rerank")
     assert retrieval_confidence([hit(1, dense=0.4), hit(2)]) == 0.4
     assert retrieval_confidence([hit(1)]) is None
+
+
+def test_every_query_term_in_one_chunk_is_a_match() -> None:
+    from studyrag.lexical import tokenize
+
+    swiglu = Hit(
+        Chunk("s", "g.md", ("Activations", "SwiGLU"), "A gated linear unit with Swish.", 0, 31), 0.1, 1
+    )
+    other = Hit(Chunk("o", "g.md", ("Norms",), "RMSNorm rescales activations.", 0, 29), 0.1, 2)
+    assert matches_every_term("What is SwiGLU?", [other, swiglu], tokenize)  # the heading path counts
+    assert not matches_every_term("Is SwiGLU better than RMSNorm?", [other, swiglu], tokenize)  # split terms
+    assert not matches_every_term("What is the capital of Australia?", [other, swiglu], tokenize)
+    assert not matches_every_term("What is the?", [swiglu], tokenize)  # stop words only: nothing to match
+    assert not matches_every_term("What is SwiGLU?", [], tokenize)
+
+
+def test_pipeline_keeps_rare_term_questions_that_the_embedder_scores_low(tmp_path) -> None:
+    from studyrag.config import Settings
+    from studyrag.fakes import FakeEmbedder, FakeGenerator
+    from studyrag.pipeline import StudyRAG
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "guide.md").write_text(
+        "# Guide\n\n## SwiGLU\n\nSwiGLU is a gated linear unit that uses the Swish activation.\n\n"
+        "## RMSNorm\n\nRMSNorm rescales activations by their root mean square.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(
+        corpus_dir=corpus,
+        index_dir=tmp_path / "ix",
+        cache_dir=tmp_path / "cache",
+        rerank=False,
+        abstain_threshold=1.01,  # every dense score is below: only the term match can keep a question
+    )
+    rag = StudyRAG.load(settings, embedder=FakeEmbedder(), generator=FakeGenerator(), progress=False)
+    kept = rag.ask("What is SwiGLU?")
+    assert not kept.abstained and kept.citations
+    assert "SwiGLU is a gated" in kept.citations[0].chunk.text
+    declined = rag.ask("What is the capital of Australia?")
+    assert declined.abstained and not declined.citations and declined.text.startswith(ABSTAIN_PHRASE)
 
 
 def _balanced_accuracy(t: float, pos: list[float], neg: list[float]) -> float:

@@ -10,7 +10,7 @@ False
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -22,6 +22,7 @@ __all__ = [
     "is_abstention_sentence",
     "retrieval_confidence",
     "should_abstain_on_retrieval",
+    "matches_every_term",
     "calibrate_threshold",
     "abstention_text",
 ]
@@ -162,6 +163,28 @@ def should_abstain_on_retrieval(
         if bm25 is not None and bm25 >= bm25_veto:
             return False
     return True
+
+
+def matches_every_term(query: str, hits: Sequence[Hit], tokenize: Callable[[str], list[str]]) -> bool:
+    """True when one retrieved chunk (heading path + text) contains every content term of ``query``.
+
+    Short questions about a rare term ("What is SwiGLU?", "What is HyDE?") get low dense scores
+    (0.21 and 0.30 with MiniLM) although the guides cover them; an exact match of every term keeps
+    them from a retrieval-time abstention. On ``eval/retrieval.jsonl`` no unanswerable question below
+    the dense threshold matches all its terms, so the veto costs no correct abstention there.
+
+    >>> from studyrag.records import Chunk, Hit
+    >>> c = Chunk("c", "g.md", ("HyDE",), "Hypothetical document embeddings.", 0, 33)
+    >>> split = lambda t: [w.lower().strip("?.") for w in t.split() if w.lower() not in {"what", "is"}]
+    >>> matches_every_term("What is HyDE?", [Hit(c, 0.1, 1)], split)
+    True
+    >>> matches_every_term("When did HyDE appear?", [Hit(c, 0.1, 1)], split)
+    False
+    """
+    terms = set(tokenize(query))
+    if not terms:
+        return False
+    return any(terms <= set(tokenize(h.chunk.embed_text)) for h in hits)
 
 
 def calibrate_threshold(answerable_scores: Sequence[float], unanswerable_scores: Sequence[float]) -> float:

@@ -172,9 +172,10 @@ class StudyRAG:
         The final answer's text may differ from the streamed text: citations the model forgot are
         attributed afterwards (see ``citations.attribute_uncited``).
         """
-        from .abstain import abstention_text, is_abstention, should_abstain_on_retrieval
+        from .abstain import abstention_text, is_abstention, matches_every_term, should_abstain_on_retrieval
         from .citations import attribute_uncited, clean_answer_text, resolve_citations
         from .conversation import rewrite_followup
+        from .lexical import tokenize
         from .prompt import build_prompt
 
         s = self.settings
@@ -201,7 +202,9 @@ class StudyRAG:
                 **fields,
             )
 
-        if should_abstain_on_retrieval(hits, s.abstain_threshold):
+        if should_abstain_on_retrieval(hits, s.abstain_threshold) and not matches_every_term(
+            standalone, hits, tokenize
+        ):
             text = abstention_text(hits[:3])
             yield TokenEvent(text)
             yield finish(text, abstained=True, see_also=tuple(hits[:3]))
