@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ModelCorruptError, ModelNotFoundError
+from .locking import exclusive
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -140,20 +141,6 @@ def _bar(total: int, desc: str, enabled: bool) -> Iterator:
         yield bar
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock so two processes starting at once assemble the file only once."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: unique partial names still keep concurrent writers apart
-        yield
-        return
-    with open(lock_path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,7 +225,7 @@ def _ensure_assembled(
     if _verified(dest, size=size, sha256=sha256, progress=progress):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(dest.with_name(dest.name + ".lock")):
+    with exclusive(dest.with_name(dest.name + ".lock")):
         # another process may have finished the job while we waited for the lock
         if _verified(dest, size=size, sha256=sha256, progress=progress):
             return dest

@@ -18,7 +18,6 @@ near-duplicate of an evaluation question (``is_near_duplicate``), and a test che
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import logging
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ModelNotFoundError
+from .locking import exclusive
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -309,22 +309,6 @@ def _stamp_matches(model_dir: Path, data: Path, recipe: Recipe) -> bool:
     return stamp.get("data_sha256") == sha256_file(data) and stamp.get("recipe") == asdict(recipe)
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Two processes starting at once train the model only once."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: the atomic rename still keeps a half-written model invisible
-        yield
-        return
-    with open(lock_path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def ensure_default_reranker(
     settings: Settings,
     *,
@@ -348,7 +332,7 @@ def ensure_default_reranker(
     if not force and _stamp_matches(target, data, recipe):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(target.parent / f".{MODEL_NAME}.lock"):
+    with exclusive(target.parent / f".{MODEL_NAME}.lock"):
         if not force and _stamp_matches(target, data, recipe):  # another process trained it meanwhile
             return target
         log.warning(

@@ -34,6 +34,7 @@ from .config import Settings
 from .dense import DenseIndex, Embedder, embedder_id
 from .errors import CorpusError, IndexError_, StaleIndexError
 from .lexical import TOKENIZER_VERSION, BM25Index
+from .locking import exclusive
 from .records import Chunk
 
 __all__ = [
@@ -213,17 +214,8 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
 def _build_lock(index_dir: Path, name: str) -> Iterator[None]:
     """One builder per index at a time (POSIX advisory lock; no-op where fcntl is missing)."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:
+    with exclusive(index_dir / f".{name}.lock"):
         yield
-        return
-    with open(index_dir / f".{name}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _recover(index_dir: Path, name: str) -> None:
