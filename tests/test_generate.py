@@ -13,7 +13,8 @@ import pytest
 from studyrag import generate as gen_mod
 from studyrag.config import Settings
 from studyrag.errors import ConfigError, GenerationError, ModelCorruptError, ModelNotFoundError
-from studyrag.generate import Generator, LlamaGenerator, Message, OpenAIGenerator, _gpu_layers, make_generator
+from studyrag.generate import Generator, LlamaGenerator, Message, _gpu_layers, make_generator
+from studyrag.openai_backend import OpenAIGenerator
 
 PIECES = ["LoRA", " adds", " low-rank", " adapters", " [1]."]
 QUESTION = [Message("system", "Answer from the sources."), Message("user", "What is LoRA?")]
