@@ -277,6 +277,18 @@ def test_training_is_reproducible(tiny_base: Path, tmp_path: Path) -> None:
     )
 
 
+def test_training_on_some_query_origins_only(tiny_base: Path, tmp_path: Path) -> None:
+    data = _write_training_set(tmp_path / "t.jsonl")
+    recipe = Recipe(max_length=32, negatives=2, queries_per_step=2, origins="template")
+    out = rerank_train.train(data, tmp_path / "m", recipe, base=str(tiny_base), progress=False)
+    stamp = json.loads((out / rerank_train.STAMP).read_text())
+    assert stamp["steps"] == 2 and stamp["recipe"]["origins"] == "template"
+    with pytest.raises(ValueError, match="no training query has an origin"):
+        rerank_train.train(
+            data, tmp_path / "n", Recipe(origins="llm-direct"), base=str(tiny_base), progress=False
+        )
+
+
 def test_without_training_data_the_default_reranker_says_how_to_fix_it(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="rerank_train"):
         rerank_train.ensure_default_reranker(Settings(cache_dir=tmp_path), data=tmp_path / "missing.jsonl")

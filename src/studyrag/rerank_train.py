@@ -78,6 +78,7 @@ class Recipe:
     warmup: float = 0.1
     layers: int = 6  # encoder layers kept from MiniLM-L6 (fewer = faster, see docs/reranker.md)
     headings: bool = True  # score heading path + text (``Chunk.embed_text``), as the pipeline does
+    origins: str = ""  # train only on these query origins, comma-separated ("llm-direct,..."); "" = all
     version: int = 1  # bump when the training code changes what it produces
 
 
@@ -211,6 +212,11 @@ def train(
 
     base = base or resolve_embedder("default")
     queries = load_training_set(data, headings=recipe.headings)
+    if recipe.origins:
+        wanted = {o.strip() for o in recipe.origins.split(",") if o.strip()}
+        queries = [q for q in queries if q.origin in wanted]
+        if not queries:
+            raise ValueError(f"no training query has an origin in {sorted(wanted)}")
     torch.manual_seed(recipe.seed)
     tokenizer = AutoTokenizer.from_pretrained(base)
     verbosity = hf_logging.get_verbosity()
@@ -361,6 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument(f"--{f.replace('_', '-')}", type=int, default=getattr(Recipe(), f))
     p.add_argument("--lr", type=float, default=Recipe().lr)
     p.add_argument("--no-headings", action="store_true", help="train on the bare chunk text")
+    p.add_argument(
+        "--origins", default="", help="only these query origins, comma-separated (llm-direct, template, ...)"
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     recipe = Recipe(
@@ -371,6 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         layers=args.layers,
         lr=args.lr,
         headings=not args.no_headings,
+        origins=args.origins,
     )
     settings = Settings.from_env()
     if args.out:
