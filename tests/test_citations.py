@@ -201,3 +201,22 @@ def test_support_score_uses_light_stemming_and_numbers() -> None:
     assert cit.support_score("Activations are zeroed while training", SOURCES[0].chunk.text) == 1.0
     assert cit.support_score("Mixtral has 16 experts", SOURCES[2].chunk.text) == 0.0
     assert cit.support_score("the of and", SOURCES[0].chunk.text) == 0.0
+
+
+def test_repair_points_a_miscited_sentence_at_the_source_that_supports_it() -> None:
+    srcs = [
+        hit(1, "Dropout randomly zeroes activations during training."),
+        hit(2, "The auxiliary load-balancing loss uses a coefficient alpha of 0.01."),
+        hit(3, "Chinchilla trains on about 20 tokens per parameter."),
+    ]
+    text = "The load-balancing coefficient alpha is 0.01 [1][3]. Dropout zeroes activations [1]."
+    repaired = cit.repair_citations(text, srcs)
+    assert repaired == "The load-balancing coefficient alpha is 0.01 [2]. Dropout zeroes activations [1]."
+    assert cit.resolve_citations(repaired, srcs).grounded
+    assert cit.resolve_citations(text, srcs).unsupported != ()  # before: cited but unsupported
+    # one supporting citation is enough: nothing to repair; uncited and out-of-range ones are left alone
+    mixed = "The load-balancing coefficient alpha is 0.01 [1][2]."
+    assert cit.repair_citations(mixed, srcs) == mixed
+    assert cit.repair_citations("Chinchilla uses 20 tokens per parameter.", srcs).endswith("parameter.")
+    assert cit.repair_citations("Chinchilla uses 20 tokens per parameter [9].", srcs).endswith("[9].")
+    assert cit.repair_citations(text, []) == text

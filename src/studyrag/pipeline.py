@@ -173,7 +173,7 @@ class StudyRAG:
         attributed afterwards (see ``citations.attribute_uncited``).
         """
         from .abstain import abstention_text, is_abstention, matches_every_term, should_abstain_on_retrieval
-        from .citations import attribute_uncited, clean_answer_text, resolve_citations
+        from .citations import attribute_uncited, clean_answer_text, repair_citations, resolve_citations
         from .conversation import rewrite_followup
         from .lexical import tokenize
         from .prompt import build_prompt
@@ -250,7 +250,7 @@ class StudyRAG:
             text = abstention_text(hits[:3])
             yield finish(text, abstained=True, see_also=tuple(hits[:3]), sources=prompt.sources, model=gen.name)
             return
-        text = attribute_uncited(clean_answer_text(raw), prompt.sources)
+        text = repair_citations(attribute_uncited(clean_answer_text(raw), prompt.sources), prompt.sources)
         report = resolve_citations(text, prompt.sources)
         if not report.grounded:
             # Nothing the model said is both cited and supported by its source: an answer from world
