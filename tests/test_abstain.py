@@ -14,6 +14,7 @@ from studyrag.abstain import (
     matches_every_term,
     retrieval_confidence,
     should_abstain_on_retrieval,
+    unknown_names,
 )
 from studyrag.records import Chunk, Hit
 
@@ -128,6 +129,36 @@ def test_pipeline_keeps_rare_term_questions_that_the_embedder_scores_low(tmp_pat
     assert "SwiGLU is a gated" in kept.citations[0].chunk.text
     declined = rag.ask("What is the capital of Australia?")
     assert declined.abstained and not declined.citations and declined.text.startswith(ABSTAIN_PHRASE)
+
+
+def test_names_the_guides_never_use_are_declined_before_generation(tmp_path) -> None:
+    from studyrag.config import Settings
+    from studyrag.fakes import FakeEmbedder, FakeGenerator
+    from studyrag.lexical import tokenize
+    from studyrag.pipeline import StudyRAG
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "guide.md").write_text(
+        "# Guide\n\n## Structure prediction\n\nProtein structure prediction models predict 3-D folds.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(
+        corpus_dir=corpus,
+        index_dir=tmp_path / "ix",
+        cache_dir=tmp_path / "cache",
+        rerank=False,
+        abstain_threshold=-1.0,  # the score threshold never declines: only the name rule can
+    )
+    gen = FakeGenerator()
+    rag = StudyRAG.load(settings, embedder=FakeEmbedder(), generator=gen, progress=False)
+    vocab = rag.retriever.index.bm25.vocab
+    assert unknown_names("How does AlphaFold predict protein structure?", vocab, tokenize) == ["AlphaFold"]
+    declined = rag.ask("How does AlphaFold predict protein structure?")
+    assert declined.abstained and declined.text.startswith(ABSTAIN_PHRASE)
+    assert "prompt_tokens" not in declined.timings  # declined before any prompt was built
+    kept = rag.ask("How do models predict protein structure?")
+    assert not kept.abstained and kept.citations
 
 
 def _balanced_accuracy(t: float, pos: list[float], neg: list[float]) -> float:

@@ -282,3 +282,32 @@ def test_judge_follows_the_calibration_report(rag, tmp_path):
     assert isinstance(lexical, LexicalJudge) and lexical.threshold == 0.55 and not lexical.check_negation
     with pytest.raises(ConfigError, match="unknown judge"):
         runner.make_judge("nli", rag, tmp_path)
+
+
+def test_kinds_keep_only_those_questions_and_unknown_kinds_say_which_exist(rag, workdir, eval_dir):
+    out = workdir / "kinds"
+    summary = runner.run(
+        rag.settings,
+        suite="answers",
+        kinds=("unanswerable",),
+        limit=3,
+        out=out,
+        quiet=True,
+        rag=rag,
+        eval_dir=eval_dir,
+        cache_from=[],
+    )
+    report = _report(out)
+    assert report["kinds"] == ["unanswerable"] and summary["out"] == str(out)
+    assert [q["kind"] for q in report["answers"]["questions"]] == ["unanswerable"] * 3
+    with pytest.raises(ConfigError, match="its kinds are"):
+        runner.run(
+            rag.settings,
+            suite="answers",
+            kinds=("nonsense",),
+            out=workdir / "k2",
+            quiet=True,
+            rag=rag,
+            eval_dir=eval_dir,
+            cache_from=[],
+        )

@@ -307,6 +307,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
 @click.option("--suite", "suite_opt", type=click.Choice(["retrieval", "answers", "all"]), default=None)
 @click.option("--limit", type=int, default=None, help="Only the first N questions of each set.")
 @click.option("--stratify", is_flag=True, help="With --limit: take the N questions spread over every kind.")
+@click.option("--kind", "kinds", multiple=True, help="Only questions of this kind (repeatable), e.g. unanswerable.")
 @click.option("--judge", type=click.Choice(["lexical", "llm"]), default=None, help="Support judge for citations.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report directory.")
 @click.option("--compare", nargs=2, type=click.Path(path_type=Path), default=None, help="Compare two report dirs.")
@@ -314,7 +315,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: int | None, stratify: bool,
-          judge: str | None, out: Path | None, compare: tuple[Path, Path] | None, as_json: bool) -> None:
+          kinds: tuple[str, ...], judge: str | None, out: Path | None, compare: tuple[Path, Path] | None, as_json: bool) -> None:
     """Run the evaluation suite (retrieval, answers or all) and write a report directory."""
     from .evaluation import runner
 
@@ -323,7 +324,7 @@ def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: i
         click.echo(runner.compare_reports(*compare, as_json=as_json))
         return
     summary = runner.run(s, suite=suite_opt or suite or "all", limit=limit, judge=judge, out=out, quiet=as_json,
-                         stratify=stratify)
+                         stratify=stratify, kinds=kinds)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
 

@@ -172,7 +172,13 @@ class StudyRAG:
         The final answer's text may differ from the streamed text: citations the model forgot are
         attributed afterwards (see ``citations.attribute_uncited``).
         """
-        from .abstain import abstention_text, is_abstention, matches_every_term, should_abstain_on_retrieval
+        from .abstain import (
+            abstention_text,
+            is_abstention,
+            matches_every_term,
+            should_abstain_on_retrieval,
+            unknown_names,
+        )
         from .citations import attribute_uncited, clean_answer_text, repair_citations, resolve_citations
         from .conversation import rewrite_followup
         from .lexical import tokenize
@@ -202,9 +208,11 @@ class StudyRAG:
                 **fields,
             )
 
-        if should_abstain_on_retrieval(hits, s.abstain_threshold) and not matches_every_term(
+        low = should_abstain_on_retrieval(hits, s.abstain_threshold) and not matches_every_term(
             standalone, hits, tokenize
-        ):
+        )
+        # a name the guides never use (AlphaFold, Kubernetes): nothing here can be about it
+        if low or unknown_names(standalone, self.retriever.index.bm25.vocab, tokenize):
             text = abstention_text(hits[:3])
             yield TokenEvent(text)
             yield finish(text, abstained=True, see_also=tuple(hits[:3]))

@@ -489,6 +489,17 @@ def _previous_caches(reports_dir: Path, out: Path) -> list[Path]:
     return [p for p in found if p.parent.parent.resolve() != out.resolve()]
 
 
+def _of_kinds(questions: Sequence[Any], kinds: Sequence[str]) -> list[Any]:
+    """The questions of the given kinds (all of them when ``kinds`` is empty)."""
+    if not kinds:
+        return list(questions)
+    kept = [q for q in questions if q.kind in kinds]
+    if not kept:
+        known = ", ".join(sorted({q.kind for q in questions}))
+        raise ConfigError(f"no question of kind {', '.join(kinds)} in this set: its kinds are {known}")
+    return kept
+
+
 def run(
     settings: Settings | None = None,
     *,
@@ -501,8 +512,12 @@ def run(
     eval_dir: Path | str | None = None,
     cache_from: Sequence[Path | str] | None = None,
     stratify: bool = False,
+    kinds: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run a suite, write ``report.json``, ``report.md`` and plots to ``out``, return the summary.
+
+    ``kinds`` keeps only questions of those kinds (e.g. ``("unanswerable", "adversarial")``), before
+    ``limit`` applies.
 
     ``out`` defaults to ``eval/reports/<timestamp>-<commit>``; ``rag`` to ``StudyRAG.load(settings)``;
     ``cache_from`` to the generation caches of every earlier report directory (keys make reuse safe).
@@ -526,6 +541,7 @@ def run(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "limit": limit,
         "stratify": stratify,
+        "kinds": list(kinds),
         "git": git_info(),
         "settings": settings.as_dict(),
         "models": model_info(rag),
@@ -533,12 +549,12 @@ def run(
         "eval_files": file_hashes(eval_dir, ("retrieval.jsonl", "questions.jsonl")),
     }
     if suite in ("retrieval", "all"):
-        qs = take(load_retrieval(eval_dir / "retrieval.jsonl"), limit, stratify=stratify)
+        qs = take(_of_kinds(load_retrieval(eval_dir / "retrieval.jsonl"), kinds), limit, stratify=stratify)
         t = time.perf_counter()
         report["retrieval"] = run_retrieval(rag, qs, documents, quiet=quiet, memo=memo)
         report["retrieval"]["wall_s"] = time.perf_counter() - t
     if suite in ("answers", "all"):
-        qs = take(load_questions(eval_dir / "questions.jsonl"), limit, stratify=stratify)
+        qs = take(_of_kinds(load_questions(eval_dir / "questions.jsonl"), kinds), limit, stratify=stratify)
         extra = (
             [Path(p) / "cache" / "generations.jsonl" for p in cache_from]
             if cache_from is not None
