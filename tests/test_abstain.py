@@ -104,26 +104,32 @@ def test_every_query_term_in_one_chunk_is_a_match() -> None:
     assert not matches_every_term("What is SwiGLU?", [], tokenize)
 
 
-def test_pipeline_keeps_rare_term_questions_that_the_embedder_scores_low(tmp_path) -> None:
+def _guide_rag(tmp_path, guide: str, abstain_threshold: float):
+    """A pipeline over one small guide with the fake embedder and generator."""
     from studyrag.config import Settings
     from studyrag.fakes import FakeEmbedder, FakeGenerator
     from studyrag.pipeline import StudyRAG
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "guide.md").write_text(
-        "# Guide\n\n## SwiGLU\n\nSwiGLU is a gated linear unit that uses the Swish activation.\n\n"
-        "## RMSNorm\n\nRMSNorm rescales activations by their root mean square.\n",
-        encoding="utf-8",
-    )
+    (corpus / "guide.md").write_text(guide, encoding="utf-8")
     settings = Settings(
         corpus_dir=corpus,
         index_dir=tmp_path / "ix",
         cache_dir=tmp_path / "cache",
         rerank=False,
+        abstain_threshold=abstain_threshold,
+    )
+    return StudyRAG.load(settings, embedder=FakeEmbedder(), generator=FakeGenerator(), progress=False)
+
+
+def test_pipeline_keeps_rare_term_questions_that_the_embedder_scores_low(tmp_path) -> None:
+    rag = _guide_rag(
+        tmp_path,
+        "# Guide\n\n## SwiGLU\n\nSwiGLU is a gated linear unit that uses the Swish activation.\n\n"
+        "## RMSNorm\n\nRMSNorm rescales activations by their root mean square.\n",
         abstain_threshold=1.01,  # every dense score is below: only the term match can keep a question
     )
-    rag = StudyRAG.load(settings, embedder=FakeEmbedder(), generator=FakeGenerator(), progress=False)
     kept = rag.ask("What is SwiGLU?")
     assert not kept.abstained and kept.citations
     assert "SwiGLU is a gated" in kept.citations[0].chunk.text
@@ -132,26 +138,13 @@ def test_pipeline_keeps_rare_term_questions_that_the_embedder_scores_low(tmp_pat
 
 
 def test_names_the_guides_never_use_are_declined_before_generation(tmp_path) -> None:
-    from studyrag.config import Settings
-    from studyrag.fakes import FakeEmbedder, FakeGenerator
     from studyrag.lexical import tokenize
-    from studyrag.pipeline import StudyRAG
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "guide.md").write_text(
+    rag = _guide_rag(
+        tmp_path,
         "# Guide\n\n## Structure prediction\n\nProtein structure prediction models predict 3-D folds.\n",
-        encoding="utf-8",
-    )
-    settings = Settings(
-        corpus_dir=corpus,
-        index_dir=tmp_path / "ix",
-        cache_dir=tmp_path / "cache",
-        rerank=False,
         abstain_threshold=-1.0,  # the score threshold never declines: only the name rule can
     )
-    gen = FakeGenerator()
-    rag = StudyRAG.load(settings, embedder=FakeEmbedder(), generator=gen, progress=False)
     vocab = rag.retriever.index.bm25.vocab
     assert unknown_names("How does AlphaFold predict protein structure?", vocab, tokenize) == ["AlphaFold"]
     declined = rag.ask("How does AlphaFold predict protein structure?")
