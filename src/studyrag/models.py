@@ -141,8 +141,6 @@ def _bar(total: int, desc: str, enabled: bool) -> Iterator:
         yield bar
 
 
-
-
 # --------------------------------------------------------------------------------------------
 # assembly
 

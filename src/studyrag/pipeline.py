@@ -170,7 +170,8 @@ class StudyRAG:
         """Yield ``TokenEvent``s as the model writes, then the final ``Answer``.
 
         The final answer's text may differ from the streamed text: citations the model forgot are
-        attributed afterwards (see ``citations.attribute_uncited``).
+        attributed afterwards, and ones pointing at a source that does not support the sentence are
+        re-pointed (``citations.attribute_uncited``, ``citations.repair_citations``).
         """
         from .abstain import (
             abstention_text,
