@@ -311,3 +311,4 @@ def test_kinds_keep_only_those_questions_and_unknown_kinds_say_which_exist(rag, 
             eval_dir=eval_dir,
             cache_from=[],
         )
+    assert not (workdir / "k2").exists()  # refused before a report folder was made

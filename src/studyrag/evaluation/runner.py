@@ -527,6 +527,17 @@ def run(
     t0 = time.perf_counter()
     eval_dir = Path(eval_dir) if eval_dir else project_root() / "eval"
     out = Path(out) if out else eval_dir / "reports" / _run_name()
+    # read and filter the sets first: a bad --kind fails before any model loads or folder is made
+    retrieval_qs = (
+        take(_of_kinds(load_retrieval(eval_dir / "retrieval.jsonl"), kinds), limit, stratify=stratify)
+        if suite in ("retrieval", "all")
+        else []
+    )
+    answer_qs = (
+        take(_of_kinds(load_questions(eval_dir / "questions.jsonl"), kinds), limit, stratify=stratify)
+        if suite in ("answers", "all")
+        else []
+    )
     out.mkdir(parents=True, exist_ok=True)
     if rag is None:
         from ..pipeline import StudyRAG
@@ -549,12 +560,10 @@ def run(
         "eval_files": file_hashes(eval_dir, ("retrieval.jsonl", "questions.jsonl")),
     }
     if suite in ("retrieval", "all"):
-        qs = take(_of_kinds(load_retrieval(eval_dir / "retrieval.jsonl"), kinds), limit, stratify=stratify)
         t = time.perf_counter()
-        report["retrieval"] = run_retrieval(rag, qs, documents, quiet=quiet, memo=memo)
+        report["retrieval"] = run_retrieval(rag, retrieval_qs, documents, quiet=quiet, memo=memo)
         report["retrieval"]["wall_s"] = time.perf_counter() - t
     if suite in ("answers", "all"):
-        qs = take(_of_kinds(load_questions(eval_dir / "questions.jsonl"), kinds), limit, stratify=stratify)
         extra = (
             [Path(p) / "cache" / "generations.jsonl" for p in cache_from]
             if cache_from is not None
@@ -563,7 +572,7 @@ def run(
         cache = GenerationCache(out / "cache" / "generations.jsonl", extra)
         judge_obj, judge_why = make_judge(judge, rag, eval_dir)
         t = time.perf_counter()
-        report["answers"] = run_answers(rag, qs, judge_obj, cache, documents, quiet=quiet, memo=memo)
+        report["answers"] = run_answers(rag, answer_qs, judge_obj, cache, documents, quiet=quiet, memo=memo)
         report["answers"]["wall_s"] = time.perf_counter() - t
         report["answers"]["judge_choice"] = judge_why
         report["answers"]["judge_stats"] = {
