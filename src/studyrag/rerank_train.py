@@ -210,7 +210,7 @@ def train(
 
     from .models import resolve_embedder
 
-    base = base or resolve_embedder("default")
+    base = base or resolve_embedder("minilm")  # the reranker starts from the plain encoder
     queries = load_training_set(data, headings=recipe.headings)
     if recipe.origins:
         wanted = {o.strip() for o in recipe.origins.split(",") if o.strip()}

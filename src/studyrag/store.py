@@ -456,7 +456,7 @@ def index_status(settings: Settings, embedder_id_: str | None = None) -> IndexSt
     if embedder_id_ is None:
         from .models import resolve_embedder
 
-        embedder_id_ = embedder_id(resolve_embedder(settings.embedder))
+        embedder_id_ = embedder_id(resolve_embedder(settings.embedder, settings.cache_dir))
     target = Path(settings.index_dir) / settings.index_name
     m, reasons = _check(target, fingerprint(settings, embedder_id_))
     if m is None:
