@@ -16,6 +16,7 @@ from studyrag.dense import embedder_id
 from studyrag.embed_tune import AdapterRecipe, adapter_info, merge_adapter, save_adapter, train_adapter
 from studyrag.models import resolve_embedder
 from studyrag.rerank_train import DEFAULT_TRAIN_FILE, load_training_set, sha256_file
+from tiny_bert import save_tiny_bert
 
 torch = pytest.importorskip("torch")
 
@@ -37,26 +38,14 @@ QUERIES = {
 def tiny_st(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A 2-layer, 32-wide BERT with mean pooling and the MiniLM tokenizer, as a sentence-transformers folder."""
     from sentence_transformers import SentenceTransformer
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from transformers import BertModel
 
     try:
         from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
     except ImportError:  # sentence-transformers < 6
         from sentence_transformers.models import Pooling, Transformer
 
-    torch.manual_seed(0)
-    raw = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = AutoTokenizer.from_pretrained(resolve_embedder("minilm"))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    BertModel(config).save_pretrained(raw)
-    tokenizer.save_pretrained(raw)
+    raw = save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), BertModel)
     word = Transformer(str(raw), max_seq_length=64)
     folder = tmp_path_factory.mktemp("tiny-st")
     SentenceTransformer(modules=[word, Pooling(32, "mean")], device="cpu").save(str(folder))

@@ -19,6 +19,7 @@ from studyrag.fakes import FakeReranker
 from studyrag.pipeline import _load_reranker
 from studyrag.records import Chunk, Hit
 from studyrag.rerank_train import Recipe, TrainingQuery
+from tiny_bert import save_tiny_bert
 
 TRAIN_SET = project_root() / rerank_train.DEFAULT_TRAIN_FILE
 
@@ -27,26 +28,10 @@ TRAIN_SET = project_root() / rerank_train.DEFAULT_TRAIN_FILE
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 32-wide BERT cross-encoder with the packaged MiniLM tokenizer, saved to disk."""
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import BertForSequenceClassification
 
-    from studyrag.models import resolve_embedder
-
-    torch = pytest.importorskip("torch")
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(resolve_embedder("minilm"))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        num_labels=1,
-    )
-    folder = tmp_path_factory.mktemp("tiny-cross-encoder")
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    pytest.importorskip("torch")
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-cross-encoder"), BertForSequenceClassification, num_labels=1)
 
 
 @pytest.fixture(scope="session")

@@ -239,25 +239,25 @@ def merge_adapter(base: str, adapter: Path, out_dir: Path) -> Path:
     from safetensors.torch import load_file
     from sentence_transformers import SentenceTransformer
 
-    info = adapter_info(adapter)
-    recipe = info.get("recipe", {})
-    scaling = float(recipe.get("alpha", 16.0)) / float(recipe.get("rank", 8))
-    tensors = load_file(str(adapter))
-    model = SentenceTransformer(base, device="cpu")
-    layers = _lora_layers(model)
-    names = {k.rsplit(".", 1)[0] for k in tensors}
-    if names != set(layers):
-        raise ValueError(
-            f"{adapter} does not fit {base}: it adapts {len(names)} layers, the model has {len(layers)}"
-        )
-    with torch.no_grad():
-        for name, linear in layers.items():
-            linear.weight += (tensors[f"{name}.lora_B"] @ tensors[f"{name}.lora_A"]) * scaling
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with exclusive(out_dir.parent / f".{out_dir.name}.lock"):
-        if out_dir.is_dir():  # another process merged it meanwhile
+        if out_dir.is_dir():  # another process merged it while we waited for the lock
             return out_dir
+        info = adapter_info(adapter)
+        recipe = info.get("recipe", {})
+        scaling = float(recipe.get("alpha", 16.0)) / float(recipe.get("rank", 8))
+        tensors = load_file(str(adapter))
+        model = SentenceTransformer(base, device="cpu")
+        layers = _lora_layers(model)
+        names = {k.rsplit(".", 1)[0] for k in tensors}
+        if names != set(layers):
+            raise ValueError(
+                f"{adapter} does not fit {base}: it adapts {len(names)} layers, the model has {len(layers)}"
+            )
+        with torch.no_grad():
+            for name, linear in layers.items():
+                linear.weight += (tensors[f"{name}.lora_B"] @ tensors[f"{name}.lora_A"]) * scaling
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
         try:
             model.save(str(tmp))

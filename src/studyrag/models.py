@@ -325,13 +325,13 @@ def _tuned_embedder(cache_dir: Path) -> str:
     merged = Path(cache_dir) / "models" / f"{TUNED_EMBEDDER}-{digest}"
     if merged.is_dir():
         return str(merged)
-    trained_on = adapter_info(ADAPTER_FILE).get("base")
-    if trained_on != embedder_id(base):
+    trained_on, installed = adapter_info(ADAPTER_FILE).get("base"), embedder_id(base)
+    if trained_on != installed:
         log.warning(
             "the embedder adapter was trained on %s but %s is installed: using the plain model "
             "(set STUDYRAG_EMBEDDER=minilm to silence this)",
             trained_on,
-            embedder_id(base),
+            installed,
         )
         return base
     log.info("merging the embedder adapter into %s (first use, a few seconds)", merged)
