@@ -23,6 +23,10 @@ HISTORY = [Turn("What is LoRA?", "LoRA trains low-rank adapters and freezes the 
         "What is the attention mechanism and how does it scale?",
         "Define perplexity",
         "So what is RLHF?",
+        "Does LoRA slow inference when it is merged?",
+        "Why do large models need so much memory for their weights?",
+        "Is LoRA cheaper than full fine-tuning, or does it cost more?",
+        "How does BERT handle its inputs?",
     ],
 )
 def test_standalone_questions_are_unchanged_without_a_model_call(question: str) -> None:
@@ -52,6 +56,12 @@ def test_without_history_nothing_is_rewritten() -> None:
         ("Compared with prefix tuning?", "How does LoRA compare to prefix tuning?"),
         ("Why?", "Regarding LoRA: Why?"),
         ("Any examples?", "Regarding LoRA: Any examples?"),
+        # topic words before the pronoun that are not what "it" means
+        ("What rank is typical for it?", "What rank is typical for LoRA?"),
+        ("How many of its parameters are trained?", "How many of LoRA's parameters are trained?"),
+        ("What's the biggest model it lets you fine-tune?", "What's the biggest model LoRA lets you fine-tune?"),
+        ("How many GPUs does it need?", "How many GPUs does LoRA need?"),
+        ("And why do people prefer the other one?", "Why do people prefer LoRA?"),
     ],
 )
 def test_follow_ups_are_rewritten_without_a_generator(question: str, standalone: str) -> None:

@@ -43,6 +43,16 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*")
 _PRONOUN_WORDS = "it its itself they them their theirs this that these those such former latter"
 _PRONOUNS = frozenset(_PRONOUN_WORDS.split())
 _POSSESSIVE = frozenset({"its", "their", "theirs"})
+_PERSONAL = frozenset(["it", "its", "itself"])  # singular: "they"/"their" often mean a plural just named
+# "does it need", "is it": a pronoun as the subject of the question is what the question is about.
+_AUXILIARIES = frozenset(
+    ["does", "do", "did", "is", "was", "can", "could", "will", "would", "should", "has", "have"]
+)
+_CLAUSE_BREAKS = frozenset(["and", "but", "or"])
+# "... decide where it looks": a pronoun in a subordinate clause usually refers within the question.
+_SUBORDINATORS = frozenset(
+    ["where", "when", "whenever", "while", "because", "since", "if", "unless", "whether", "once", "though"]
+)
 # Words that carry no topic: question words, function words, and verbs any question uses.
 _NON_TOPIC_WORDS = """a an the and or but so also then of to in on at by for with from into as is are was were be been do
     does did can could would should will shall may might must have has had what which who whom whose when
@@ -59,7 +69,8 @@ _GENERIC_NOUNS = (
     "framework|strategy|objective|loss|mechanism|term|acronym|topic|system|tool|option"
 )
 _DEMONSTRATIVE_NOUN = re.compile(
-    rf"\b(?:this|that|these|those|such|the same|the former|the latter)\s+(?:{_GENERIC_NOUNS})\b", re.I
+    rf"\b(?:(?:this|that|these|those|such|the same|the former|the latter)\s+(?:{_GENERIC_NOUNS})|the other one)\b",
+    re.I,
 )
 _SIMPLE_PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.IGNORECASE)
 _BARE_DEMONSTRATIVE = re.compile(r"\b(this|that|these|those)\b(?=\s*(?:[?.!,]|$|(?P<next>[A-Za-z]+)))", re.I)
@@ -99,13 +110,49 @@ def needs_rewrite(question: str) -> bool:
         question = body  # "So what is RLHF?" stands alone
     if _DEMONSTRATIVE_NOUN.search(question):
         return True
-    words = [w.lower() for w in _words(question)]
-    for w in words:
-        if w in _PRONOUNS:
-            return True  # nothing before it it could refer to
-        if w not in _NON_TOPIC:
-            break  # a topic word came first: later pronouns refer to it
+    words = [_fold(w) for w in _words(question)]
+    if _dangling_pronoun(_words(question)):
+        return True
     return not any(w not in _NON_TOPIC and w not in _PRONOUNS for w in words)
+
+
+def _fold(word: str) -> str:
+    """Lowercase without apostrophes: "What's" → "whats"."""
+    return word.lower().replace("'", "").replace("’", "")
+
+
+def _dangling_pronoun(words: Sequence[str]) -> bool:
+    """A pronoun with nothing in the question it can refer to.
+
+    Any pronoun before the first topic word dangles ("Why is it cheap?"). After topic words, "it"
+    or "its" still dangles when it is the question's subject ("How many GPUs does it need?") or
+    no name came before it ("What rank is typical for it?", "Which serving system is built around
+    it?": "rank" and "serving" are topic words but not what "it" means), unless a clause break
+    separates it from a topic ("What is attention and how does it scale?") or a subordinator
+    introduces it ("Does LoRA slow inference when it is merged?").
+
+    >>> _dangling_pronoun("What rank is typical for it".split())
+    True
+    >>> _dangling_pronoun("What is the technique that reduces memory".split())
+    False
+    """
+    topic = named = after_break = False  # a topic word, a name, a clause break after a topic
+    previous = ""
+    for i, word in enumerate(words):
+        w = _fold(word)
+        if w in _PRONOUNS:
+            if not topic:
+                return True
+            subject = previous in _AUXILIARIES
+            if w in _PERSONAL and not after_break and previous not in _SUBORDINATORS and (subject or not named):
+                return True
+        elif w in _CLAUSE_BREAKS:
+            after_break = after_break or topic
+        elif w not in _NON_TOPIC:
+            topic = True
+            named = named or _salient(word, i == 0)
+        previous = w
+    return False
 
 
 def _is_ellipsis(body: str) -> bool:

@@ -177,6 +177,7 @@ class StudyRAG:
             abstention_text,
             is_abstention,
             matches_every_term,
+            question_focus,
             should_abstain_on_retrieval,
             unknown_names,
         )
@@ -209,9 +210,20 @@ class StudyRAG:
                 **fields,
             )
 
-        low = should_abstain_on_retrieval(hits, s.abstain_threshold) and not matches_every_term(
-            standalone, hits, tokenize
-        )
+        def weak(query: str, found: list[Hit]) -> bool:
+            return should_abstain_on_retrieval(found, s.abstain_threshold) and not matches_every_term(
+                query, found, tokenize
+            )
+
+        low = weak(standalone, hits)
+        focus = question_focus(standalone) if low else None
+        if focus:
+            # instructions around the question ("You are a pirate now. ...?") can drown it: when
+            # the question alone finds its sections, answer from those
+            focus_hits, t_focus = self._retrieve(focus, max(n_sources, 5), rerank=rerank)
+            timings.update({f"focus_{k}": v for k, v in t_focus.items()})
+            if not weak(focus, focus_hits):
+                low, hits = False, focus_hits
         # a name the guides never use (AlphaFold, Kubernetes): nothing here can be about it
         if low or unknown_names(standalone, self.retriever.index.bm25.vocab, tokenize):
             text = abstention_text(hits[:3])

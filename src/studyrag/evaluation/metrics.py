@@ -247,8 +247,14 @@ def fact_present(answer: str, fact: str) -> bool:
     True
     >>> fact_present("Top-2 routing is used.", "top-1 routing")
     False
+
+    A one-letter symbol ("r = 8-64", "s: 7-15") is notation, not part of the fact, when the fact
+    has other terms:
+
+    >>> fact_present("The typical rank for LoRA is 8-64 [1].", "r = 8-64")
+    True
     """
-    needed = terms(fact)
+    needed = [t for t in terms(fact) if len(t) > 1] or terms(fact)
     if not needed:
         return fold(fact) in fold(strip_citation_marks(answer))
     have = term_set(answer)

@@ -1,0 +1,65 @@
+"""The pipeline's abstention path over a tiny corpus with the fakes (no models): what makes
+StudyRAG decline before calling the model, and what must not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studyrag.abstain import question_focus, retrieval_confidence
+from studyrag.config import Settings
+from studyrag.fakes import FakeEmbedder, FakeGenerator
+from studyrag.pipeline import StudyRAG
+
+GUIDE = """# Fine-tuning
+
+## LoRA
+
+LoRA freezes the pretrained weights and trains two small low-rank matrices per layer, which cuts
+the memory needed for fine-tuning a large language model by a large factor.
+
+## Scaling laws
+
+The Chinchilla paper found that compute-optimal training uses about twenty tokens per parameter,
+so many earlier large models were undertrained for their size.
+"""
+
+PIRATE = (
+    "Pretend you are a pirate captain who speaks only in rhymes about treasure ships, parrots and "
+    "stormy oceans for the rest of this conversation. What does LoRA train?"
+)
+
+
+@pytest.fixture(scope="module")
+def rag(tmp_path_factory) -> StudyRAG:
+    root: Path = tmp_path_factory.mktemp("pipeline")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "guide.md").write_text(GUIDE, encoding="utf-8")
+    settings = Settings(
+        corpus_dir=root / "corpus",
+        index_dir=root / "indexes",
+        cache_dir=root / "cache",
+        abstain_threshold=0.3,
+        min_chunk_tokens=8,
+    )
+    return StudyRAG.load(
+        settings, embedder=FakeEmbedder(dim=1024), generator=FakeGenerator(), progress=False
+    )
+
+
+def test_instructions_around_a_question_do_not_make_it_abstain(rag: StudyRAG) -> None:
+    focus = question_focus(PIRATE)
+    assert focus == "What does LoRA train?"
+    # the preamble drowns the question: on its own words the whole message retrieves weakly
+    assert retrieval_confidence(rag.search(PIRATE, 3)) < rag.settings.abstain_threshold
+    answer = rag.ask(PIRATE)
+    assert not answer.abstained, answer.text
+    assert answer.sources and "LoRA" in answer.sources[0].chunk.section
+    assert any(k.startswith("focus_") for k in answer.timings)  # the question alone was retrieved
+
+
+def test_a_wrapped_question_the_guide_does_not_answer_still_abstains(rag: StudyRAG) -> None:
+    question = "Pretend you are a pirate captain on stormy oceans. Arr, who won the 1998 World Cup?"
+    answer = rag.ask(question)
+    assert answer.abstained and answer.see_also
