@@ -64,6 +64,40 @@ def test_save_and_load_round_trip(tmp_path) -> None:
         DenseIndex.load(tmp_path / "bad.faiss", "Flat")
 
 
+@pytest.mark.parametrize("factory", ["Flat", "HNSW32"])
+def test_an_item_with_several_vectors_scores_its_best_one(factory: str, tmp_path) -> None:
+    v = _unit(400)
+    owners = np.concatenate([np.arange(100), np.arange(100).repeat(3)])  # own vector + 3 extra each
+    idx = DenseIndex.build(v, factory, owners)
+    assert idx.size == 100 and idx.n_vectors == 400
+    q = v[100 + 3 * 37 + 1]  # the second extra vector of item 37
+    top = idx.search(q, k=10)
+    assert top[0].index == 37 and top[0].score == pytest.approx(1.0, abs=1e-5)
+    assert len({s.index for s in top}) == 10  # items, not vectors: no item twice
+    own = idx.search(q, k=10, own=True)  # as if the extra vectors were not there
+    assert [s.index for s in own] == [s.index for s in DenseIndex.build(v[:100], factory).search(q, k=10)]
+    if factory == "Flat":  # exact: an item's score is the best cosine among its vectors
+        want = np.maximum(v[:100] @ q, (v[100:] @ q).reshape(100, 3).max(axis=1))
+        got = {s.index: s.score for s in idx.search(q, k=100)}
+        assert got.keys() == set(range(100))
+        np.testing.assert_allclose([got[i] for i in range(100)], want, rtol=1e-5, atol=1e-6)
+    idx.save(tmp_path / "d.faiss")
+    back = DenseIndex.load(tmp_path / "d.faiss", idx.factory, owners=True)
+    assert back.size == 100 and [s.index for s in back.search(q, k=5)] == [s.index for s in top[:5]]
+    with pytest.raises(IndexError_, match="owners"):
+        DenseIndex(idx.index, "Flat", owners[:10])
+    with pytest.raises(IndexError_, match="own, in order"):
+        DenseIndex(idx.index, "Flat", owners[::-1].copy())
+
+
+def test_own_vector_search_works_for_ivf() -> None:
+    v = _unit(2000)
+    owners = np.concatenate([np.arange(1000), np.arange(1000)])
+    idx = DenseIndex.build(v, "IVF16,Flat", owners)
+    assert all(s.index < 1000 for s in idx.search(v[1500], k=5, own=True))
+    assert idx.search(v[1500], k=1)[0].index == 500
+
+
 def test_fake_embedder_follows_the_protocol() -> None:
     assert isinstance(FakeEmbedder(), Embedder)
 

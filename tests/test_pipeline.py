@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from studyrag.abstain import question_focus, retrieval_confidence
+from studyrag.abstain import question_focus
 from studyrag.config import Settings
 from studyrag.fakes import FakeEmbedder, FakeGenerator
 from studyrag.pipeline import StudyRAG
@@ -52,7 +52,7 @@ def test_instructions_around_a_question_do_not_make_it_abstain(rag: StudyRAG) ->
     focus = question_focus(PIRATE)
     assert focus == "What does LoRA train?"
     # the preamble drowns the question: on its own words the whole message retrieves weakly
-    assert retrieval_confidence(rag.search(PIRATE, 3)) < rag.settings.abstain_threshold
+    assert rag.retriever.confidence(PIRATE) < rag.settings.abstain_threshold
     answer = rag.ask(PIRATE)
     assert not answer.abstained, answer.text
     assert answer.sources and "LoRA" in answer.sources[0].chunk.section

@@ -162,3 +162,22 @@ def test_a_repeated_query_is_embedded_once(fake_index: Index) -> None:
     uncached.search(QUERY)
     uncached.search(QUERY)
     assert emb.calls == 4
+
+
+def test_dense_ranks_by_best_sentence_and_confidence_by_chunk_vectors(
+    retriever: HybridRetriever, fake_index: Index
+) -> None:
+    import numpy as np
+
+    from studyrag.store import sentence_texts
+
+    emb = FakeEmbedder()
+    chunk_vecs = emb.embed([c.embed_text for c in fake_index.chunks])
+    # the chunk holding a sentence, asked that sentence: found by its sentence vector
+    c = next(c for c in fake_index.chunks if len(sentence_texts(c)) >= 3)
+    sentence = sentence_texts(c)[1]
+    top = retriever.search_dense(sentence, k=1)[0]
+    assert top.chunk == c and top.score == pytest.approx(1.0, abs=1e-5)
+    # confidence ignores sentence vectors: the best cosine with a chunk's own vector
+    q = emb.embed([QUERY])[0]
+    assert retriever.confidence(QUERY) == pytest.approx(float(np.max(chunk_vecs @ q)), abs=1e-5)

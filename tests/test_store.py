@@ -13,7 +13,7 @@ import pytest
 from studyrag.config import Settings, project_root
 from studyrag.errors import CorpusError, StaleIndexError
 from studyrag.fakes import FakeEmbedder
-from studyrag.store import index_status, open_index, read_manifest
+from studyrag.store import index_status, open_index, read_manifest, sentence_texts
 
 GUIDES = [
     "ai-ml-deep-learning-genai-overview.md",
@@ -71,13 +71,18 @@ def test_build_then_reopen_loads_without_building(settings: Settings) -> None:
         "manifest.json",
         "chunks.jsonl",
         "embeddings.npy",
+        "sentence_embeddings.npy",
         "dense.faiss",
+        "dense.faiss.owners.npy",
         "bm25.npz",
         "bm25.json",
     } <= files
     m = first.manifest
     assert m["chunk_count"] == len(first.chunks) and m["embedder"] == emb.id and m["dim"] == emb.dim
     assert set(m["fingerprint"]["corpus"]) == set(GUIDES) and m["settings"]["chunk_tokens"] == 200
+    n_sentences = sum(len(sentence_texts(c)) for c in first.chunks)
+    assert first.stats.sentences == first.stats.sentences_embedded == n_sentences > len(first.chunks)
+    assert first.dense.n_vectors == len(first.chunks) + n_sentences
 
     n_embedded = len(emb.texts)
     again = open_index(settings, emb, progress=False)
@@ -99,12 +104,30 @@ def test_editing_one_file_reembeds_only_its_changed_chunks(settings: Settings, c
     assert new.stats.built and "corpus file changed: comprehensive-llm-study-guide.md" in new.stats.reason
     changed = [c for c in new.chunks if (c.id, c.embed_text) not in old_keys]
     assert 0 < len(changed) < sum(c.source == edited for c in new.chunks)
-    assert sorted(emb.texts) == sorted(c.embed_text for c in changed)
+    # only the changed chunks and their new sentences are embedded
+    old_sentences = {t for c in old.chunks for t in sentence_texts(c)}
+    new_sentences = [t for c in changed for t in sentence_texts(c) if t not in old_sentences]
+    assert sorted(emb.texts) == sorted([c.embed_text for c in changed] + new_sentences)
     assert new.stats.embedded == len(changed) and new.stats.reused == len(new.chunks) - len(changed)
+    assert new.stats.sentences_embedded == len(new_sentences) < new.stats.sentences
     assert any("edited" in c.text for c in new.chunks)
     # reused vectors are the ones a fresh embedding would give
     fresh = FakeEmbedder().embed([c.embed_text for c in new.chunks])
     np.testing.assert_allclose(np.load(new.path / "embeddings.npy"), fresh, atol=1e-6)
+    fresh = FakeEmbedder().embed([t for c in new.chunks for t in sentence_texts(c)])
+    np.testing.assert_allclose(np.load(new.path / "sentence_embeddings.npy"), fresh, atol=1e-6)
+
+
+def test_sentence_vectors_off_rebuilds_reusing_every_chunk_vector(settings: Settings) -> None:
+    emb = CountingEmbedder()
+    with_sentences = open_index(settings, emb, progress=False)
+    emb.texts.clear()
+    plain = open_index(settings.replace(sentence_vectors=False), emb, progress=False)
+    assert plain.stats.built and "dense" in plain.stats.reason
+    assert emb.texts == [] and plain.stats.reused == len(plain.chunks) and plain.stats.sentences == 0
+    assert plain.dense.n_vectors == plain.dense.size == len(plain.chunks)
+    assert not (plain.path / "dense.faiss.owners.npy").exists()
+    assert with_sentences.dense.n_vectors > plain.dense.n_vectors
 
 
 def test_stale_index_with_on_stale_error_names_the_change_and_the_fix(

@@ -218,12 +218,38 @@ def _tune(index) -> None:
         hnsw.efSearch = max(hnsw.efSearch, 64)
 
 
-class DenseIndex:
-    """Inner-product search over unit vectors with a FAISS index of any factory type."""
+def _owners_file(path: Path) -> Path:
+    return path.with_name(path.name + ".owners.npy")
 
-    def __init__(self, index, factory: str) -> None:
+
+class DenseIndex:
+    """Inner-product search over unit vectors with a FAISS index of any factory type.
+
+    Several vectors may stand for one item (a chunk and each of its sentences): ``owners[row]`` is
+    the item a vector belongs to, and an item scores the best of its vectors. The first ``size``
+    rows are the items' own vectors, in item order (row i = item i), and ``own=True`` searches
+    those alone. Without ``owners`` row i is item i and there is nothing else.
+
+    >>> idx = DenseIndex.build(np.eye(3, dtype=np.float32), owners=np.array([0, 1, 0]))
+    >>> q = np.array([0.0, 0.6, 0.8])  # closest to row 2, an extra vector of item 0
+    >>> idx.size, idx.n_vectors, [(s.index, round(s.score, 2)) for s in idx.search(q, k=2)]
+    (2, 3, [(0, 0.8), (1, 0.6)])
+    >>> [(s.index, round(s.score, 2)) for s in idx.search(q, k=2, own=True)]
+    [(1, 0.6), (0, 0.0)]
+    """
+
+    def __init__(self, index, factory: str, owners: np.ndarray | None = None) -> None:
         self.index = index
         self.factory = factory  # the effective factory string (IVF lists may have shrunk)
+        if owners is not None and len(owners) != index.ntotal:
+            raise IndexError_(
+                f"the dense index has {index.ntotal} vectors but {len(owners)} owners; "
+                "run `studyrag index --rebuild`"
+            )
+        self.owners = None if owners is None else np.asarray(owners, dtype=np.int64)
+        self._size = int(index.ntotal) if self.owners is None else int(self.owners.max(initial=-1)) + 1
+        if self.owners is not None and not np.array_equal(self.owners[: self._size], np.arange(self._size)):
+            raise IndexError_("the first vectors of a dense index must be its items' own, in order; rebuild it")
         _tune(index)
 
     @property
@@ -232,40 +258,82 @@ class DenseIndex:
 
     @property
     def size(self) -> int:
+        """How many items (chunks) the index ranks."""
+        return self._size
+
+    @property
+    def n_vectors(self) -> int:
         return int(self.index.ntotal)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, factory: str = "Flat") -> DenseIndex:
+    def build(cls, vectors: np.ndarray, factory: str = "Flat", owners: np.ndarray | None = None) -> DenseIndex:
         """Index ``vectors`` (n, dim); trains the index first when its type needs it (IVF, PQ)."""
         v = normalize(vectors)
         index, effective = _make_index(v.shape[1], factory, len(v))
         if not index.is_trained:
             index.train(v)
         index.add(v)
-        return cls(index, effective)
+        return cls(index, effective, owners)
 
-    def search(self, query: np.ndarray, k: int = 10) -> list[Scored]:
-        """The ``k`` nearest vectors to one query vector, best first."""
+    def _raw(self, query: np.ndarray, n: int, params=None) -> list[Scored]:
+        scores, ids = self.index.search(normalize(query)[:1], n, params=params)
+        # approximate indexes pad with -1 when they find fewer than n
+        return [Scored(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _own_rows(self):
+        """Search parameters that keep a search to the items' own vectors (rows < size)."""
+        import faiss
+
+        sel = faiss.IDSelectorRange(0, self.size)
+        try:
+            ivf = faiss.extract_index_ivf(self.index)
+        except RuntimeError:
+            return faiss.SearchParameters(sel=sel)
+        return faiss.SearchParametersIVF(sel=sel, nprobe=ivf.nprobe)
+
+    def search(self, query: np.ndarray, k: int = 10, *, own: bool = False) -> list[Scored]:
+        """The ``k`` items nearest to one query vector, best first (``own``: by their own vectors
+        only, not their extra ones)."""
         k = min(k, self.size)
         if k <= 0:
             return []
-        scores, ids = self.index.search(normalize(query)[:1], k)
-        # approximate indexes pad with -1 when they find fewer than k
-        return [Scored(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        if self.owners is None:
+            return self._raw(query, k)
+        if own:
+            return self._raw(query, k, self._own_rows())
+        n = min(self.n_vectors, 4 * k + 16)
+        while True:
+            best: dict[int, float] = {}
+            raw = self._raw(query, n)
+            for s in raw:  # best first: an item's first row is its best
+                best.setdefault(int(self.owners[s.index]), s.score)
+            if len(best) >= k or n >= self.n_vectors or len(raw) < n:
+                return [Scored(i, sc) for i, sc in list(best.items())[:k]]
+            n = min(self.n_vectors, 4 * n)
 
     def save(self, path: Path) -> None:
         import faiss
 
         faiss.write_index(self.index, str(path))
+        if self.owners is not None:
+            np.save(_owners_file(path), self.owners)
 
     @classmethod
-    def load(cls, path: Path, factory: str) -> DenseIndex:
+    def load(cls, path: Path, factory: str, *, owners: bool = False) -> DenseIndex:
+        """Read an index ``save`` wrote; ``owners`` when it was built with them."""
         import faiss
 
         try:
-            return cls(faiss.read_index(str(path)), factory)
+            index = faiss.read_index(str(path))
         except RuntimeError as e:
             raise IndexError_(
                 f"FAISS index {path} is unreadable ({str(e).splitlines()[0]}); rebuild it with "
                 "`studyrag index --rebuild`"
             ) from e
+        rows = None
+        if owners:
+            try:
+                rows = np.load(_owners_file(path))
+            except (OSError, ValueError) as e:
+                raise IndexError_(f"owners of {path} are unreadable ({e}); run `studyrag index --rebuild`") from e
+        return cls(index, factory, rows)

@@ -115,6 +115,14 @@ class HybridRetriever:
             k=k,
         )
 
+    def confidence(self, query: str) -> float | None:
+        """The best cosine between ``query`` and a chunk's own vector (not its sentences'): what
+        the abstention threshold is calibrated on. Sentence vectors rank chunks better, but a short
+        sentence also matches questions the guides do not answer, so the best sentence separates
+        answerable from unanswerable questions less well. ``None`` for an empty index."""
+        top = self.index.dense.search(self._embed_query(self._query(query)), 1, own=True)
+        return top[0].score if top else None
+
     def search_bm25(self, query: str, k: int = 10) -> list[Hit]:
         """BM25 alone (``score`` = BM25 score); chunks sharing no term with the query are left out."""
         return to_hits(self._bm25(self._query(query), k), self.chunks, kind="bm25")

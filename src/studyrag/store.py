@@ -1,10 +1,11 @@
 """The index directory: build, check freshness, load; written atomically.
 
 ``<index_dir>/<index_name>/`` holds ``chunks.jsonl``, ``embeddings.npy`` (row i = chunk i),
-``dense.faiss``, ``bm25.npz`` + ``bm25.json`` and, written last, ``manifest.json``. The manifest
+``sentence_embeddings.npy`` (the chunks' sentences, see :func:`sentence_texts`), ``dense.faiss``
+(with ``dense.faiss.owners.npy``: the chunk of each vector), ``bm25.npz`` + ``bm25.json`` and, written last, ``manifest.json``. The manifest
 records a *fingerprint* (corpus file hashes, chunker budgets, embedder id, FAISS type, tokenizer)
 that is compared with the current corpus and settings on every open: a stale index is rebuilt
-(or ``StaleIndexError`` names the change). A rebuild embeds only chunks whose text is new.
+(or ``StaleIndexError`` names the change). A rebuild embeds only texts that are new.
 
 Builds happen in ``.<name>.tmp-*`` next to the target and are swapped in with renames once every
 file is fsynced, so a crash mid-build leaves the previous index in place, and a directory without
@@ -22,7 +23,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,7 @@ __all__ = [
     "lexical_text",
     "open_index",
     "read_manifest",
+    "sentence_texts",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,29 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _FIX = "run `studyrag index --rebuild`"
+
+
+# Sentences shorter than this add a vector that matches anything ("See below.", "Key ideas:").
+MIN_SENTENCE_WORDS = 4
+
+
+def sentence_texts(chunk: Chunk) -> list[str]:
+    """The extra texts embedded for a chunk of several sentences: each sentence of at least
+    ``MIN_SENTENCE_WORDS`` words, after its section path (a lone sentence is the chunk itself).
+
+    >>> c = Chunk(id="x", source="g.md", path=("MoE",), text="Routers pick two experts. A balance "
+    ...           "loss spreads tokens evenly. See below.", start=0, end=70)
+    >>> sentence_texts(c)
+    ['MoE: Routers pick two experts.', 'MoE: A balance loss spreads tokens evenly.']
+    """
+    from .citations import split_sentences
+
+    found = [s.strip() for s in split_sentences(chunk.text)]
+    found = [s for s in found if len(s.split()) >= MIN_SENTENCE_WORDS]
+    if len(found) < 2:
+        return []
+    head = f"{chunk.section}: " if chunk.path else ""
+    return [head + s for s in found]
 
 
 def lexical_text(chunk: Chunk) -> str:
@@ -79,7 +104,9 @@ class BuildStats:
     reason: str
     chunks: int
     embedded: int = 0  # chunks embedded by this build
-    reused: int = 0  # embeddings carried over from the previous index
+    reused: int = 0  # chunk embeddings carried over from the previous index
+    sentences: int = 0  # sentence vectors in the index (``Settings.sentence_vectors``)
+    sentences_embedded: int = 0  # of which embedded by this build
     seconds: float = 0.0  # the whole open (build or load)
     embed_seconds: float = 0.0
 
@@ -150,6 +177,7 @@ def fingerprint(settings: Settings, embedder_id_: str) -> dict[str, Any]:
         },
         "embedder": embedder_id_,
         "faiss_index": settings.faiss_index,
+        "dense": {"sentences": settings.sentence_vectors, "min_words": MIN_SENTENCE_WORDS},
         "lexical": {"tokenizer": TOKENIZER_VERSION, "text": "section+text"},
     }
 
@@ -261,19 +289,36 @@ def _load_chunks(directory: Path) -> tuple[Chunk, ...]:
         return tuple(_chunk_from_json(line) for line in f if line.strip())
 
 
-def _previous_vectors(directory: Path, emb_id: str, dim: int) -> dict[tuple[str, str], np.ndarray]:
-    """(chunk id, embedded text) → vector from an existing index built with the same embedder."""
+def _dense_texts(chunks: Sequence[Chunk], sentences: bool) -> tuple[list[str], np.ndarray]:
+    """Every text the dense index embeds, in row order: the chunks' ``embed_text`` (row i = chunk
+    i), then, with ``sentences``, each chunk's :func:`sentence_texts`; and the chunk of each row."""
+    texts = [c.embed_text for c in chunks]
+    owners = list(range(len(chunks)))
+    if sentences:
+        for i, c in enumerate(chunks):
+            extra = sentence_texts(c)
+            texts += extra
+            owners += [i] * len(extra)
+    return texts, np.asarray(owners, dtype=np.int64)
+
+
+def _previous_vectors(directory: Path, emb_id: str, dim: int) -> dict[str, np.ndarray]:
+    """Embedded text → vector, from an existing index built with the same embedder."""
     m = read_manifest(directory)
     if m is None or m["fingerprint"].get("embedder") != emb_id or m.get("dim") != dim:
         return {}
     try:
         chunks = _load_chunks(directory)
         vecs = np.load(directory / "embeddings.npy")
+        sentences = bool(m["fingerprint"].get("dense", {}).get("sentences"))
+        if sentences:
+            vecs = np.concatenate([vecs, np.load(directory / "sentence_embeddings.npy")])
     except (OSError, ValueError, KeyError, TypeError):
         return {}
-    if len(vecs) != len(chunks):
+    texts, _ = _dense_texts(chunks, sentences)
+    if len(vecs) != len(texts):
         return {}
-    return {(c.id, c.embed_text): vecs[i] for i, c in enumerate(chunks)}
+    return dict(zip(texts, vecs, strict=True))
 
 
 def corpus_chunks(settings: Settings, embedder: Embedder) -> list[Chunk]:
@@ -308,35 +353,42 @@ def _build(
     chunks = corpus_chunks(settings, embedder)
 
     known = _previous_vectors(target, embedder.id, embedder.dim)
-    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    texts, owners = _dense_texts(chunks, settings.sentence_vectors)
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     todo = []
-    for i, c in enumerate(chunks):
-        v = known.get((c.id, c.embed_text))
+    for i, text in enumerate(texts):
+        v = known.get(text)
         if v is None:
             todo.append(i)
         else:
             vectors[i] = v
     t_embed = time.perf_counter()
     if todo:
-        vectors[todo] = embedder.embed([chunks[i].embed_text for i in todo], progress=progress)
+        vectors[todo] = embedder.embed([texts[i] for i in todo], progress=progress)
     embed_s = time.perf_counter() - t_embed
+    n = len(chunks)
+    chunks_embedded = sum(1 for i in todo if i < n)
 
     bm25 = BM25Index.build([lexical_text(c) for c in chunks])
-    dense = DenseIndex.build(vectors, settings.faiss_index)
+    dense = DenseIndex.build(vectors, settings.faiss_index, owners if settings.sentence_vectors else None)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=index_dir))
     try:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
             f.writelines(_chunk_to_json(c) + "\n" for c in chunks)
-        np.save(tmp / "embeddings.npy", vectors)
+        np.save(tmp / "embeddings.npy", vectors[:n])
+        if settings.sentence_vectors:
+            np.save(tmp / "sentence_embeddings.npy", vectors[n:])
         dense.save(tmp / "dense.faiss")
         bm25.save(tmp)
         stats = BuildStats(
             built=True,
             reason=reason,
             chunks=len(chunks),
-            embedded=len(todo),
-            reused=len(chunks) - len(todo),
+            embedded=chunks_embedded,
+            reused=n - chunks_embedded,
+            sentences=len(texts) - n,
+            sentences_embedded=len(todo) - chunks_embedded,
             seconds=round(time.perf_counter() - t0, 3),
             embed_seconds=round(embed_s, 3),
         )
@@ -380,7 +432,8 @@ def _load(directory: Path, manifest: dict[str, Any], stats: BuildStats) -> Index
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise IndexError_(f"chunks of index {directory} are unreadable ({e}); {_FIX}") from e
     bm25 = BM25Index.load(directory)
-    dense = DenseIndex.load(directory / "dense.faiss", manifest["faiss_index"])
+    sentences = bool(manifest["fingerprint"].get("dense", {}).get("sentences"))
+    dense = DenseIndex.load(directory / "dense.faiss", manifest["faiss_index"], owners=sentences)
     if not (len(chunks) == bm25.n_docs == dense.size == manifest["chunk_count"]):
         raise IndexError_(f"index {directory} is inconsistent (chunk counts differ); {_FIX}")
     return Index(path=directory, chunks=chunks, manifest=manifest, bm25=bm25, dense=dense, stats=stats)

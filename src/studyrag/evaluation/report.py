@@ -261,6 +261,18 @@ def _retrieval_md(r: Mapping[str, Any], index: Mapping[str, Any], plots: Mapping
                 t["auc"],
             ]
         )
+    c = r.get("confidence")
+    if c:
+        rows.append(
+            [
+                "abstention score",
+                c["answerable"]["median"],
+                c["answerable"]["p10"],
+                c["unanswerable"]["median"],
+                c["unanswerable"]["p90"],
+                c["auc"],
+            ]
+        )
     out += [
         md_table(
             ["retriever", "answerable p50", "answerable p10", "unanswerable p50", "unanswerable p90", "AUC"],
@@ -268,6 +280,13 @@ def _retrieval_md(r: Mapping[str, Any], index: Mapping[str, Any], plots: Mapping
         ),
         "",
     ]
+    if c:
+        out += [
+            f"Abstention score: the best cosine with a chunk's own vector (not its sentences'). Below the "
+            f"threshold {c['threshold']}: {c['answerable_below']} of {c['answerable']['n']} answerable and "
+            f"{c['unanswerable_below']} of {c['unanswerable']['n']} unanswerable questions.",
+            "",
+        ]
     if sig := r.get("significance"):
         out += [
             f"### Paired significance between retrievers ({sig['stat_test']} t-test, chunk-level, p-values)",

@@ -215,6 +215,22 @@ def run_retrieval(
                 "auc": _auc(pos, neg),
             },
         }
+    confidence = getattr(rag.retriever, "confidence", None)
+    if confidence is not None:
+        # the abstention rule's own score (``HybridRetriever.confidence``), for calibrating it
+        conf = {q.id: confidence(q.question) or 0.0 for q in questions}
+        pos = [conf[q.id] for q in questions if q.evidence]
+        neg = [conf[q.id] for q in questions if not q.evidence]
+        summary_confidence = {
+            "answerable": _score_stats(pos),
+            "unanswerable": _score_stats(neg),
+            "auc": _auc(pos, neg),
+            "threshold": rag.settings.abstain_threshold,
+            "answerable_below": sum(v < rag.settings.abstain_threshold for v in pos),
+            "unanswerable_below": sum(v < rag.settings.abstain_threshold for v in neg),
+        }
+    else:
+        summary_confidence = None
     significance = None
     qrels = {qid: {cid: 1 for ids in r.values() for cid in ids} for qid, r in answerable.items()}
     if len(retrievers) > 1 and any(qrels.values()):
@@ -259,6 +275,7 @@ def run_retrieval(
         "k": K,
         "retrievers": list(retrievers),
         "summary": summary,
+        "confidence": summary_confidence,
         "significance": significance,
         "unmatched_evidence": missing,
         "questions": records,
