@@ -90,6 +90,17 @@ def test_an_item_with_several_vectors_scores_its_best_one(factory: str, tmp_path
         DenseIndex(idx.index, "Flat", owners[::-1].copy())
 
 
+def test_an_extra_vector_must_beat_the_own_vectors_by_the_margin() -> None:
+    own = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=np.float32)
+    extra = np.array([[0.0, 0.0, 1.0]], dtype=np.float32)  # a sentence of item 0
+    q = np.array([0.0, 0.7, 0.72])  # a little closer to item 0's sentence than to item 1
+    v, owners = np.concatenate([own, extra]), np.array([0, 1, 0])
+    assert DenseIndex.build(v, owners=owners).search(q, k=1)[0].index == 0
+    margined = DenseIndex.build(v, owners=owners, extra_margin=0.05).search(q, k=2)
+    assert [s.index for s in margined] == [1, 0]
+    assert margined[1].score == pytest.approx(0.72 / np.linalg.norm(q) - 0.05, abs=1e-5)
+
+
 def test_own_vector_search_works_for_ivf() -> None:
     v = _unit(2000)
     owners = np.concatenate([np.arange(1000), np.arange(1000)])

@@ -177,7 +177,8 @@ def test_dense_ranks_by_best_sentence_and_confidence_by_chunk_vectors(
     c = next(c for c in fake_index.chunks if len(sentence_texts(c)) >= 3)
     sentence = sentence_texts(c)[1]
     top = retriever.search_dense(sentence, k=1)[0]
-    assert top.chunk == c and top.score == pytest.approx(1.0, abs=1e-5)
+    assert top.chunk == c and top.score == pytest.approx(1.0 - fake_index.dense.extra_margin, abs=1e-5)
+    assert fake_index.dense.extra_margin == Settings().sentence_margin > 0
     # confidence ignores sentence vectors: the best cosine with a chunk's own vector
     q = emb.embed([QUERY])[0]
     assert retriever.confidence(QUERY) == pytest.approx(float(np.max(chunk_vecs @ q)), abs=1e-5)

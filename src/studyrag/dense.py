@@ -226,9 +226,10 @@ class DenseIndex:
     """Inner-product search over unit vectors with a FAISS index of any factory type.
 
     Several vectors may stand for one item (a chunk and each of its sentences): ``owners[row]`` is
-    the item a vector belongs to, and an item scores the best of its vectors. The first ``size``
-    rows are the items' own vectors, in item order (row i = item i), and ``own=True`` searches
-    those alone. Without ``owners`` row i is item i and there is nothing else.
+    the item a vector belongs to, and an item scores the best of its vectors, an extra vector's
+    score lowered by ``extra_margin``. The first ``size`` rows are the items' own vectors, in item
+    order (row i = item i), and ``own=True`` searches those alone. Without ``owners`` row i is item
+    i and there is nothing else.
 
     >>> idx = DenseIndex.build(np.eye(3, dtype=np.float32), owners=np.array([0, 1, 0]))
     >>> q = np.array([0.0, 0.6, 0.8])  # closest to row 2, an extra vector of item 0
@@ -238,9 +239,13 @@ class DenseIndex:
     [(1, 0.6), (0, 0.0)]
     """
 
-    def __init__(self, index, factory: str, owners: np.ndarray | None = None) -> None:
+    def __init__(
+        self, index, factory: str, owners: np.ndarray | None = None, *, extra_margin: float = 0.0
+    ) -> None:
         self.index = index
         self.factory = factory  # the effective factory string (IVF lists may have shrunk)
+        # an extra vector counts ``extra_margin`` less than the item's own (Settings.sentence_margin)
+        self.extra_margin = extra_margin
         if owners is not None and len(owners) != index.ntotal:
             raise IndexError_(
                 f"the dense index has {index.ntotal} vectors but {len(owners)} owners; "
@@ -266,14 +271,21 @@ class DenseIndex:
         return int(self.index.ntotal)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, factory: str = "Flat", owners: np.ndarray | None = None) -> DenseIndex:
+    def build(
+        cls,
+        vectors: np.ndarray,
+        factory: str = "Flat",
+        owners: np.ndarray | None = None,
+        *,
+        extra_margin: float = 0.0,
+    ) -> DenseIndex:
         """Index ``vectors`` (n, dim); trains the index first when its type needs it (IVF, PQ)."""
         v = normalize(vectors)
         index, effective = _make_index(v.shape[1], factory, len(v))
         if not index.is_trained:
             index.train(v)
         index.add(v)
-        return cls(index, effective, owners)
+        return cls(index, effective, owners, extra_margin=extra_margin)
 
     def _raw(self, query: np.ndarray, n: int, params=None) -> list[Scored]:
         scores, ids = self.index.search(normalize(query)[:1], n, params=params)
@@ -305,10 +317,15 @@ class DenseIndex:
         while True:
             best: dict[int, float] = {}
             raw = self._raw(query, n)
-            for s in raw:  # best first: an item's first row is its best
-                best.setdefault(int(self.owners[s.index]), s.score)
-            if len(best) >= k or n >= self.n_vectors or len(raw) < n:
-                return [Scored(i, sc) for i, sc in list(best.items())[:k]]
+            for s in raw:
+                item = int(self.owners[s.index])
+                score = s.score - (self.extra_margin if s.index >= self.size else 0.0)
+                if score > best.get(item, -np.inf):
+                    best[item] = score
+            ranked = sorted(best.items(), key=lambda kv: -kv[1])[:k]
+            # exact once the k-th item beats every vector not yet seen (all score below raw[-1])
+            if (len(ranked) == k and ranked[-1][1] >= raw[-1].score) or n >= self.n_vectors or len(raw) < n:
+                return [Scored(i, sc) for i, sc in ranked]
             n = min(self.n_vectors, 4 * n)
 
     def save(self, path: Path) -> None:
@@ -319,7 +336,7 @@ class DenseIndex:
             np.save(_owners_file(path), self.owners)
 
     @classmethod
-    def load(cls, path: Path, factory: str, *, owners: bool = False) -> DenseIndex:
+    def load(cls, path: Path, factory: str, *, owners: bool = False, extra_margin: float = 0.0) -> DenseIndex:
         """Read an index ``save`` wrote; ``owners`` when it was built with them."""
         import faiss
 
@@ -336,4 +353,4 @@ class DenseIndex:
                 rows = np.load(_owners_file(path))
             except (OSError, ValueError) as e:
                 raise IndexError_(f"owners of {path} are unreadable ({e}); run `studyrag index --rebuild`") from e
-        return cls(index, factory, rows)
+        return cls(index, factory, rows, extra_margin=extra_margin)

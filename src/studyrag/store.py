@@ -177,7 +177,11 @@ def fingerprint(settings: Settings, embedder_id_: str) -> dict[str, Any]:
         },
         "embedder": embedder_id_,
         "faiss_index": settings.faiss_index,
-        "dense": {"sentences": settings.sentence_vectors, "min_words": MIN_SENTENCE_WORDS},
+        "dense": {
+            "sentences": settings.sentence_vectors,
+            "min_words": MIN_SENTENCE_WORDS,
+            "margin": settings.sentence_margin if settings.sentence_vectors else 0.0,
+        },
         "lexical": {"tokenizer": TOKENIZER_VERSION, "text": "section+text"},
     }
 
@@ -370,7 +374,12 @@ def _build(
     chunks_embedded = sum(1 for i in todo if i < n)
 
     bm25 = BM25Index.build([lexical_text(c) for c in chunks])
-    dense = DenseIndex.build(vectors, settings.faiss_index, owners if settings.sentence_vectors else None)
+    dense = DenseIndex.build(
+        vectors,
+        settings.faiss_index,
+        owners if settings.sentence_vectors else None,
+        extra_margin=settings.sentence_margin,
+    )
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=index_dir))
     try:
@@ -432,8 +441,11 @@ def _load(directory: Path, manifest: dict[str, Any], stats: BuildStats) -> Index
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise IndexError_(f"chunks of index {directory} are unreadable ({e}); {_FIX}") from e
     bm25 = BM25Index.load(directory)
-    sentences = bool(manifest["fingerprint"].get("dense", {}).get("sentences"))
-    dense = DenseIndex.load(directory / "dense.faiss", manifest["faiss_index"], owners=sentences)
+    dense_fp = manifest["fingerprint"].get("dense", {})
+    sentences, margin = bool(dense_fp.get("sentences")), float(dense_fp.get("margin", 0.0))
+    dense = DenseIndex.load(
+        directory / "dense.faiss", manifest["faiss_index"], owners=sentences, extra_margin=margin
+    )
     if not (len(chunks) == bm25.n_docs == dense.size == manifest["chunk_count"]):
         raise IndexError_(f"index {directory} is inconsistent (chunk counts differ); {_FIX}")
     return Index(path=directory, chunks=chunks, manifest=manifest, bm25=bm25, dense=dense, stats=stats)
