@@ -71,8 +71,14 @@ def _corpus(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("browser")
+    # These tests are about the page, not retrieval quality: chunk vectors only, because the fake
+    # embedder's hashed words make short sentence vectors collide (the eval measures the real ones).
     settings = Settings.from_env(
-        corpus_dir=_corpus(root), index_dir=root / "idx", rerank=False, cache_dir=root / "c"
+        corpus_dir=_corpus(root),
+        index_dir=root / "idx",
+        rerank=False,
+        cache_dir=root / "c",
+        sentence_vectors=False,
     )
     rag = StudyRAG.load(
         settings,
@@ -233,7 +239,7 @@ def test_two_pages_are_answered_in_turn_without_mixing(browser, server):
         )
         answer_a, answer_b = wait_answer(a, 0), wait_answer(b, 0)
         assert "PagedAttention" in answer_a and "LoRA" not in answer_a
-        assert "PagedAttention" not in answer_b  # the fake embedder's sources for B may not say "LoRA" first
+        assert "LoRA" in answer_b and "PagedAttention" not in answer_b
         assert "PagedAttention" in sources_text(a).split("[2]")[0]
         assert "LoRA" in sources_text(b)
     finally:
