@@ -313,7 +313,10 @@ class DenseIndex:
             return self._raw(query, k)
         if own:
             return self._raw(query, k, self._own_rows())
-        n = min(self.n_vectors, 4 * k + 16)
+        # A margin makes the last places approximate (an item seen only through a sentence can be
+        # out-scored by an unseen item's own vector); searching twice as many rows as the k items
+        # need keeps that to the tail of a 50-candidate list, and a full scan to tiny indexes.
+        n = min(self.n_vectors, 8 * k + 64)
         while True:
             best: dict[int, float] = {}
             raw = self._raw(query, n)
@@ -322,9 +325,8 @@ class DenseIndex:
                 score = s.score - (self.extra_margin if s.index >= self.size else 0.0)
                 if score > best.get(item, -np.inf):
                     best[item] = score
-            ranked = sorted(best.items(), key=lambda kv: -kv[1])[:k]
-            # exact once the k-th item beats every vector not yet seen (all score below raw[-1])
-            if (len(ranked) == k and ranked[-1][1] >= raw[-1].score) or n >= self.n_vectors or len(raw) < n:
+            if len(best) >= k or n >= self.n_vectors or len(raw) < n:
+                ranked = sorted(best.items(), key=lambda kv: -kv[1])[:k]
                 return [Scored(i, sc) for i, sc in ranked]
             n = min(self.n_vectors, 4 * n)
 
