@@ -172,11 +172,17 @@ def question_focus(question: str) -> str | None:
 
 
 def should_abstain_on_retrieval(
-    hits: Sequence[Hit], threshold: float, *, score: str = "dense", bm25_veto: float | None = None
+    hits: Sequence[Hit],
+    threshold: float,
+    *,
+    score: str = "dense",
+    bm25_veto: float | None = None,
+    confidence: float | None = None,
 ) -> bool:
     """Abstain without calling the model when nothing was retrieved, or when the best ``score``
     (the top dense cosine by default) is below ``threshold`` and no hit has a BM25 score of at
     least ``bm25_veto`` (a strong exact-term match the embedder may have missed; ``None`` = no veto).
+    A ``confidence`` measured elsewhere (``HybridRetriever.confidence``) replaces the hits' best score.
 
     When no hit carries the chosen score (e.g. BM25-only retrieval) the rule cannot judge and
     does not abstain. ``threshold`` comes from settings (``abstain_threshold``), calibrated with
@@ -190,10 +196,12 @@ def should_abstain_on_retrieval(
     False
     >>> should_abstain_on_retrieval([], 0.3)
     True
+    >>> should_abstain_on_retrieval([Hit(c, 0.1, 1, dense_score=0.5)], 0.3, confidence=0.2)
+    True
     """
     if not hits:
         return True
-    best = retrieval_confidence(hits, score)
+    best = retrieval_confidence(hits, score) if confidence is None else confidence
     if best is None or best >= threshold:
         return False
     if bm25_veto is not None:

@@ -178,6 +178,7 @@ class StudyRAG:
             is_abstention,
             matches_every_term,
             question_focus,
+            should_abstain_on_retrieval,
             unknown_names,
         )
         from .citations import attribute_uncited, clean_answer_text, repair_citations, resolve_citations
@@ -211,11 +212,10 @@ class StudyRAG:
 
         def weak(query: str, found: list[Hit]) -> bool:
             """Nothing close enough to answer from, unless one hit holds every query term."""
-            if not found:
-                return True
-            confidence = self.retriever.confidence(query)
-            low = confidence is not None and confidence < s.abstain_threshold
-            return low and not matches_every_term(query, found, tokenize)
+            confidence = self.retriever.confidence(query) if found else None
+            return should_abstain_on_retrieval(
+                found, s.abstain_threshold, confidence=confidence
+            ) and not matches_every_term(query, found, tokenize)
 
         low = weak(standalone, hits)
         focus = question_focus(standalone) if low else None
