@@ -2,10 +2,10 @@
 
 ``<index_dir>/<index_name>/`` holds ``chunks.jsonl``, ``embeddings.npy`` (row i = chunk i),
 ``sentence_embeddings.npy`` (the chunks' sentences, see :func:`sentence_texts`), ``dense.faiss``
-(with ``dense.faiss.owners.npy``: the chunk of each vector), ``bm25.npz`` + ``bm25.json`` and, written last, ``manifest.json``. The manifest
-records a *fingerprint* (corpus file hashes, chunker budgets, embedder id, FAISS type, tokenizer)
-that is compared with the current corpus and settings on every open: a stale index is rebuilt
-(or ``StaleIndexError`` names the change). A rebuild embeds only texts that are new.
+(with ``dense.faiss.owners.npy``: the chunk of each vector), ``bm25.npz`` + ``bm25.json`` and,
+written last, ``manifest.json``. The manifest records a *fingerprint* (corpus file hashes, chunker
+budgets, embedder id, FAISS type, sentence vectors, tokenizer) that is compared with the current
+corpus and settings on every open: a stale index is rebuilt (or ``StaleIndexError`` names the change). A rebuild embeds only texts that are new.
 
 Builds happen in ``.<name>.tmp-*`` next to the target and are swapped in with renames once every
 file is fsynced, so a crash mid-build leaves the previous index in place, and a directory without
@@ -293,6 +293,12 @@ def _load_chunks(directory: Path) -> tuple[Chunk, ...]:
         return tuple(_chunk_from_json(line) for line in f if line.strip())
 
 
+def _dense_layout(fp: Mapping[str, Any]) -> tuple[bool, float]:
+    """(sentence vectors?, their margin) as a fingerprint records them (older indexes: neither)."""
+    dense = fp.get("dense", {})
+    return bool(dense.get("sentences")), float(dense.get("margin", 0.0))
+
+
 def _dense_texts(chunks: Sequence[Chunk], sentences: bool) -> tuple[list[str], np.ndarray]:
     """Every text the dense index embeds, in row order: the chunks' ``embed_text`` (row i = chunk
     i), then, with ``sentences``, each chunk's :func:`sentence_texts`; and the chunk of each row."""
@@ -314,7 +320,7 @@ def _previous_vectors(directory: Path, emb_id: str, dim: int) -> dict[str, np.nd
     try:
         chunks = _load_chunks(directory)
         vecs = np.load(directory / "embeddings.npy")
-        sentences = bool(m["fingerprint"].get("dense", {}).get("sentences"))
+        sentences, _ = _dense_layout(m["fingerprint"])
         if sentences:
             vecs = np.concatenate([vecs, np.load(directory / "sentence_embeddings.npy")])
     except (OSError, ValueError, KeyError, TypeError):
@@ -357,7 +363,8 @@ def _build(
     chunks = corpus_chunks(settings, embedder)
 
     known = _previous_vectors(target, embedder.id, embedder.dim)
-    texts, owners = _dense_texts(chunks, settings.sentence_vectors)
+    sentences, margin = _dense_layout(fp)
+    texts, owners = _dense_texts(chunks, sentences)
     vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     todo = []
     for i, text in enumerate(texts):
@@ -374,19 +381,14 @@ def _build(
     chunks_embedded = sum(1 for i in todo if i < n)
 
     bm25 = BM25Index.build([lexical_text(c) for c in chunks])
-    dense = DenseIndex.build(
-        vectors,
-        settings.faiss_index,
-        owners if settings.sentence_vectors else None,
-        extra_margin=settings.sentence_margin,
-    )
+    dense = DenseIndex.build(vectors, settings.faiss_index, owners if sentences else None, extra_margin=margin)
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=index_dir))
     try:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
             f.writelines(_chunk_to_json(c) + "\n" for c in chunks)
         np.save(tmp / "embeddings.npy", vectors[:n])
-        if settings.sentence_vectors:
+        if sentences:
             np.save(tmp / "sentence_embeddings.npy", vectors[n:])
         dense.save(tmp / "dense.faiss")
         bm25.save(tmp)
@@ -441,8 +443,7 @@ def _load(directory: Path, manifest: dict[str, Any], stats: BuildStats) -> Index
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise IndexError_(f"chunks of index {directory} are unreadable ({e}); {_FIX}") from e
     bm25 = BM25Index.load(directory)
-    dense_fp = manifest["fingerprint"].get("dense", {})
-    sentences, margin = bool(dense_fp.get("sentences")), float(dense_fp.get("margin", 0.0))
+    sentences, margin = _dense_layout(manifest["fingerprint"])
     dense = DenseIndex.load(
         directory / "dense.faiss", manifest["faiss_index"], owners=sentences, extra_margin=margin
     )
