@@ -22,18 +22,15 @@ import argparse
 import json
 import logging
 import math
-import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .locking import exclusive
+from .locking import exclusive, staged_dir
 from .rerank_train import TrainingQuery, load_training_set, sha256_file
 
 if TYPE_CHECKING:
@@ -258,14 +255,9 @@ def merge_adapter(base: str, adapter: Path, out_dir: Path) -> Path:
         with torch.no_grad():
             for name, linear in layers.items():
                 linear.weight += (tensors[f"{name}.lora_B"] @ tensors[f"{name}.lora_A"]) * scaling
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-        try:
+        with staged_dir(out_dir) as tmp:
             model.save(str(tmp))
             (tmp / "studyrag-adapter.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, out_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return out_dir
 
 

@@ -21,12 +21,9 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import random
 import re
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -34,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ModelNotFoundError
-from .locking import exclusive
+from .locking import exclusive, staged_dir
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -344,15 +341,8 @@ def ensure_default_reranker(
         log.warning(
             "training the default reranker into %s (first use; a few minutes on a CPU, done once)", target
         )
-        tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_NAME}.", dir=target.parent))
-        try:
+        with staged_dir(target) as tmp:
             train(data, tmp, recipe, base=base, progress=progress)
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return target
 
 
