@@ -279,6 +279,11 @@ def _row(name: str, d: dict) -> str:
     return f"  {name:<34} median {d['median_ms']:>8.2f} ms   p95 {d['p95_ms']:>8.2f} ms   (n={d['n']})"
 
 
+def _print_rows(part: dict, rows: Sequence[tuple[str, str]]) -> None:
+    for key, label in rows:
+        print(_row(label, part[key]))
+
+
 def print_report(res: dict) -> None:
     """Print the parts present in ``res`` (called after each part, so a late failure loses nothing)."""
     print(f"\nmachine: {os.cpu_count()} CPUs, 1-min load average now {os.getloadavg()[0]:.1f}")
@@ -290,13 +295,15 @@ def print_report(res: dict) -> None:
             f"  cold index build                   {a['cold_build_s']:>8.2f} s   (embedding {a['embed_s']} s)"
         )
         print(f"  reopen (fresh, load only)          {a['reopen_s']:>8.2f} s")
-        for key, label in (
-            ("fused", "fused search k=10"),
-            ("bm25", "bm25 search"),
-            ("dense", "dense search (embeds query)"),
-            ("embed_query", "query embedding alone"),
-        ):
-            print(_row(label, a[key]))
+        _print_rows(
+            a,
+            (
+                ("fused", "fused search k=10"),
+                ("bm25", "bm25 search"),
+                ("dense", "dense search (embeds query)"),
+                ("embed_query", "query embedding alone"),
+            ),
+        )
     if "embedding" in res:
         b = res["embedding"]
         print(f"\nB. real MiniLM embedding throughput on {b['sample']} synthetic chunks")
@@ -320,26 +327,30 @@ def print_report(res: dict) -> None:
             f"  peak RSS: after BM25 {c['peak_after_bm25_mb']} MB, after Flat {c['peak_after_flat_mb']} MB, "
             f"after HNSW32 {c['peak_after_hnsw32_mb']} MB, end {c['peak_mb']} MB (start {c['rss_before_mb']} MB)"
         )
-        for key, label in (
-            ("bm25", "bm25 search top-50"),
-            ("flat_search", "Flat search top-50 (no embedding)"),
-            ("hnsw32_search", "HNSW32 search top-50 (no embedding)"),
-            ("fused_flat", "fused k=10 over Flat (embeds query)"),
-            ("fused_hnsw32", "fused k=10 over HNSW32 (embeds query)"),
-        ):
-            print(_row(label, c[key]))
+        _print_rows(
+            c,
+            (
+                ("bm25", "bm25 search top-50"),
+                ("flat_search", "Flat search top-50 (no embedding)"),
+                ("hnsw32_search", "HNSW32 search top-50 (no embedding)"),
+                ("fused_flat", "fused k=10 over Flat (embeds query)"),
+                ("fused_hnsw32", "fused k=10 over HNSW32 (embeds query)"),
+            ),
+        )
         if "sentence_vectors" in c:
             print(
                 f"  with {c['sentence_vectors']:,} sentence vectors: Flat build {c['flat_sentences_build_s']:.2f} s, "
                 f"HNSW32 build {c['hnsw32_sentences_build_s']:.2f} s"
             )
-            for key, label in (
-                ("flat_sentences_search", "  Flat + sentences top-50"),
-                ("hnsw32_sentences_search", "  HNSW32 + sentences top-50"),
-                ("fused_flat_sentences", "  fused k=10, Flat + sentences"),
-                ("fused_hnsw32_sentences", "  fused k=10, HNSW32 + sentences"),
-            ):
-                print(_row(label, c[key]))
+            _print_rows(
+                c,
+                (
+                    ("flat_sentences_search", "  Flat + sentences top-50"),
+                    ("hnsw32_sentences_search", "  HNSW32 + sentences top-50"),
+                    ("fused_flat_sentences", "  fused k=10, Flat + sentences"),
+                    ("fused_hnsw32_sentences", "  fused k=10, HNSW32 + sentences"),
+                ),
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
