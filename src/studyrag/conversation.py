@@ -110,10 +110,10 @@ def needs_rewrite(question: str) -> bool:
         question = body  # "So what is RLHF?" stands alone
     if _DEMONSTRATIVE_NOUN.search(question):
         return True
-    words = [_fold(w) for w in _words(question)]
-    if _dangling_pronoun(_words(question)):
+    words = _words(question)
+    if _dangling_pronoun(words):
         return True
-    return not any(w not in _NON_TOPIC and w not in _PRONOUNS for w in words)
+    return not any(w not in _NON_TOPIC and w not in _PRONOUNS for w in map(_fold, words))
 
 
 def _fold(word: str) -> str:
