@@ -90,6 +90,19 @@ def test_an_item_with_several_vectors_scores_its_best_one(factory: str, tmp_path
         DenseIndex(idx.index, "Flat", owners[::-1].copy())
 
 
+@pytest.mark.parametrize("factory", ["Flat", "HNSW32", "IVF8,Flat"])
+def test_moments_are_the_mean_and_spread_of_the_own_vectors_cosines(factory: str, tmp_path) -> None:
+    v = normalize(_unit(300) + 0.2)  # off-centre, so the mean cosine is not ~0
+    owners = np.concatenate([np.arange(100), np.arange(100).repeat(2)])
+    q = _unit(1, seed=5)[0] * 3.0  # the query need not be unit length
+    want = v[:100] @ normalize(q)[0]  # extra (sentence) vectors do not count
+    idx = DenseIndex.build(v, factory, owners)
+    idx.save(tmp_path / "d.faiss")
+    for index in (idx, DenseIndex.load(tmp_path / "d.faiss", idx.factory, owners=True)):
+        mean, std = index.moments(q)
+        assert mean == pytest.approx(want.mean(), abs=1e-5) and std == pytest.approx(want.std(), rel=1e-4)
+
+
 def test_an_extra_vector_must_beat_the_own_vectors_by_the_margin() -> None:
     own = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], dtype=np.float32)
     extra = np.array([[0.0, 0.0, 1.0]], dtype=np.float32)  # a sentence of item 0

@@ -1,10 +1,10 @@
-"""Reciprocal rank fusion: scores, weights, kept component ranks/scores, ordering."""
+"""Fusion (z-score and reciprocal rank): scores, weights, kept component ranks/scores, ordering."""
 
 from __future__ import annotations
 
 import pytest
 
-from studyrag.fusion import Scored, fuse, rrf_scores, to_hits
+from studyrag.fusion import Scored, Spread, fuse, rrf_scores, to_hits, zscore_scores
 from studyrag.records import Chunk
 
 CHUNKS = [Chunk(id=f"c{i}", source="g.md", path=("S",), text=f"text {i}", start=0, end=6) for i in range(6)]
@@ -82,3 +82,37 @@ def test_to_hits_fills_only_its_component() -> None:
     )
     with pytest.raises(ValueError):
         to_hits(DENSE, CHUNKS, kind="sparse")
+
+
+SPREADS = {"bm25": Spread(mean=2.0, std=2.0, floor=3.0), "dense": Spread(mean=0.3, std=0.1, floor=0.5)}
+
+
+def test_zscore_standardises_each_score_and_counts_an_unlisted_chunk_at_its_floor() -> None:
+    hits = {h.chunk.id: h for h in fuse(BM25, DENSE, CHUNKS, method="zscore", spreads=SPREADS)}
+    assert hits["c0"].fused_score == pytest.approx((9 - 2) / 2 + (0.5 - 0.3) / 0.1)  # 3.5 + 2
+    assert hits["c3"].fused_score == pytest.approx((3 - 2) / 2 + (0.8 - 0.3) / 0.1)  # BM25 floor: 0.5 + 5
+    assert hits["c1"].fused_score == pytest.approx((7 - 2) / 2 + (0.5 - 0.3) / 0.1)  # dense floor
+    assert (hits["c3"].bm25_rank, hits["c3"].bm25_score) == (None, None)  # the floor is not reported
+    assert list(hits) == ["c2", "c0", "c3", "c1"]  # c0 and c3 tie at 5.5: c0 has the better single rank
+
+
+def test_zscore_keeps_a_large_lead_that_rank_fusion_flattens() -> None:
+    # BM25 scores c1 far above everything; dense barely prefers c2. RRF sees two first places.
+    bm25, dense = [Scored(1, 20.0), Scored(2, 2.1)], [Scored(2, 0.41), Scored(1, 0.40)]
+    spreads = {"bm25": Spread(2.0, 1.0, 0.0), "dense": Spread(0.3, 0.1, 0.0)}
+    assert fuse(bm25, dense, CHUNKS, method="zscore", spreads=spreads)[0].chunk.id == "c1"
+    assert [h.fused_score for h in fuse(bm25, dense, CHUNKS, method="rrf")][:2] == pytest.approx([1 / 61 + 1 / 62] * 2)
+
+
+def test_zscore_weights_and_a_flat_retriever() -> None:
+    no_bm25 = fuse(BM25, DENSE, CHUNKS, method="zscore", spreads=SPREADS, bm25_weight=0.0)
+    assert [h.chunk.id for h in no_bm25][:2] == ["c2", "c3"]  # dense order
+    flat = {"a": Spread(1.0, 0.0, 1.0)}  # every chunk scored alike: divide by 1, not by 0
+    assert zscore_scores({"a": [Scored(0, 1.0)]}, flat) == {0: 0.0}
+
+
+def test_fuse_needs_spreads_for_zscore_and_a_known_method() -> None:
+    with pytest.raises(ValueError, match="spread"):
+        fuse(BM25, DENSE, CHUNKS, method="zscore")
+    with pytest.raises(ValueError, match="zscore, rrf"):
+        fuse(BM25, DENSE, CHUNKS, method="max")

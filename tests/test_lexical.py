@@ -102,6 +102,13 @@ def test_bm25_scores_equal_rank_bm25(query: str) -> None:
     np.testing.assert_allclose(idx.scores(query), ref.get_scores(tokenize(query)), rtol=1e-5, atol=1e-6)
 
 
+def test_bm25_moments_cover_every_document_even_unmatched_ones() -> None:
+    idx = BM25Index.build(CORPUS)
+    ref = BM25Okapi([tokenize(t) for t in CORPUS]).get_scores(tokenize("router experts"))
+    assert idx.moments("router experts") == pytest.approx((ref.mean(), ref.std()), rel=1e-5)
+    assert idx.moments("what is the") == (0.0, 0.0)  # only stop words: every score is 0
+
+
 def test_bm25_search_ranks_the_matching_chunk_first() -> None:
     idx = BM25Index.build(CORPUS)
     assert idx.search("Q4_K_M", k=3)[0].index == 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from studyrag.config import Settings, project_root
@@ -45,10 +46,18 @@ def test_search_returns_k_fused_hits_best_first(retriever: HybridRetriever) -> N
     assert "lora" in hits[0].chunk.text.lower()
 
 
-def test_fused_hits_carry_the_component_ranks_and_scores(retriever: HybridRetriever) -> None:
+@pytest.mark.parametrize("fusion", ["zscore", "rrf"])
+def test_fused_hits_carry_the_component_ranks_and_scores(fake_index: Index, fusion: str) -> None:
+    s = Settings(fusion=fusion)
+    retriever = HybridRetriever(fake_index, FakeEmbedder(), s)
     bm25 = {h.chunk.id: h for h in retriever.search_bm25(QUERY, k=50)}
     dense = {h.chunk.id: h for h in retriever.search_dense(QUERY, k=50)}
-    for h in retriever.search(QUERY, k=10):
+    # z-score fusion standardises by every chunk's score: recompute them all, independently
+    all_bm25 = fake_index.bm25.scores(QUERY)
+    all_dense = [c.score for c in sorted(fake_index.dense.search(FakeEmbedder().embed([QUERY])[0], 10_000, own=True),
+                                         key=lambda c: c.index)]
+    hits = retriever.search(QUERY, k=10)
+    for h in hits:
         assert h.bm25_rank is not None or h.dense_rank is not None
         if h.bm25_rank is not None:
             assert (h.bm25_rank, h.bm25_score) == (bm25[h.chunk.id].rank, bm25[h.chunk.id].score)
@@ -56,11 +65,20 @@ def test_fused_hits_carry_the_component_ranks_and_scores(retriever: HybridRetrie
             assert h.chunk.id not in bm25
         if h.dense_rank is not None:
             assert (h.dense_rank, h.dense_score) == (dense[h.chunk.id].rank, dense[h.chunk.id].score)
-        s = Settings()
-        expected = sum(
-            w / (s.rrf_k + r) for r, w in ((h.bm25_rank, s.bm25_weight), (h.dense_rank, s.dense_weight)) if r
-        )
-        assert h.fused_score == pytest.approx(expected)
+        if fusion == "rrf":
+            expected = sum(
+                w / (s.rrf_k + r) for r, w in ((h.bm25_rank, s.bm25_weight), (h.dense_rank, s.dense_weight)) if r
+            )
+        else:
+            # a chunk outside a top-50 list counts as that list's 50th score (or 0: no shared term)
+            b = h.bm25_score if h.bm25_rank else (sorted(bm25.values(), key=lambda x: x.rank)[-1].score
+                                                   if len(bm25) == 50 else 0.0)
+            d = h.dense_score if h.dense_rank else sorted(dense.values(), key=lambda x: x.rank)[-1].score
+            expected = s.bm25_weight * (b - np.mean(all_bm25)) / np.std(all_bm25) + s.dense_weight * (
+                d - np.mean(all_dense)
+            ) / np.std(all_dense)
+        assert h.fused_score == pytest.approx(expected, rel=1e-4)
+    assert [h.fused_score for h in hits] == sorted((h.fused_score for h in hits), reverse=True)
 
 
 def test_component_searches_fill_only_their_fields(retriever: HybridRetriever) -> None:

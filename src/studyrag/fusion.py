@@ -1,10 +1,19 @@
-"""Ranked lists and their reciprocal rank fusion (pure functions, no models).
+"""Ranked lists and their fusion (pure functions, no models): z-score or reciprocal rank.
+
+Z-score fusion (the default) puts each retriever's score on a common scale, (score − mean) /
+std over the whole index for this query, and adds the weighted results. A chunk that BM25 scores
+far above the rest keeps that lead, where rank fusion would count it one place ahead of the next.
+On eval/retrieval.jsonl it beats RRF (MRR@10 0.838 against 0.823; eval/reports/zscore-retrieval).
 
 RRF (Cormack et al., 2009) adds ``weight / (rrf_k + rank)`` over the retrievers that found a chunk.
-It needs no score calibration between BM25 (unbounded) and cosine similarity (-1..1).
+It needs no score statistics, only the ranks.
 
 >>> {i: round(s, 4) for i, s in rrf_scores({"bm25": [7, 3], "dense": [3, 9]}, rrf_k=60).items()}
 {3: 0.0325, 7: 0.0164, 9: 0.0161}
+>>> spreads = {"bm25": Spread(mean=1.0, std=2.0, floor=0.0), "dense": Spread(mean=0.2, std=0.1, floor=0.3)}
+>>> lists = {"bm25": [Scored(7, 9.0), Scored(3, 5.0)], "dense": [Scored(3, 0.6), Scored(9, 0.5)]}
+>>> {i: round(s, 2) for i, s in zscore_scores(lists, spreads).items()}
+{3: 6.0, 7: 5.0, 9: 2.5}
 """
 
 from __future__ import annotations
@@ -14,7 +23,9 @@ from dataclasses import dataclass
 
 from .records import Chunk, Hit
 
-__all__ = ["Scored", "rrf_scores", "fuse", "to_hits"]
+__all__ = ["FUSIONS", "Scored", "Spread", "rrf_scores", "zscore_scores", "fuse", "to_hits"]
+
+FUSIONS = ("zscore", "rrf")
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,17 @@ class Scored:
 
     index: int
     score: float
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How one retriever's scores spread over the whole index for one query (``mean``, ``std``),
+    and ``floor``: the score assumed for a chunk it did not list (its last listed score, or 0 for
+    BM25 when it listed every chunk sharing a term with the query)."""
+
+    mean: float
+    std: float
+    floor: float
 
 
 def rrf_scores(
@@ -45,20 +67,48 @@ def rrf_scores(
     return dict(sorted(fused.items(), key=lambda kv: -kv[1]))
 
 
+def zscore_scores(
+    lists: Mapping[str, Sequence[Scored]],
+    spreads: Mapping[str, Spread],
+    *,
+    weights: Mapping[str, float] | None = None,
+) -> dict[int, float]:
+    """Fused score per item, best first: Σ weight · (score − mean) / std over the retrievers, an
+    item a retriever did not list counting as its ``floor``.
+
+    >>> zscore_scores({"a": [Scored(1, 3.0)], "b": [Scored(2, 1.0)]},
+    ...               {"a": Spread(1.0, 1.0, 0.0), "b": Spread(0.0, 0.5, 0.0)})
+    {1: 2.0, 2: 1.0}
+    """
+    weights = weights or {}
+    items = {s.index for ranked in lists.values() for s in ranked}
+    fused = dict.fromkeys(sorted(items), 0.0)
+    for name, ranked in lists.items():
+        spread, w = spreads[name], weights.get(name, 1.0)
+        listed = {s.index: s.score for s in ranked}
+        std = spread.std if spread.std > 0 else 1.0  # every chunk scored alike: no spread to scale by
+        for item in fused:
+            fused[item] += w * (listed.get(item, spread.floor) - spread.mean) / std
+    return dict(sorted(fused.items(), key=lambda kv: -kv[1]))
+
+
 def fuse(
     bm25: Sequence[Scored],
     dense: Sequence[Scored],
     chunks: Sequence[Chunk],
     *,
+    method: str = "rrf",
     rrf_k: int = 60,
+    spreads: Mapping[str, Spread] | None = None,
     bm25_weight: float = 1.0,
     dense_weight: float = 1.0,
     k: int | None = None,
 ) -> list[Hit]:
     """Fuse two ranked lists into ``Hit``s that keep each retriever's rank and score.
 
-    Ties on the fused score go to the chunk with the best single rank, then the lower index, so
-    the order is deterministic.
+    ``method`` is ``"rrf"`` (uses ``rrf_k``) or ``"zscore"`` (uses ``spreads``, keyed "bm25" and
+    "dense"). Ties on the fused score go to the chunk with the best single rank, then the lower
+    index, so the order is deterministic.
 
     >>> cs = [Chunk(id=str(i), source="g.md", path=("S",), text=f"t{i}", start=0, end=2) for i in range(3)]
     >>> hits = fuse([Scored(2, 7.5), Scored(0, 1.0)], [Scored(0, 0.8), Scored(1, 0.6)], cs, rrf_k=60)
@@ -67,11 +117,15 @@ def fuse(
     """
     b = {s.index: (r, s.score) for r, s in enumerate(bm25, start=1)}
     d = {s.index: (r, s.score) for r, s in enumerate(dense, start=1)}
-    fused = rrf_scores(
-        {"bm25": [s.index for s in bm25], "dense": [s.index for s in dense]},
-        rrf_k=rrf_k,
-        weights={"bm25": bm25_weight, "dense": dense_weight},
-    )
+    weights = {"bm25": bm25_weight, "dense": dense_weight}
+    if method == "rrf":
+        fused = rrf_scores({"bm25": [s.index for s in bm25], "dense": [s.index for s in dense]}, rrf_k=rrf_k, weights=weights)
+    elif method == "zscore":
+        if spreads is None:
+            raise ValueError("z-score fusion needs each retriever's score spread")
+        fused = zscore_scores({"bm25": bm25, "dense": dense}, spreads, weights=weights)
+    else:
+        raise ValueError(f"unknown fusion {method!r}; choose one of {', '.join(FUSIONS)}")
 
     def best_rank(i: int) -> int:
         return min(b.get(i, (1 << 30,))[0], d.get(i, (1 << 30,))[0])

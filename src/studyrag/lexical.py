@@ -211,6 +211,11 @@ class BM25Index:
         weights = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
         return np.asarray(rows.T @ weights, dtype=np.float32).ravel()
 
+    def moments(self, query: str) -> tuple[float, float]:
+        """Mean and standard deviation of every document's BM25 score for ``query``."""
+        s = self.scores(query)
+        return (float(s.mean()), float(s.std())) if s.size else (0.0, 0.0)
+
     def search(self, query: str, k: int = 10) -> list[Scored]:
         """The ``k`` best documents with a positive score, best first (ties: lower index first)."""
         s = self.scores(query)

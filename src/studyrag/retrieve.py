@@ -1,4 +1,4 @@
-"""Hybrid retrieval: BM25 and dense search over one index, fused by reciprocal rank.
+"""Hybrid retrieval: BM25 and dense search over one index, their scores fused (``fusion.py``).
 
 >>> from studyrag.fakes import FakeEmbedder
 >>> from studyrag.dense import DenseIndex
@@ -24,7 +24,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import BadQuestionError, StaleIndexError
-from .fusion import fuse, to_hits
+from .fusion import Scored, Spread, fuse, to_hits
 
 if TYPE_CHECKING:
     from .dense import DenseIndex, Embedder
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["HybridRetriever", "MIN_CANDIDATES"]
 
 # Each retriever contributes at least this many candidates to fusion: a chunk ranked 40th by
-# one retriever and 3rd by the other must still be seen by RRF.
+# one retriever and 3rd by the other must still be seen by fusion.
 MIN_CANDIDATES = 50
 
 
@@ -100,20 +100,37 @@ class HybridRetriever:
         return self.index.dense.search(self._embed_query(query), n)
 
     def search(self, query: str, k: int = 10, *, candidates: int | None = None) -> list[Hit]:
-        """Top ``k`` chunks by reciprocal rank fusion of ``candidates`` from each retriever
-        (default ``max(k, 50)``). Each ``Hit`` carries both component ranks and scores."""
+        """Top ``k`` chunks by fusing ``candidates`` from each retriever (default ``max(k, 50)``)
+        as ``Settings.fusion`` says. Each ``Hit`` carries both component ranks and scores."""
         query = self._query(query)
         n = max(k, candidates if candidates is not None else MIN_CANDIDATES)
         s = self.settings
+        vector = self._embed_query(query)
+        bm25, dense = self._bm25(query, n), self.index.dense.search(vector, n)
+        spreads = self._spreads(query, vector, bm25, dense, n) if s.fusion == "zscore" else None
         return fuse(
-            self._bm25(query, n),
-            self._dense(query, n),
+            bm25,
+            dense,
             self.chunks,
+            method=s.fusion,
             rrf_k=s.rrf_k,
+            spreads=spreads,
             bm25_weight=s.bm25_weight,
             dense_weight=s.dense_weight,
             k=k,
         )
+
+    def _spreads(
+        self, query: str, vector: np.ndarray, bm25: Sequence[Scored], dense: Sequence[Scored], n: int
+    ) -> dict[str, Spread]:
+        """Each retriever's score statistics over the whole index, for z-score fusion. A chunk
+        missing from a list is assumed to score that list's last score (an upper bound), or 0 for
+        BM25 when its list is short because no other chunk shares a term with the query."""
+        b_mean, b_std = self.index.bm25.moments(query)
+        d_mean, d_std = self.index.dense.moments(vector)
+        b_floor = bm25[-1].score if len(bm25) >= n else 0.0
+        d_floor = dense[-1].score if dense else d_mean
+        return {"bm25": Spread(b_mean, b_std, b_floor), "dense": Spread(d_mean, d_std, d_floor)}
 
     def confidence(self, query: str) -> float | None:
         """The best cosine between ``query`` and a chunk's own vector (not its sentences'): what

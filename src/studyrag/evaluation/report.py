@@ -403,6 +403,16 @@ def _answers_md(a: Mapping[str, Any], plots: Mapping[str, str]) -> list[str]:
     return out
 
 
+def _fusion_label(s: Mapping[str, Any]) -> str:
+    """How the run fused BM25 and dense (reports from before z-score fusion used RRF).
+
+    >>> _fusion_label({"rrf_k": 10, "bm25_weight": 1.5, "dense_weight": 1.0})
+    'RRF k=10 (BM25 weight 1.5, dense 1.0)'
+    """
+    how = "z-score fusion" if s.get("fusion") == "zscore" else f"RRF k={s.get('rrf_k')}"
+    return f"{how} (BM25 weight {s.get('bm25_weight')}, dense {s.get('dense_weight')})"
+
+
 def markdown(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
     """``report.md``: provenance, the tables, the plots, the worst failures."""
     git = report.get("git") or {}
@@ -416,7 +426,7 @@ def markdown(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
         f"- commit `{git.get('commit')}`{' (uncommitted changes)' if git.get('dirty') else ''}",
         f"- generator `{models.get('generator')}`, embedder `{models.get('embedder_id')}`, "
         f"reranker `{models.get('reranker_id')}`",
-        f"- retrieval: rrf_k {s.get('rrf_k')}, rerank {s.get('rerank')} ({s.get('rerank_candidates')} candidates), "
+        f"- retrieval: {_fusion_label(s)}, rerank {s.get('rerank')} ({s.get('rerank_candidates')} candidates), "
         f"{s.get('sources')} sources in the prompt, chunks of {s.get('chunk_tokens')} tokens "
         f"(overlap {s.get('chunk_overlap')}); full settings, model hashes and every per-question record are in "
         "`report.json`",
