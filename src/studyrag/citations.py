@@ -15,7 +15,7 @@ left bare when one source clearly supports them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -386,21 +386,25 @@ def content_words(text: str) -> set[str]:
     }
 
 
-def support_score(sentence: str, source_text: str) -> float:
+def support_score(sentence: str, source_text: str, *, ignore: Collection[str] = ()) -> float:
     """Share of the sentence's content words found in the source; 0 when a number in the sentence
-    is missing from the source (a wrong figure is never "supported").
+    is missing from the source (a wrong figure is never "supported"). Words in ``ignore`` do not
+    count, unless nothing else is left.
 
     >>> support_score("Adam adapts each weight's learning rate.", "Adam adapts the learning rate of each weight.")
     1.0
     >>> support_score("Mixtral has 8 experts.", "Mixtral routes tokens to 2 of its experts.")
     0.0
+    >>> support_score("MoE routers use a balancing loss.", "MoE routers pick experts.", ignore={"moe", "router"})
+    0.0
     """
-    words = content_words(sentence)
-    if not words:
+    all_words = content_words(sentence)
+    if not all_words:
         return 0.0
     have = content_words(source_text)
-    if any(w not in have for w in words if any(c.isdigit() for c in w)):
+    if any(w not in have for w in all_words if any(c.isdigit() for c in w)):
         return 0.0
+    words = (all_words - set(ignore)) or all_words
     return len(words & have) / len(words)
 
 
@@ -453,7 +457,12 @@ def attribute_uncited(
 
 
 def repair_citations(
-    text: str, sources: Sequence[Hit], *, min_support: float = 0.25, threshold: float = 0.5
+    text: str,
+    sources: Sequence[Hit],
+    *,
+    question: str = "",
+    min_support: float = 0.25,
+    threshold: float = 0.5,
 ) -> str:
     """Re-point a claim sentence whose cited sources do not support it to the source that does.
 
@@ -464,6 +473,11 @@ def repair_citations(
     source reaches ``threshold``; its markers are replaced by that source's number. Sentences without
     a valid citation are :func:`attribute_uncited`'s job and are left alone here.
 
+    The ``question``'s words do not count as support: every retrieved source shares them, so a
+    sentence that restates the question before its one fact ("To stop an MoE router from sending
+    every token to a few experts, use the load-balancing loss [1].") would otherwise look supported
+    by whichever source it cites.
+
     >>> from studyrag.records import Chunk, Hit
     >>> def hit(i, text):
     ...     return Hit(Chunk(f"c{i}", "g.md", ("S",), text, 0, len(text)), 1.0, i)
@@ -473,18 +487,24 @@ def repair_citations(
     'Alpaca has 52K instructions [2]. Dropout zeroes activations [1].'
     >>> repair_citations("Alpaca has 70K instructions [1].", srcs)  # no source supports it: unchanged
     'Alpaca has 70K instructions [1].'
+    >>> srcs = [hit(1, "MoE routers send each token to its top-k experts."),
+    ...         hit(2, "A load-balancing loss spreads tokens across experts.")]
+    >>> repair_citations("To stop MoE routers overloading experts, add a load-balancing loss [1].", srcs,
+    ...                  question="How do I stop MoE routers overloading experts?")
+    'To stop MoE routers overloading experts, add a load-balancing loss [2].'
     """
     if not sources:
         return text
     docs = [h.chunk.embed_text for h in sources]
+    asked = content_words(question)
     out = text
     for s in reversed(parse_citations(text)):  # right to left: earlier spans stay valid
         valid = [n for n in s.numbers if 1 <= n <= len(sources)]
         if not valid or is_trivial(text[s.start : s.end]):
             continue
-        if any(support_score(s.text, docs[n - 1]) >= min_support for n in valid):
+        if any(support_score(s.text, docs[n - 1], ignore=asked) >= min_support for n in valid):
             continue
-        scores = [support_score(s.text, d) for d in docs]
+        scores = [support_score(s.text, d, ignore=asked) for d in docs]
         best = int(np.argmax(scores))  # the first maximum: the higher-ranked source
         if scores[best] >= threshold:
             bare = _strip_markers(text[s.start : s.end])

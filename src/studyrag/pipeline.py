@@ -273,7 +273,9 @@ class StudyRAG:
             text = abstention_text(hits[:3])
             yield finish(text, abstained=True, see_also=tuple(hits[:3]), sources=prompt.sources, model=gen.name)
             return
-        text = repair_citations(attribute_uncited(clean_answer_text(raw), prompt.sources), prompt.sources)
+        text = repair_citations(
+            attribute_uncited(clean_answer_text(raw), prompt.sources), prompt.sources, question=standalone
+        )
         report = resolve_citations(text, prompt.sources)
         if not report.grounded:
             # Nothing the model said is both cited and supported by its source: an answer from world
