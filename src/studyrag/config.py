@@ -62,9 +62,9 @@ class Settings:
     # "zscore" (each retriever's scores standardised over the index, then a weighted sum) or "rrf"
     # (reciprocal rank). eval/reports/zscore-retrieval: z-score MRR@10 0.838, R@5 0.873; RRF 0.823, 0.864
     fusion: str = "zscore"
-    # BM25 counts 1.2 to dense's 1.0: z-score MRR@10 is flat from 1.0 to 1.5 (0.838-0.842), 5-fold
-    # cross-validation picks 0.8-1.5; 1.2 keeps the MoE load-balancing chunks in the top 3 of the issue's
-    # example. For RRF, 1.5 measured best (weight 1: R@5 +0.014, MRR -0.014)
+    # BM25 counts 1.2 to dense's 1.0 (scripts/fusion_ablation.py): z-score MRR@10 is 0.838 at 1.2 and
+    # 0.843 at 1.0, which 5-fold cross-validation picks, but at 1.0 the MoE question has its
+    # load-balancing chunk at rank 4, at 1.2 at rank 3. For RRF, 1.5 measured best (MRR@10 0.823)
     bm25_weight: float = 1.2
     dense_weight: float = 1.0
     rrf_k: int = 10  # RRF only: 10 measured best on MRR@10
