@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .fusion import FUSIONS
 
 __all__ = ["Settings", "project_root"]
 
@@ -120,7 +121,7 @@ class Settings:
 
 
 # settings that take one of a few words
-_CHOICES = {"fusion": ("zscore", "rrf")}
+_CHOICES = {"fusion": FUSIONS}
 
 
 def _coerce(cls: type, name: str, value: Any) -> Any:

@@ -29,7 +29,7 @@ from scipy import sparse
 from .errors import IndexError_
 from .fusion import Scored
 
-__all__ = ["TOKENIZER_VERSION", "STOP_WORDS", "tokenize", "BM25Index"]
+__all__ = ["TOKENIZER_VERSION", "STOP_WORDS", "tokenize", "BM25Index", "top_k", "score_moments"]
 
 # Bump when tokenize() changes: the index manifest records it, so old indexes are rebuilt.
 TOKENIZER_VERSION = "1"
@@ -138,6 +138,29 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+def top_k(scores: np.ndarray, k: int) -> list[Scored]:
+    """The ``k`` best positive ``scores``, best first (ties: lower index first).
+
+    >>> [(s.index, s.score) for s in top_k(np.array([0.5, 2.0, 0.0, 2.0]), 3)]
+    [(1, 2.0), (3, 2.0), (0, 0.5)]
+    """
+    k = min(k, scores.size)
+    if k <= 0:
+        return []
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.lexsort((top, -scores[top]))]
+    return [Scored(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+def score_moments(scores: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of every document's score, matched or not (z-score fusion).
+
+    >>> score_moments(np.array([0.0, 0.0, 3.0, 1.0]))
+    (1.0, 1.224744871391589)
+    """
+    return (float(scores.mean()), float(scores.std())) if scores.size else (0.0, 0.0)
+
+
 class BM25Index:
     """BM25 Okapi over tokenized texts; scores equal ``rank_bm25.BM25Okapi.get_scores``.
 
@@ -211,20 +234,9 @@ class BM25Index:
         weights = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
         return np.asarray(rows.T @ weights, dtype=np.float32).ravel()
 
-    def moments(self, query: str) -> tuple[float, float]:
-        """Mean and standard deviation of every document's BM25 score for ``query``."""
-        s = self.scores(query)
-        return (float(s.mean()), float(s.std())) if s.size else (0.0, 0.0)
-
     def search(self, query: str, k: int = 10) -> list[Scored]:
         """The ``k`` best documents with a positive score, best first (ties: lower index first)."""
-        s = self.scores(query)
-        k = min(k, s.size)
-        if k <= 0:
-            return []
-        top = np.argpartition(-s, k - 1)[:k]
-        top = top[np.lexsort((top, -s[top]))]
-        return [Scored(int(i), float(s[i])) for i in top if s[i] > 0]
+        return top_k(self.scores(query), k)
 
     # --- persistence: the weight matrix and vocabulary, so loading needs no re-tokenizing
     def save(self, directory: Path, stem: str = "bm25") -> list[Path]:

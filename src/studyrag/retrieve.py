@@ -25,6 +25,7 @@ import numpy as np
 from .config import Settings
 from .errors import BadQuestionError, StaleIndexError
 from .fusion import Scored, Spread, fuse, to_hits
+from .lexical import score_moments, top_k
 
 if TYPE_CHECKING:
     from .dense import DenseIndex, Embedder
@@ -105,9 +106,9 @@ class HybridRetriever:
         query = self._query(query)
         n = max(k, candidates if candidates is not None else MIN_CANDIDATES)
         s = self.settings
-        vector = self._embed_query(query)
-        bm25, dense = self._bm25(query, n), self.index.dense.search(vector, n)
-        spreads = self._spreads(query, vector, bm25, dense, n) if s.fusion == "zscore" else None
+        vector, scores = self._embed_query(query), self.index.bm25.scores(query)
+        bm25, dense = top_k(scores, n), self.index.dense.search(vector, n)
+        spreads = self._spreads(scores, vector, bm25, dense, n) if s.fusion == "zscore" else None
         return fuse(
             bm25,
             dense,
@@ -121,12 +122,12 @@ class HybridRetriever:
         )
 
     def _spreads(
-        self, query: str, vector: np.ndarray, bm25: Sequence[Scored], dense: Sequence[Scored], n: int
+        self, bm25_scores: np.ndarray, vector: np.ndarray, bm25: Sequence[Scored], dense: Sequence[Scored], n: int
     ) -> dict[str, Spread]:
         """Each retriever's score statistics over the whole index, for z-score fusion. A chunk
         missing from a list is assumed to score that list's last score (an upper bound), or 0 for
         BM25 when its list is short because no other chunk shares a term with the query."""
-        b_mean, b_std = self.index.bm25.moments(query)
+        b_mean, b_std = score_moments(bm25_scores)
         d_mean, d_std = self.index.dense.moments(vector)
         b_floor = bm25[-1].score if len(bm25) >= n else 0.0
         d_floor = dense[-1].score if dense else d_mean
