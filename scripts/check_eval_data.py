@@ -179,8 +179,10 @@ def _check_guides(where: str, row: Mapping[str, Any]) -> list[str]:
     return [] if row.get("guides") == want else [f"{where}: 'guides' should be {want}"]
 
 
-def check_retrieval(rows: Sequence[Mapping[str, Any]], texts: Mapping[str, str]) -> list[str]:
-    """Problems in the retrieval set (an empty list when it is valid)."""
+def check_retrieval(
+    rows: Sequence[Mapping[str, Any]], texts: Mapping[str, str], *, minimums: bool = True
+) -> list[str]:
+    """Problems in the retrieval set (an empty list when it is valid); ``minimums``: check set sizes."""
     problems = _check_ids(rows, "retrieval")
     for r in rows:
         where = f"retrieval {r.get('id')}"
@@ -198,6 +200,8 @@ def check_retrieval(rows: Sequence[Mapping[str, Any]], texts: Mapping[str, str])
             problems.append(f"{where}: {kind} questions need evidence")
         if kind == "multi_section" and n < 2:
             problems.append(f"{where}: multi_section questions need 2+ evidence items")
+    if not minimums:
+        return problems
     kinds = Counter(r.get("kind") for r in rows)
     if len(rows) < MIN_RETRIEVAL:
         problems.append(f"retrieval: {len(rows)} questions, need at least {MIN_RETRIEVAL}")
@@ -238,7 +242,11 @@ def _check_answer_fields(where: str, q: Mapping[str, Any]) -> list[str]:
 
 
 def check_questions(
-    rows: Sequence[Mapping[str, Any]], retrieval: Sequence[Mapping[str, Any]], texts: Mapping[str, str]
+    rows: Sequence[Mapping[str, Any]],
+    retrieval: Sequence[Mapping[str, Any]],
+    texts: Mapping[str, str],
+    *,
+    minimums: bool = True,
 ) -> list[str]:
     """Problems in the answer-evaluation set, including its agreement with the retrieval set."""
     problems = _check_ids(rows, "questions")
@@ -275,6 +283,8 @@ def check_questions(
     missing = [r["id"] for r in retrieval if r.get("kind") != "unanswerable" and r.get("id") not in have]
     if missing:
         problems.append(f"questions: answerable retrieval questions missing: {', '.join(missing[:10])}")
+    if not minimums:
+        return problems
     kinds = Counter(q.get("kind") for q in rows)
     if len(rows) < MIN_QUESTIONS:
         problems.append(f"questions: {len(rows)} questions, need at least {MIN_QUESTIONS}")
@@ -350,26 +360,58 @@ def report(
     return "\n".join(lines)
 
 
-def check_all(eval_dir: Path, corpus_dir: Path) -> tuple[str, list[str], str]:
-    """Load and check the three files: (report text, problems, which repair was used)."""
+def _question_key(row: Mapping[str, Any]) -> str:
+    return " ".join(re.findall(r"\w+", str(row.get("question", "")).lower()))
+
+
+def check_overlap(rows: Sequence[Mapping[str, Any]], seen: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Held-out rows that reuse an id or a question (ignoring case and punctuation) of ``seen``.
+
+    >>> check_overlap([{"id": "h1", "question": "What is LoRA?"}], [{"id": "r1", "question": "what is lora"}])
+    ['held-out h1: same question as r1']
+    """
+    ids = {r.get("id") for r in seen}
+    questions = {_question_key(r): r.get("id") for r in seen}
+    problems = []
+    for r in rows:
+        if r.get("id") in ids:
+            problems.append(f"held-out {r.get('id')}: id also used in the main set")
+        if _question_key(r) in questions:
+            problems.append(f"held-out {r.get('id')}: same question as {questions[_question_key(r)]}")
+    return problems
+
+
+def check_all(eval_dir: Path, corpus_dir: Path, *, heldout: bool = False) -> tuple[str, list[str], str]:
+    """Load and check the files: (report text, problems, which repair was used).
+
+    A held-out set (``eval/heldout``) has no size minimums and no calibration file, and must not
+    repeat an id or a question of the main set in ``eval/``.
+    """
     texts, how = corpus_texts(corpus_dir)
     retrieval = load_jsonl(eval_dir / "retrieval.jsonl")
     questions = load_jsonl(eval_dir / "questions.jsonl")
-    calibration = load_jsonl(eval_dir / "judge_calibration.jsonl")
-    problems = (
-        check_retrieval(retrieval, texts)
-        + check_questions(questions, retrieval, texts)
-        + check_calibration(calibration, texts)
+    calibration = [] if heldout else load_jsonl(eval_dir / "judge_calibration.jsonl")
+    problems = check_retrieval(retrieval, texts, minimums=not heldout) + check_questions(
+        questions, retrieval, texts, minimums=not heldout
     )
+    if heldout:
+        main_set = load_jsonl(ROOT / "eval" / "questions.jsonl")
+        problems += check_overlap(questions, main_set)
+    else:
+        problems += check_calibration(calibration, texts)
     return report(retrieval, questions, calibration), problems, how
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--eval-dir", type=Path, default=ROOT / "eval")
+    parser.add_argument(
+        "--eval-dir", type=Path, default=None, help="default: eval/ (eval/heldout/ with --heldout)"
+    )
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument("--heldout", action="store_true", help="check a held-out set: no size minimums")
     args = parser.parse_args(argv)
-    text, problems, how = check_all(args.eval_dir, args.corpus)
+    eval_dir = args.eval_dir or ROOT / "eval" / ("heldout" if args.heldout else "")
+    text, problems, how = check_all(eval_dir, args.corpus, heldout=args.heldout)
     print(text)
     print(f"(corpus text from {how})")
     for p in problems:
