@@ -310,12 +310,15 @@ def info(ctx: click.Context, as_json: bool) -> None:
 @click.option("--kind", "kinds", multiple=True, help="Only questions of this kind (repeatable), e.g. unanswerable.")
 @click.option("--judge", type=click.Choice(["lexical", "llm"]), default=None, help="Support judge for citations.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report directory.")
+@click.option("--eval-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder with retrieval.jsonl and questions.jsonl (default: eval/; eval/heldout/ is the held-out set).")
 @click.option("--compare", nargs=2, type=click.Path(path_type=Path), default=None, help="Compare two report dirs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @handle_errors
 def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: int | None, stratify: bool,
-          kinds: tuple[str, ...], judge: str | None, out: Path | None, compare: tuple[Path, Path] | None, as_json: bool) -> None:
+          kinds: tuple[str, ...], judge: str | None, out: Path | None, eval_dir: Path | None,
+          compare: tuple[Path, Path] | None, as_json: bool) -> None:
     """Run the evaluation suite (retrieval, answers or all) and write a report directory."""
     from .evaluation import runner
 
@@ -324,7 +327,7 @@ def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: i
         click.echo(runner.compare_reports(*compare, as_json=as_json))
         return
     summary = runner.run(s, suite=suite_opt or suite or "all", limit=limit, judge=judge, out=out, quiet=as_json,
-                         stratify=stratify, kinds=kinds)
+                         stratify=stratify, kinds=kinds, eval_dir=eval_dir)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
 

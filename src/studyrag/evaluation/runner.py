@@ -542,8 +542,13 @@ def run(
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}: use one of {', '.join(SUITES)}")
     t0 = time.perf_counter()
-    eval_dir = Path(eval_dir) if eval_dir else project_root() / "eval"
-    out = Path(out) if out else eval_dir / "reports" / _run_name()
+    main_dir = project_root() / "eval"
+    eval_dir = Path(eval_dir) if eval_dir else main_dir
+    # a set inside eval/ (eval/heldout) without a judge calibration of its own is scored by the
+    # main set's calibrated judge, so its figures compare with the main set's
+    own = (eval_dir / "judge_calibration_report.json").is_file()
+    calib_dir = main_dir if not own and eval_dir.resolve().is_relative_to(main_dir.resolve()) else eval_dir
+    out = Path(out) if out else main_dir / "reports" / _run_name()
     # read and filter the sets first: a bad --kind fails before any model loads or folder is made
     retrieval_qs = (
         take(_of_kinds(load_retrieval(eval_dir / "retrieval.jsonl"), kinds), limit, stratify=stratify)
@@ -587,7 +592,7 @@ def run(
             else (_previous_caches(eval_dir / "reports", out))
         )
         cache = GenerationCache(out / "cache" / "generations.jsonl", extra)
-        judge_obj, judge_why = make_judge(judge, rag, eval_dir)
+        judge_obj, judge_why = make_judge(judge, rag, calib_dir)
         t = time.perf_counter()
         report["answers"] = run_answers(rag, answer_qs, judge_obj, cache, documents, quiet=quiet, memo=memo)
         report["answers"]["wall_s"] = time.perf_counter() - t
