@@ -375,7 +375,7 @@ def check_overlap(rows: Sequence[Mapping[str, Any]], seen: Sequence[Mapping[str,
     problems = []
     for r in rows:
         if r.get("id") in ids:
-            problems.append(f"held-out {r.get('id')}: id also used in the main set")
+            problems.append(f"held-out {r.get('id')}: id also used in another set")
         if _question_key(r) in questions:
             problems.append(f"held-out {r.get('id')}: same question as {questions[_question_key(r)]}")
     return problems
@@ -384,8 +384,8 @@ def check_overlap(rows: Sequence[Mapping[str, Any]], seen: Sequence[Mapping[str,
 def check_all(eval_dir: Path, corpus_dir: Path, *, heldout: bool = False) -> tuple[str, list[str], str]:
     """Load and check the files: (report text, problems, which repair was used).
 
-    A held-out set (``eval/heldout``) has no size minimums and no calibration file, and must not
-    repeat an id or a question of the main set in ``eval/``.
+    A held-out set (``eval/heldout``, ``eval/dev``) has no size minimums and no calibration file,
+    and must not repeat an id or a question of any other set under ``eval/``.
     """
     texts, how = corpus_texts(corpus_dir)
     retrieval = load_jsonl(eval_dir / "retrieval.jsonl")
@@ -394,9 +394,13 @@ def check_all(eval_dir: Path, corpus_dir: Path, *, heldout: bool = False) -> tup
     problems = check_retrieval(retrieval, texts, minimums=not heldout) + check_questions(
         questions, retrieval, texts, minimums=not heldout
     )
-    if heldout:
-        main_set = load_jsonl(ROOT / "eval" / "questions.jsonl")
-        problems += check_overlap(questions, main_set)
+    if heldout:  # compare with every other question set under eval/
+        others = [
+            p
+            for p in sorted((ROOT / "eval").glob("**/questions.jsonl"))
+            if p.parent.resolve() != eval_dir.resolve()
+        ]
+        problems += check_overlap(questions, [row for p in others for row in load_jsonl(p)])
     else:
         problems += check_calibration(calibration, texts)
     return report(retrieval, questions, calibration), problems, how

@@ -311,7 +311,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
 @click.option("--judge", type=click.Choice(["lexical", "llm"]), default=None, help="Support judge for citations.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report directory.")
 @click.option("--eval-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder with retrieval.jsonl and questions.jsonl (default: eval/; eval/heldout/ is the held-out set).")
+              help="Folder with retrieval.jsonl and questions.jsonl (default: eval/; eval/dev/ and eval/heldout/ are the extra sets).")
 @click.option("--compare", nargs=2, type=click.Path(path_type=Path), default=None, help="Compare two report dirs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context

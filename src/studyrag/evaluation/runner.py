@@ -544,7 +544,7 @@ def run(
     t0 = time.perf_counter()
     main_dir = project_root() / "eval"
     eval_dir = Path(eval_dir) if eval_dir else main_dir
-    # a set inside eval/ (eval/heldout) without a judge calibration of its own is scored by the
+    # a set inside eval/ (eval/dev, eval/heldout) without a judge calibration of its own is scored by the
     # main set's calibrated judge, so its figures compare with the main set's
     own = (eval_dir / "judge_calibration_report.json").is_file()
     calib_dir = main_dir if not own and eval_dir.resolve().is_relative_to(main_dir.resolve()) else eval_dir
