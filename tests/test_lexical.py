@@ -118,6 +118,24 @@ def test_bm25_search_ranks_the_matching_chunk_first() -> None:
     assert top[0].index == 1 and all(a.score >= b.score for a, b in zip(top, top[1:], strict=False))
 
 
+def test_coverage_is_the_idf_share_of_the_query_one_document_holds(tmp_path) -> None:
+    idx = BM25Index.build(CORPUS)
+    n = len(CORPUS)
+    idf = {t: np.log1p((n - df + 0.5) / (df + 0.5)) for t, df in (("lora", 2), ("diffus", 1), ("model", 2))}
+    # "LoRA diffusion models": doc 2 holds lora only, doc 6 diffus and model, doc 3 lora and model
+    share = {d: sum(idf[t] for t in held) / sum(idf.values())
+             for d, held in ((2, ["lora"]), (6, ["diffus", "model"]), (3, ["lora", "model"]))}
+    query = "LoRA diffusion models"
+    for d, expected in share.items():
+        assert idx.coverage(query, [d]) == pytest.approx(expected)
+    assert idx.coverage(query, [2, 6, 3]) == pytest.approx(max(share.values()))  # the best one counts
+    assert idx.coverage(query, [0]) == 0.0 and idx.coverage(query, []) == 0.0
+    assert idx.coverage("what is the xyzzy", [0, 1]) == 0.0  # no indexed term: nothing to cover
+    assert idx.coverage("ZeRO-3 optimizer states", [5]) == 1.0
+    idx.save(tmp_path)
+    assert BM25Index.load(tmp_path).coverage(query, [6]) == pytest.approx(share[6])
+
+
 def test_bm25_search_returns_only_positive_scores_and_respects_k() -> None:
     idx = BM25Index.build(CORPUS)
     assert idx.search("what is the", k=5) == []

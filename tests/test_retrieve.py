@@ -57,6 +57,10 @@ def test_fused_hits_carry_the_component_ranks_and_scores(fake_index: Index, fusi
     all_dense = [c.score for c in sorted(fake_index.dense.search(FakeEmbedder().embed([QUERY])[0], 10_000, own=True),
                                          key=lambda c: c.index)]
     hits = retriever.search(QUERY, k=10)
+    # BM25's weight is gated by how much of the query its best 5 matches cover (checked below)
+    w_bm25 = s.bm25_weight * fake_index.bm25.coverage(QUERY, [fake_index.chunks.index(bm25[c].chunk)
+                                                                for c in sorted(bm25, key=lambda c: bm25[c].rank)[:5]])
+    assert 0 < w_bm25 <= s.bm25_weight
     for h in hits:
         assert h.bm25_rank is not None or h.dense_rank is not None
         if h.bm25_rank is not None:
@@ -67,14 +71,14 @@ def test_fused_hits_carry_the_component_ranks_and_scores(fake_index: Index, fusi
             assert (h.dense_rank, h.dense_score) == (dense[h.chunk.id].rank, dense[h.chunk.id].score)
         if fusion == "rrf":
             expected = sum(
-                w / (s.rrf_k + r) for r, w in ((h.bm25_rank, s.bm25_weight), (h.dense_rank, s.dense_weight)) if r
+                w / (s.rrf_k + r) for r, w in ((h.bm25_rank, w_bm25), (h.dense_rank, s.dense_weight)) if r
             )
         else:
             # a chunk outside a top-50 list counts as that list's 50th score (or 0: no shared term)
             b = h.bm25_score if h.bm25_rank else (sorted(bm25.values(), key=lambda x: x.rank)[-1].score
                                                    if len(bm25) == 50 else 0.0)
             d = h.dense_score if h.dense_rank else sorted(dense.values(), key=lambda x: x.rank)[-1].score
-            expected = s.bm25_weight * (b - np.mean(all_bm25)) / np.std(all_bm25) + s.dense_weight * (
+            expected = w_bm25 * (b - np.mean(all_bm25)) / np.std(all_bm25) + s.dense_weight * (
                 d - np.mean(all_dense)
             ) / np.std(all_dense)
         assert h.fused_score == pytest.approx(expected, rel=1e-4)
@@ -100,6 +104,20 @@ def test_weights_from_settings_steer_the_fusion(fake_index: Index) -> None:
     assert [h.chunk.id for h in dense_only.search(QUERY, k=3)] == [
         h.chunk.id for h in dense_only.search_dense(QUERY, k=3)
     ]
+
+
+def test_bm25_weight_follows_the_query_coverage_of_its_best_match(fake_index: Index) -> None:
+    gated = HybridRetriever(fake_index, FakeEmbedder(), Settings(bm25_weight=2.0))
+    plain = HybridRetriever(fake_index, FakeEmbedder(), Settings(bm25_weight=2.0, bm25_gate=False))
+    top = fake_index.bm25.search(QUERY, 50)
+    assert plain.bm25_weight(QUERY, top) == 2.0
+    # LoRA's own chunk holds the query's rare terms: most of BM25's weight stays
+    assert 1.0 < gated.bm25_weight(QUERY, top) < 2.0
+    assert gated.bm25_weight(QUERY, top[10:]) < gated.bm25_weight(QUERY, top)
+    assert gated.bm25_weight(QUERY, []) == 0.0
+    # no weight at all: fused order is dense order
+    no_match = HybridRetriever(fake_index, FakeEmbedder(), Settings(bm25_weight=0.0))
+    assert [h.chunk.id for h in no_match.search(QUERY, k=5)] == [h.chunk.id for h in no_match.search_dense(QUERY, k=5)]
 
 
 def test_candidates_bound_what_each_retriever_contributes(retriever: HybridRetriever) -> None:

@@ -18,7 +18,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +233,32 @@ class BM25Index:
         rows = self.weights[list(counts)]
         weights = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
         return np.asarray(rows.T @ weights, dtype=np.float32).ravel()
+
+    def coverage(self, query: str, docs: Sequence[int]) -> float:
+        """The largest share of the query's idf mass that one of ``docs`` contains, in [0, 1].
+
+        Only terms the index knows count; each is weighted by ``log(1 + (N - df + 0.5) / (df + 0.5))``.
+        A question that names its topic scores near 1 on its best BM25 match; one that describes
+        the topic in other words shares only common words with it and scores low, which is when
+        BM25's ranking deserves less weight in fusion.
+
+        >>> idx = BM25Index.build(["mixture of experts routing", "load balancing loss", "experts"])
+        >>> idx.coverage("load balancing for experts", [1]) > 0.5 > idx.coverage("load balancing for experts", [2])
+        True
+        >>> idx.coverage("load balancing", [1]), idx.coverage("unknown words", [1])
+        (1.0, 0.0)
+        """
+        rows = list(dict.fromkeys(r for t in tokenize(query) if (r := self.vocab.get(t)) is not None))
+        if not rows or not len(docs):
+            return 0.0
+        present = self.weights[rows][:, list(docs)].toarray() > 0  # (terms, docs)
+        idf = self._idf[rows]
+        return float((idf @ present).max() / idf.sum())
+
+    @cached_property
+    def _idf(self) -> np.ndarray:
+        df = np.diff(self.weights.tocsr().indptr)
+        return np.log1p((self.n_docs - df + 0.5) / (df + 0.5))
 
     def search(self, query: str, k: int = 10) -> list[Scored]:
         """The ``k`` best documents with a positive score, best first (ties: lower index first)."""

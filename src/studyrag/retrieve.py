@@ -33,11 +33,13 @@ if TYPE_CHECKING:
     from .records import Chunk, Hit
     from .store import Index
 
-__all__ = ["HybridRetriever", "MIN_CANDIDATES"]
+__all__ = ["HybridRetriever", "MIN_CANDIDATES", "GATE_DOCS"]
 
 # Each retriever contributes at least this many candidates to fusion: a chunk ranked 40th by
 # one retriever and 3rd by the other must still be seen by fusion.
 MIN_CANDIDATES = 50
+# BM25's weight follows how much of the question the best of its first GATE_DOCS matches covers.
+GATE_DOCS = 5
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,18 @@ class HybridRetriever:
             method=s.fusion,
             rrf_k=s.rrf_k,
             spreads=spreads,
-            bm25_weight=s.bm25_weight,
+            bm25_weight=self.bm25_weight(query, bm25),
             dense_weight=s.dense_weight,
             k=k,
         )
+
+    def bm25_weight(self, query: str, bm25: Sequence[Scored]) -> float:
+        """BM25's fusion weight for ``query`` given its BM25 list: ``Settings.bm25_weight``, times
+        ``BM25Index.coverage`` over the list's first ``GATE_DOCS`` when ``Settings.bm25_gate``."""
+        s = self.settings
+        if not s.bm25_gate:
+            return s.bm25_weight
+        return s.bm25_weight * self.index.bm25.coverage(query, [h.index for h in bm25[:GATE_DOCS]])
 
     def _spreads(
         self, bm25_scores: np.ndarray, vector: np.ndarray, bm25: Sequence[Scored], dense: Sequence[Scored], n: int
