@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import doctest
 import importlib.util
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -172,3 +173,21 @@ def test_main_exits_nonzero_on_bad_data(tmp_path, retrieval, questions, calibrat
     assert ck.main(["--eval-dir", str(tmp_path), "--corpus", str(CORPUS)]) == 1
     assert "PROBLEM:" in capsys.readouterr().out
     assert ck.main(["--eval-dir", str(EVAL), "--corpus", str(CORPUS)]) == 0
+
+
+@pytest.mark.parametrize("folder", ["dev", "heldout"])
+def test_extra_sets_are_valid_and_ask_nothing_the_main_set_asks(folder, texts, questions):
+    d = EVAL / folder
+    text, problems, _ = ck.check_all(d, CORPUS, heldout=True)
+    assert problems == [] and "questions.jsonl" in text
+    extra = ck.load_jsonl(d / "questions.jsonl")
+    kinds = Counter(q["kind"] for q in extra)
+    assert len(extra) >= 50 and kinds["paraphrase"] >= 15 and kinds["unanswerable"] >= 5
+    assert ck.check_overlap(extra, questions) == []
+
+
+def test_heldout_check_rejects_a_question_copied_from_another_set(tmp_path, retrieval, questions):
+    for name, rows in (("retrieval.jsonl", retrieval[:3]), ("questions.jsonl", questions[:3])):
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    _, problems, _ = ck.check_all(tmp_path, CORPUS, heldout=True)
+    assert any("id also used" in p for p in problems) and any("same question" in p for p in problems)

@@ -312,3 +312,30 @@ def test_kinds_keep_only_those_questions_and_unknown_kinds_say_which_exist(rag, 
             cache_from=[],
         )
     assert not (workdir / "k2").exists()  # refused before a report folder was made
+
+
+def test_a_set_inside_eval_uses_the_main_calibration_and_records_its_files(rag, workdir, monkeypatch):
+    """eval/heldout has no judge calibration: a set nested in the main eval folder borrows it."""
+    root = workdir / "project"
+    main, nested = root / "eval", root / "eval" / "heldout"
+    nested.mkdir(parents=True)
+    for name in ("retrieval.jsonl", "questions.jsonl"):
+        shutil.copy(EVAL / "heldout" / name, nested / name)
+    report_json = {"default_judge": "lexical", "judges": {"lexical": {"params": {"threshold": 0.123}}}}
+    (main / "judge_calibration_report.json").write_text(json.dumps(report_json), encoding="utf-8")
+    monkeypatch.setattr(runner, "project_root", lambda: root)
+    out = workdir / "nested"
+    summary = runner.run(rag.settings, suite="all", limit=4, stratify=True, out=out, quiet=True, rag=rag,
+                         eval_dir=nested, cache_from=[])
+    report = _report(out)
+    assert "0.123" in report["answers"]["judge_choice"]  # the main folder's tuned judge
+    assert report["eval_dir"] == "eval/heldout"
+    assert set(report["eval_files"]) == {"retrieval.jsonl", "questions.jsonl"}
+    ids = [q["id"] for q in report["answers"]["questions"]]
+    assert ids and all(i.startswith("s") for i in ids) and summary["answers"]["n_questions"] == 4
+    # the same files outside eval/ keep the untuned default
+    alone = workdir / "alone"
+    shutil.copytree(nested, alone)
+    runner.run(rag.settings, suite="answers", limit=2, out=workdir / "alone-run", quiet=True, rag=rag,
+               eval_dir=alone, cache_from=[])
+    assert "0.123" not in _report(workdir / "alone-run")["answers"]["judge_choice"]

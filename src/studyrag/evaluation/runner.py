@@ -493,6 +493,14 @@ def make_judge(name: str | None, rag: StudyRAG, eval_dir: Path) -> tuple[Support
 
 
 # ----------------------------------------------------------------------------------------- run
+def _shown(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` when inside it (``eval/heldout``), else as given."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _run_name() -> str:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     commit = git_info().get("commit") or "nogit"
@@ -579,6 +587,7 @@ def run(
         "settings": settings.as_dict(),
         "models": model_info(rag),
         "index": index_info(rag),
+        "eval_dir": _shown(eval_dir, main_dir.parent),
         "eval_files": file_hashes(eval_dir, ("retrieval.jsonl", "questions.jsonl")),
     }
     if suite in ("retrieval", "all"):
