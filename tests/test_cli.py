@@ -1,0 +1,137 @@
+"""The ``studyrag`` command line over a tiny guide with the fakes (no models): the JSON contracts of
+``search`` and ``ask``, the streamed human output, and bad input turned into a one-line message and a
+non-zero exit code, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from studyrag import cli as cli_module
+from studyrag.cli import cli
+from studyrag.config import Settings
+from studyrag.errors import BadQuestionError, CorpusError
+from studyrag.fakes import FakeEmbedder, FakeGenerator
+from studyrag.pipeline import StudyRAG
+
+GUIDE = """# Serving
+
+## PagedAttention
+
+PagedAttention stores the KV cache in fixed-size blocks, like virtual-memory pages, so serving
+engines waste little GPU memory on fragmentation.
+
+## Mixture of Experts
+
+A load-balancing loss keeps the router from sending every token to the same few experts.
+"""
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "serving.md").write_text(GUIDE, encoding="utf-8")
+    (root / "empty").mkdir()
+    return root
+
+
+@pytest.fixture
+def run(root, monkeypatch):
+    """Invoke the CLI with the fake models over ``root``'s corpus (or the one ``--corpus`` names)."""
+
+    def load(settings: Settings, *, quiet: bool = False) -> StudyRAG:
+        settings = settings.replace(index_dir=root / "indexes", cache_dir=root / "cache", min_chunk_tokens=8)
+        return StudyRAG.load(
+            settings, embedder=FakeEmbedder(dim=1024), generator=FakeGenerator(), progress=False
+        )
+
+    monkeypatch.setattr(cli_module, "_load", load)
+    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(root / "corpus"))
+
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, list(args))
+
+    return invoke
+
+
+def test_search_json_follows_the_contract(run) -> None:
+    res = run("search", "How does PagedAttention store the KV cache?", "--k", "2", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["query"].startswith("How does PagedAttention")
+    assert [r["rank"] for r in data["results"]] == [1, 2]
+    top = data["results"][0]
+    assert {"rank", "chunk_id", "source", "section", "text", "score", "scores"} <= set(top)
+    assert top["source"] == "serving.md" and top["section"] == "PagedAttention"
+    assert {"bm25", "bm25_rank", "dense", "dense_rank"} <= set(top["scores"])
+
+
+def test_search_human_output_shows_rank_section_and_component_scores(run) -> None:
+    res = run("search", "router load balancing experts", "--k", "1")
+    assert res.exit_code == 0, res.output
+    assert "1." in res.output and "Mixture of Experts" in res.output
+    assert "bm25" in res.output and "dense" in res.output
+
+
+def test_ask_json_answer_cites_the_section_it_came_from(run) -> None:
+    res = run("ask", "How does PagedAttention store the KV cache?", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert {"question", "answer", "abstained", "citations", "timings", "model"} <= set(data)
+    assert not data["abstained"] and data["model"] == "fake-generator"
+    assert "[1]" in data["answer"]
+    cited = data["citations"][0]
+    assert {"n", "chunk_id", "source", "section", "text"} <= set(cited)
+    assert cited["n"] == 1 and cited["section"] == "PagedAttention"
+
+
+def test_ask_streams_the_answer_then_lists_the_numbered_sources(run) -> None:
+    res = run("ask", "How does PagedAttention store the KV cache?")
+    assert res.exit_code == 0, res.output
+    answer, _, sources = res.output.partition("Sources")
+    assert "fixed-size blocks" in answer and "[1]" in answer
+    assert "[1] serving.md › PagedAttention" in sources
+
+
+def test_a_question_the_guide_never_mentions_abstains_with_see_also(run) -> None:
+    res = run("ask", "What year did the Byzantine Empire fall?", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["abstained"] and not data["citations"]
+    assert data["answer"].startswith("The guides do not cover this.")
+    assert data["see_also"]
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        ("", "empty"),
+        ("   \t ", "empty"),
+        ("What is LoRA? " * 8000, "characters long"),
+        ("\x00\x01\x02\x03 binary \x04\x05\x06\x07\x08", "binary"),
+    ],
+    ids=["empty", "whitespace", "100k-chars", "binary"],
+)
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_bad_questions_get_a_message_and_a_nonzero_exit(run, command: str, question: str, says: str) -> None:
+    res = run(command, question, "--json")
+    assert res.exit_code == BadQuestionError.exit_code != 0
+    assert says in res.output and res.output.startswith("error: ")
+    assert "Traceback" not in res.output and not isinstance(res.exception, BadQuestionError)
+
+
+def test_a_corpus_with_no_guides_says_where_to_put_them(run, root) -> None:
+    res = run("--corpus", str(root / "empty"), "ask", "What is PagedAttention?")
+    assert res.exit_code == CorpusError.exit_code != 0
+    assert res.output.startswith("error: ") and str(root / "empty") in res.output
+    assert "Traceback" not in res.output
+
+
+def test_every_read_command_offers_json_and_help(run) -> None:
+    for command in ("search", "ask", "index", "info", "eval", "bench"):
+        res = run(command, "--help")
+        assert res.exit_code == 0 and "--json" in res.output, command
