@@ -220,13 +220,18 @@ class BM25Index:
         tf.data = (idf[rows] * f * (k1 + 1) / (f + norm[tf.indices])).astype(np.float32)
         return cls(vocab, tf, k1=k1, b=b, epsilon=epsilon)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every document for ``query`` (float32, one per document)."""
+    def _term_counts(self, query: str) -> dict[int, float]:
+        """Row of each query term the index knows -> how often the query uses it, in query order."""
         counts: dict[int, float] = {}
         for tok in tokenize(query):
             row = self.vocab.get(tok)
             if row is not None:
-                counts[row] = counts.get(row, 0.0) + 1.0  # a repeated term counts again, as in BM25Okapi
+                counts[row] = counts.get(row, 0.0) + 1.0
+        return counts
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document for ``query`` (float32, one per document)."""
+        counts = self._term_counts(query)  # a repeated term counts again, as in BM25Okapi
         if not counts:
             return np.zeros(self.n_docs, dtype=np.float32)
         # Only the query terms' rows are touched: cost follows their posting lists, not the corpus.
@@ -248,7 +253,7 @@ class BM25Index:
         >>> idx.coverage("load balancing", [1]), idx.coverage("unknown words", [1])
         (1.0, 0.0)
         """
-        rows = list(dict.fromkeys(r for t in tokenize(query) if (r := self.vocab.get(t)) is not None))
+        rows = list(self._term_counts(query))  # each distinct term once
         if not rows or not len(docs):
             return 0.0
         present = self.weights[rows][:, list(docs)].toarray() > 0  # (terms, docs)
