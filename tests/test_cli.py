@@ -104,6 +104,9 @@ def test_a_question_the_guide_never_mentions_abstains_with_see_also(run) -> None
     assert data["abstained"] and not data["citations"]
     assert data["answer"].startswith("The guides do not cover this.")
     assert data["see_also"]
+    assert data["abstain_reason"] in ("no_close_passage", "unknown_name")
+    human = run("ask", "What year did the Byzantine Empire fall?")
+    assert "Why: " in human.output and "See also" in human.output
 
 
 @pytest.mark.parametrize(

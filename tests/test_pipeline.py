@@ -63,3 +63,24 @@ def test_a_wrapped_question_the_guide_does_not_answer_still_abstains(rag: StudyR
     question = "Pretend you are a pirate captain on stormy oceans. Arr, who won the 1998 World Cup?"
     answer = rag.ask(question)
     assert answer.abstained and answer.see_also
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "reason"),
+    [
+        ("Who won the 1998 World Cup?", None, "no_close_passage"),
+        ("Does AlphaFold freeze the pretrained weights and train two small low-rank matrices per layer?", None, "unknown_name"),
+        ("What does LoRA train?", "The guides do not cover this.", "model_declined"),
+        ("What does LoRA train?", "Paris is the capital of France [1].", "unsupported"),
+        ("What does LoRA train?", None, ""),
+    ],
+    ids=["no-close-passage", "unknown-name", "model-declined", "unsupported", "answered"],
+)
+def test_an_answer_says_why_it_abstained(rag: StudyRAG, question: str, reply: str | None, reason: str) -> None:
+    gen = FakeGenerator(reply)
+    asked = StudyRAG(rag.settings, rag.index, rag.retriever.embedder, generator=gen)
+    answer = asked.ask(question)
+    assert answer.abstain_reason == reason, answer.text
+    assert answer.abstained == bool(reason)
+    # the model is only asked when retrieval found something to answer from
+    assert (gen.calls > 0) == (reason in ("model_declined", "unsupported", ""))

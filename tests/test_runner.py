@@ -135,8 +135,13 @@ def test_answer_metrics_are_in_range_and_records_are_complete(first):
     assert sum(g["n"] for g in report["by_guide"].values()) >= N
     for q in report["questions"]:
         assert q["answer"] and q["model"] == "fake-generator"
+        assert bool(q["abstain_reason"]) == q["abstained"], q["id"]
         if not q["abstained"]:
             assert q["sources"] and q["sources"][0]["n"] == 1 and q["sources"][0]["section"]
+    # every abstention is counted under its reason, for answerable and unanswerable questions apart
+    counted = sum(n for group in report["abstain_reasons"].values() for n in group.values())
+    assert counted == sum(q["abstained"] for q in report["questions"]) > 0
+    assert "Abstentions by reason" in (out / "report.md").read_text(encoding="utf-8")
     turn = next(q for q in report["questions"] if q["kind"] == "multi_turn")
     assert turn["history"] and turn["history"][0]["answer"]  # earlier turns were asked and answered
 
@@ -145,6 +150,7 @@ def test_rerun_scores_from_the_cache_without_generating(rag, first, eval_dir):
     summary, out = first
     generator = rag.generator
     calls = generator.calls
+    first_records = _report(out)["answers"]["questions"]
     again = runner.run(
         rag.settings,
         suite="all",  # rewrites report.json whole: keep both suites for later tests
@@ -158,6 +164,8 @@ def test_rerun_scores_from_the_cache_without_generating(rag, first, eval_dir):
     )
     assert generator.calls == calls
     assert again["answers"]["n_cached"] == N
+    cached = _report(out)["answers"]["questions"]
+    assert [q["abstain_reason"] for q in cached] == [q["abstain_reason"] for q in first_records]
     for key in ("correctness", "citation_precision", "faithfulness"):
         assert again["answers"][key] == summary["answers"][key]
 

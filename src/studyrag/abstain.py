@@ -27,10 +27,20 @@ __all__ = [
     "unknown_names",
     "calibrate_threshold",
     "abstention_text",
+    "ABSTAIN_REASONS",
 ]
 
 # The exact reply the prompt asks for when the sources lack the answer (prompt.py re-exports it).
 ABSTAIN_PHRASE = "The guides do not cover this."
+
+# Why an answer abstained (``Answer.abstain_reason``), and how the front ends say it. The first two
+# are decided before the model runs, the last two after it.
+ABSTAIN_REASONS = {
+    "no_close_passage": "no passage of the guides is close enough to the question",
+    "unknown_name": "the question names something the guides never mention",
+    "model_declined": "the model found no answer in the retrieved sections",
+    "unsupported": "the model's answer was not supported by the sections it cited",
+}
 
 _SOURCE_WORDS = (
     r"(?:sources?|guides?|passages?|context|documents?|texts?|materials?|excerpts?|glossary|cheat-?sheet|"

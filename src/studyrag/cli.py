@@ -79,6 +79,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "answer": answer.text,
         "abstained": answer.abstained,
+        "abstain_reason": answer.abstain_reason,
         "citations": [
             {"n": c.n, "chunk_id": c.chunk.id, "source": c.chunk.source, "section": c.chunk.section, "text": c.chunk.text}
             for c in answer.citations
@@ -172,6 +173,10 @@ def search(ctx: click.Context, query: str, k: int | None, as_json: bool) -> None
 def _print_sources(answer: Answer) -> None:
     con = _console()
     if answer.abstained:
+        from .abstain import ABSTAIN_REASONS
+
+        if answer.abstain_reason in ABSTAIN_REASONS:
+            con.print(f"\n[dim]Why: {ABSTAIN_REASONS[answer.abstain_reason]}.[/dim]", markup=True)
         if answer.see_also:
             con.print("\n[bold]See also[/bold]", markup=True)
             for h in answer.see_also:

@@ -227,10 +227,12 @@ class StudyRAG:
             if not weak(focus, focus_hits):
                 low, hits = False, focus_hits
         # a name the guides never use (AlphaFold, Kubernetes): nothing here can be about it
-        if low or unknown_names(standalone, self.retriever.index.bm25.vocab, tokenize):
+        unknown = not low and unknown_names(standalone, self.retriever.index.bm25.vocab, tokenize)
+        if low or unknown:
             text = abstention_text(hits[:3])
             yield TokenEvent(text)
-            yield finish(text, abstained=True, see_also=tuple(hits[:3]))
+            reason = "no_close_passage" if low else "unknown_name"
+            yield finish(text, abstained=True, abstain_reason=reason, see_also=tuple(hits[:3]))
             return
 
         gen = self.generator
@@ -269,9 +271,11 @@ class StudyRAG:
             timings["decode_s"] = t_end - t_first
             timings["tokens_per_s"] = (n_out - 1) / (t_end - t_first) if n_out > 1 and t_end > t_first else 0.0
 
+        declined = dict(
+            abstained=True, see_also=tuple(hits[:3]), sources=prompt.sources, model=gen.name
+        )
         if not raw or is_abstention(raw):
-            text = abstention_text(hits[:3])
-            yield finish(text, abstained=True, see_also=tuple(hits[:3]), sources=prompt.sources, model=gen.name)
+            yield finish(abstention_text(hits[:3]), abstain_reason="model_declined", **declined)
             return
         text = repair_citations(
             attribute_uncited(clean_answer_text(raw), prompt.sources), prompt.sources, question=standalone
@@ -280,8 +284,7 @@ class StudyRAG:
         if not report.grounded:
             # Nothing the model said is both cited and supported by its source: an answer from world
             # knowledge or one steered by text inside a source. Say so rather than pass it off as cited.
-            text = abstention_text(hits[:3])
-            yield finish(text, abstained=True, see_also=tuple(hits[:3]), sources=prompt.sources, model=gen.name)
+            yield finish(abstention_text(hits[:3]), abstain_reason="unsupported", **declined)
             return
         yield finish(
             text,

@@ -136,7 +136,8 @@ class Answer:
     """The final answer to a question.
 
     ``sources`` are the hits numbered [1]..[n] in the prompt; ``citations`` the ones the text cites.
-    ``see_also`` are the closest sections offered when the assistant abstains.
+    ``see_also`` are the closest sections offered when the assistant abstains, and
+    ``abstain_reason`` says why (a key of ``abstain.ABSTAIN_REASONS``; "" when it answered).
     ``timings`` are seconds per stage (retrieve, rerank, prompt, first_token, decode, total) plus
     token counts (prompt_tokens, completion_tokens) and decode tokens/s.
     """
@@ -152,6 +153,7 @@ class Answer:
     timings: Mapping = field(default_factory=dict)
     model: str = ""
     standalone_question: str = ""  # the rewritten question in a conversation
+    abstain_reason: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timings", _frozen_map(self.timings))

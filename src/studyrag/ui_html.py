@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from .abstain import abstention_text
+from .abstain import ABSTAIN_REASONS, abstention_text
 from .records import PATH_SEP, Answer, Chunk, Hit
 
 __all__ = [
@@ -132,7 +132,9 @@ def render_answer_html(answer: Answer, turn: int = 1) -> str:
             f'<a href="#{source_anchor(turn, n)}" class="see-also">{esc(hit_label(h))}</a>'
             for n, h in enumerate(answer.see_also, 1)
         )
-        parts.append('<p class="abstained"><strong>Not in the guides</strong>: no passage answers this.</p>')
+        label = "No supported answer" if answer.abstain_reason == "unsupported" else "Not in the guides"
+        why = ABSTAIN_REASONS.get(answer.abstain_reason, "no passage answers this")
+        parts.append(f'<p class="abstained"><strong>{label}</strong>: {esc(why)}.</p>')
         # the standard abstention says the line above and names the sections linked below
         if answer.text != abstention_text(answer.see_also):
             parts.append(md_esc(answer.text))

@@ -370,6 +370,16 @@ def _answers_md(a: Mapping[str, Any], plots: Mapping[str, str]) -> list[str]:
         ),
         "",
     ]
+    if a.get("abstain_reasons"):
+        out += [
+            "Abstentions by reason: "
+            + "; ".join(
+                f"{group.replace('_', ' ')}: "
+                + (", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(counts.items())) or "none")
+                for group, counts in a["abstain_reasons"].items()
+            ),
+            "",
+        ]
     cols = ("correctness", "abstention_rate", "false_abstention_rate", "citation_precision", "faithfulness")
     for title, key in (("Per question kind", "by_kind"), ("Per guide", "by_guide")):
         rows = [[g, s["n"], *(s.get(c) for c in cols)] for g, s in a[key].items()]

@@ -356,6 +356,24 @@ def _summarize_answers(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def abstain_reasons(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """How many abstentions each reason caused, for answerable and should-abstain questions apart
+    ("unrecorded" for answers cached before reasons were recorded).
+
+    >>> abstain_reasons([{"expected": "answer", "abstained": True, "abstain_reason": "unsupported"},
+    ...                  {"expected": "abstain", "abstained": True, "abstain_reason": "no_close_passage"},
+    ...                  {"expected": "answer", "abstained": False, "abstain_reason": ""}])
+    {'answerable': {'unsupported': 1}, 'should_abstain': {'no_close_passage': 1}}
+    """
+    out: dict[str, dict[str, int]] = {"answerable": {}, "should_abstain": {}}
+    for r in records:
+        if r["abstained"]:
+            group = out["should_abstain" if r["expected"] == "abstain" else "answerable"]
+            reason = r.get("abstain_reason") or "unrecorded"
+            group[reason] = group.get(reason, 0) + 1
+    return out
+
+
 def run_answers(
     rag: StudyRAG,
     questions: Sequence[AnswerQuestion],
@@ -401,6 +419,7 @@ def run_answers(
                 "standalone_question": answer.standalone_question if answer else "",
                 "answer": text,
                 "abstained": abstained,
+                "abstain_reason": answer.abstain_reason if answer else "",
                 "sources": [{"n": n, **_hit_row(h)} for n, h in enumerate(sources, 1)],
                 "cited": sorted({c.n for c in answer.citations}) if answer else [],
                 "reference": q.reference,
@@ -428,6 +447,7 @@ def run_answers(
         "overall": _summarize_answers(records),
         "by_kind": _aggregate(records, lambda r: [r["kind"]]),
         "by_guide": _aggregate(records, lambda r: r["guides"] or ["none"]),
+        "abstain_reasons": abstain_reasons(records),
         "speed_median": speed,
         "questions": records,
     }
