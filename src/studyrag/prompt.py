@@ -67,15 +67,15 @@ SYSTEM_PROMPT = (
     f"If the sources do not contain the answer, reply exactly: {ABSTAIN_PHRASE}"
 )
 
-# One worked example: small models answer correctly but forget citations without it.
-_EXAMPLE_QUESTION = "What do dropout and Adam do?"
+# One worked example: small models answer correctly but forget citations without it. Students often
+# describe a technique instead of naming it ("How can I stop ...?"); the 1.5B model then restated the
+# question ("Yes, you can stop ... [3]"), so the example names the technique the source describes.
+_EXAMPLE_QUESTION = "How can I keep a network from memorising its training data?"
 _EXAMPLE_SOURCES = (
-    ("Guide › Dropout", "Dropout randomly zeroes activations during training."),
+    ("Guide › Dropout", "Dropout randomly zeroes activations during training, which reduces overfitting."),
     ("Guide › Adam", "Adam adapts the learning rate of each weight."),
 )
-_EXAMPLE_ANSWER = (
-    "Dropout randomly zeroes activations during training [1]. Adam adapts each weight's learning rate [2]."
-)
+_EXAMPLE_ANSWER = "Use dropout: it randomly zeroes activations during training, which reduces overfitting [1]."
 
 
 @dataclass(frozen=True)
