@@ -48,6 +48,24 @@ def test_sources_are_numbered_blocks_in_rank_order_with_guide_and_section() -> N
     assert p.n_tokens == COUNT(list(p.messages))
 
 
+@pytest.mark.parametrize(
+    ("question", "hinted"),
+    [
+        ("Can I shrink a model's weights without retraining it?", True),
+        ("  is there a way to share one prompt prefix between requests?", True),
+        ("Does LoRA update the base weights?", True),
+        ("What is LoRA?", False),
+        ("How does speculative decoding work?", False),
+        ("Isolation forests: what are they?", False),  # "Is" must be a whole word
+    ],
+)
+def test_a_yes_no_question_asks_for_the_name_the_sources_use(question: str, hinted: bool) -> None:
+    p = pr.build_prompt(question, [hit(1, "Text.")], COUNT, n_ctx=4096, max_answer_tokens=256, max_sources=4)
+    lines = p.messages[-1].content.splitlines()
+    assert (lines[-1] == pr.YES_NO_HINT) == hinted
+    assert lines[-1 - hinted] == f"{pr.QUESTION_PREFIX}{question.strip()}"
+
+
 def test_system_message_states_the_rules() -> None:
     p = pr.build_prompt("Q?", [hit(1, "Text.")], COUNT, n_ctx=4096, max_answer_tokens=256, max_sources=4)
     system = p.messages[0]

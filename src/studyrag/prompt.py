@@ -41,6 +41,7 @@ from .records import PATH_SEP, Hit
 __all__ = [
     "ABSTAIN_PHRASE",
     "QUESTION_PREFIX",
+    "YES_NO_HINT",
     "SOURCES_OPEN",
     "SOURCES_CLOSE",
     "TRUNCATION_MARK",
@@ -56,6 +57,10 @@ __all__ = [
 SOURCES_OPEN = "<sources>"
 SOURCES_CLOSE = "</sources>"
 QUESTION_PREFIX = "Question: "
+# A question asked as yes/no ("Can I ...?", "Is there ...?") made the 1.5B model answer "Yes, you can
+# <the question again> [3]" without the name the sources give the thing: such a question gets this line.
+YES_NO_HINT = "Say yes or no, then name what the sources call it and what they say about it."
+_YES_NO = re.compile(r"(?:is|are|does|do|can|could|will|would|should)\b", re.IGNORECASE)
 TRUNCATION_MARK = "[…truncated]"
 
 # Lean on purpose: every prompt token costs ~20 ms of prefill on a 2-core CPU.
@@ -169,6 +174,8 @@ def render_sources(question: str, blocks: Sequence[tuple[str, str]]) -> str:
     parts = [SOURCES_OPEN]
     parts += [f"[{n}] {_defuse(head)}\n{text}" for n, (head, text) in enumerate(blocks, 1)]
     parts += [SOURCES_CLOSE, f"{QUESTION_PREFIX}{question.strip()}"]
+    if YES_NO_HINT and _YES_NO.match(question.strip()):
+        parts.append(YES_NO_HINT)
     return "\n".join(parts)
 
 
