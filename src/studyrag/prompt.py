@@ -51,6 +51,7 @@ __all__ = [
     "build_prompt",
     "remove_instructions",
     "render_sources",
+    "is_yes_no",
     "source_heading",
 ]
 
@@ -161,6 +162,15 @@ def _defuse(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def is_yes_no(question: str) -> bool:
+    """Whether ``question`` is asked as yes/no (and gets ``YES_NO_HINT`` in the prompt).
+
+    >>> is_yes_no("Can I shrink weights without retraining?"), is_yes_no("What is LoRA?")
+    (True, False)
+    """
+    return bool(_YES_NO.match(question.strip()))
+
+
 def render_sources(question: str, blocks: Sequence[tuple[str, str]]) -> str:
     """The last user message: numbered ``(heading, text)`` blocks between tags, then the question.
 
@@ -174,7 +184,7 @@ def render_sources(question: str, blocks: Sequence[tuple[str, str]]) -> str:
     parts = [SOURCES_OPEN]
     parts += [f"[{n}] {_defuse(head)}\n{text}" for n, (head, text) in enumerate(blocks, 1)]
     parts += [SOURCES_CLOSE, f"{QUESTION_PREFIX}{question.strip()}"]
-    if YES_NO_HINT and _YES_NO.match(question.strip()):
+    if YES_NO_HINT and is_yes_no(question):
         parts.append(YES_NO_HINT)
     return "\n".join(parts)
 
