@@ -396,3 +396,17 @@ def test_root_app_py_parses_port_host_share(monkeypatch):
         {"host": "127.0.0.1", "port": 7999, "share": False},
         {"host": "0.0.0.0", "port": 8123, "share": True},
     ]
+
+
+@pytest.mark.parametrize(
+    ("reason", "label", "why"),
+    [
+        ("no_close_passage", "Not in the guides", "no passage of the guides is close enough"),
+        ("unsupported", "No supported answer", "not supported by the sections it cited"),
+        ("", "Not in the guides", "no passage answers this"),  # an answer cached before reasons existed
+    ],
+)
+def test_an_abstained_answer_says_why(reason: str, label: str, why: str) -> None:
+    a = Answer("Q?", "The guides do not cover this.", abstained=True, abstain_reason=reason)
+    out = render_answer_html(a, turn=1)
+    assert f"<strong>{label}</strong>" in out and why in out
