@@ -9,7 +9,7 @@ Other questions get the same prompt either way, so they are skipped. Asserts not
 
 Usage::
 
-    python scripts/yes_no_ablation.py                                  # eval/ and eval/dev, ~9 min
+    python scripts/yes_no_ablation.py                                  # eval/ and eval/dev, ~5 min
     python scripts/yes_no_ablation.py --sets eval/heldout/questions.jsonl
 """
 
