@@ -47,10 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     questions = yes_no_questions([project_root() / p for p in args.sets])
     rag = StudyRAG.load(Settings.from_env(), progress=False)
-    hint = prompt.YES_NO_HINT
+    real = prompt.is_yes_no
     totals = {}
-    for name, line in (("without the line", ""), ("with the line", hint)):
-        prompt.YES_NO_HINT = line  # render_sources reads it per call
+    for name, check in (("without the line", lambda q: False), ("with the line", real)):
+        prompt.is_yes_no = check  # render_sources looks it up per call
         stated = declined = 0
         print(f"\n{name}")
         for q in questions:
@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             declined += a.abstained
             print(f"  {q['id']} {'fact' if ok else '----'} {a.abstain_reason:16s} {a.text[:110]!r}", flush=True)
         totals[name] = (stated, declined)
-    prompt.YES_NO_HINT = hint
+    prompt.is_yes_no = real
     print()
     for name, (stated, declined) in totals.items():
         print(f"{name:18s} key fact stated {stated}/{len(questions)}, declined {declined}")

@@ -184,7 +184,7 @@ def render_sources(question: str, blocks: Sequence[tuple[str, str]]) -> str:
     parts = [SOURCES_OPEN]
     parts += [f"[{n}] {_defuse(head)}\n{text}" for n, (head, text) in enumerate(blocks, 1)]
     parts += [SOURCES_CLOSE, f"{QUESTION_PREFIX}{question.strip()}"]
-    if YES_NO_HINT and is_yes_no(question):
+    if is_yes_no(question):
         parts.append(YES_NO_HINT)
     return "\n".join(parts)
 
