@@ -68,9 +68,9 @@ class Settings:
     # question that names its topic keeps BM25's vote and one that describes it in other words
     # leans on dense. On eval/dev (59 questions written after the weight was fixed at 1.2) ungated
     # fusion fell below dense alone on paraphrases. scripts/fusion_ablation.py: gated 1.8 gives
-    # R@5 / MRR@10 0.879 / 0.847 on eval/ and 0.790 / 0.706 on eval/dev (ungated 1.2: 0.873 /
-    # 0.838, 0.750 / 0.690); 1.5 is a little better on eval/ R@5 but puts the issue's MoE question's
-    # load-balancing chunk at rank 4 instead of 3. STUDYRAG_BM25_GATE=false STUDYRAG_BM25_WEIGHT=1.2
+    # R@5 / MRR@10 0.882 / 0.852 on eval/ and 0.790 / 0.706 on eval/dev (ungated 1.2: 0.873 /
+    # 0.838, 0.750 / 0.690); 1.5 ties it on eval/ R@5 with MRR@10 0.842, and puts the issue's MoE
+    # question's load-balancing chunk at rank 4 instead of 3. STUDYRAG_BM25_GATE=false STUDYRAG_BM25_WEIGHT=1.2
     # gives the ungated fusion back. For RRF, an ungated 1.5 measured best (MRR@10 0.823)
     bm25_weight: float = 1.8
     bm25_gate: bool = True
