@@ -108,6 +108,26 @@ def test_max_sources_and_duplicate_chunks() -> None:
     assert [h.chunk.id for h in p.sources] == ["c1", "c2"]
 
 
+def scored(i: int, fused: float | None, score: float = 1.0) -> Hit:
+    return Hit(Chunk(f"c{i}", "g.md", ("S",), "t.", 0, 2), score, i, fused_score=fused)
+
+
+def test_sources_far_below_the_best_are_left_out() -> None:
+    hits = [scored(1, 12.0), scored(2, 6.5), scored(3, 5.9), scored(4, 2.0)]
+    assert [h.chunk.id for h in pr.close_sources(hits, 0.5)] == ["c1", "c2"]
+    assert [h.chunk.id for h in pr.close_sources(hits, 0.0)] == ["c1", "c2", "c3", "c4"]
+    assert [h.chunk.id for h in pr.close_sources(hits, 1.0)] == ["c1"]
+
+
+def test_close_sources_reads_fused_scores_and_keeps_all_without_a_positive_best() -> None:
+    # reranked hits carry cross-encoder logits in ``score``: the ratio is taken on the fused score
+    reranked = [scored(1, 10.0, score=-2.0), scored(2, 9.0, score=-1.0), scored(3, 1.0, score=-0.5)]
+    assert [h.chunk.id for h in pr.close_sources(reranked, 0.5)] == ["c1", "c2"]
+    negative = [scored(1, -0.1), scored(2, -3.0)]
+    assert len(pr.close_sources(negative, 0.5)) == 2
+    assert pr.close_sources([], 0.5) == []
+
+
 def test_a_lone_oversized_source_is_cut_at_a_sentence_boundary() -> None:
     text = words(600, "t")
     p = pr.build_prompt("What?", [hit(1, text)], COUNT, n_ctx=500, max_answer_tokens=100, max_sources=4)

@@ -81,7 +81,10 @@ class Settings:
     rerank: bool = False  # off until the reranker ablation shows a win (docs/reranker.md)
     rerank_candidates: int = 30
     # --- answering
-    sources: int = 4  # sources put in the prompt
+    sources: int = 4  # sources put in the prompt, at most
+    # ...and only those whose fused score is at least this share of the best one's (0 keeps all):
+    # a distant fourth source costs prefill and lures the 1.5B model away from the right one
+    source_min_ratio: float = 0.5
     # top dense cosine (adapted MiniLM); on eval/retrieval.jsonl 4/164 answerable and 13/24 unanswerable
     # questions fall below it (plain MiniLM at 0.3: 1/164 and 8/24)
     abstain_threshold: float = 0.27
