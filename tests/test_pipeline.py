@@ -84,3 +84,26 @@ def test_an_answer_says_why_it_abstained(rag: StudyRAG, question: str, reply: st
     assert answer.abstained == bool(reason)
     # the model is only asked when retrieval found something to answer from
     assert (gen.calls > 0) == (reason in ("model_declined", "unsupported", ""))
+
+
+@pytest.mark.parametrize(("min_ratio", "n_sources"), [(0.0, 2), (0.5, 1)])
+def test_sources_far_below_the_best_stay_out_of_the_prompt(rag: StudyRAG, min_ratio: float, n_sources: int) -> None:
+    settings = rag.settings.replace(source_min_ratio=min_ratio)
+    asked = StudyRAG(settings, rag.index, rag.retriever.embedder, generator=FakeGenerator())
+    answer = asked.ask("What does LoRA freeze and train?")
+    assert not answer.abstained, answer.text
+    assert len(answer.sources) == n_sources
+    assert "LoRA" in answer.sources[0].chunk.section
+
+
+def test_a_citation_to_a_source_not_in_the_prompt_is_dropped_and_reported(rag: StudyRAG) -> None:
+    # given one source, the 1.5B model still wrote "[2] [1]" after the worked example's two
+    reply = "LoRA freezes the pretrained weights and trains small low-rank matrices [2] [1]. It cuts memory [4]."
+    settings = rag.settings.replace(source_min_ratio=0.5)
+    answer = StudyRAG(settings, rag.index, rag.retriever.embedder, generator=FakeGenerator(reply)).ask(
+        "What does LoRA freeze and train?"
+    )
+    assert len(answer.sources) == 1 and not answer.abstained
+    assert answer.invalid_citations == (2, 4)
+    assert "[2]" not in answer.text and "[4]" not in answer.text
+    assert answer.text.startswith("LoRA freezes the pretrained weights and trains small low-rank matrices [1].")

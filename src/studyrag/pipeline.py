@@ -181,10 +181,16 @@ class StudyRAG:
             should_abstain_on_retrieval,
             unknown_names,
         )
-        from .citations import attribute_uncited, clean_answer_text, repair_citations, resolve_citations
+        from .citations import (
+            attribute_uncited,
+            clean_answer_text,
+            drop_invalid_citations,
+            repair_citations,
+            resolve_citations,
+        )
         from .conversation import rewrite_followup
         from .lexical import tokenize
-        from .prompt import build_prompt
+        from .prompt import build_prompt, close_sources
 
         s = self.settings
         t_start = time.perf_counter()
@@ -239,7 +245,7 @@ class StudyRAG:
         t = time.perf_counter()
         prompt = build_prompt(
             standalone,
-            hits[:n_sources],
+            close_sources(hits[:n_sources], s.source_min_ratio),
             gen.count_messages,
             n_ctx=gen.n_ctx,
             max_answer_tokens=s.max_tokens,
@@ -277,9 +283,12 @@ class StudyRAG:
         if not raw or is_abstention(raw):
             yield finish(abstention_text(hits[:3]), abstain_reason="model_declined", **declined)
             return
-        text = repair_citations(
-            attribute_uncited(clean_answer_text(raw), prompt.sources), prompt.sources, question=standalone
-        )
+        # a number outside the prompt's sources is reported, then dropped so the post-passes can
+        # attribute its sentence (given one source, the model wrote "[2] [1]" after the example's two)
+        text = clean_answer_text(raw)
+        invalid = resolve_citations(text, prompt.sources).invalid
+        text = drop_invalid_citations(text, len(prompt.sources))
+        text = repair_citations(attribute_uncited(text, prompt.sources), prompt.sources, question=standalone)
         report = resolve_citations(text, prompt.sources)
         if not report.grounded:
             # Nothing the model said is both cited and supported by its source: an answer from world
@@ -291,7 +300,7 @@ class StudyRAG:
             citations=report.citations,
             sources=prompt.sources,
             uncited_sentences=report.uncited,
-            invalid_citations=report.invalid,
+            invalid_citations=invalid,
             model=gen.name,
         )
 
