@@ -149,6 +149,15 @@ def test_drop_invalid_citations() -> None:
     )
 
 
+def test_one_everyday_word_in_common_with_the_source_is_not_support() -> None:
+    # an answer from outside the guides, sharing "make" (1 of its 4 content words) with its source
+    rope = [hit(1, "RoPE scaling methods such as YaRN make long contexts work without retraining.")]
+    invented = "It is easy to make and can be used to make sourdough bread."
+    assert cit.support_score(invented, rope[0].chunk.text) == 0.25
+    assert not cit.resolve_citations(invented.replace(".", " [1]."), rope).grounded
+    assert cit.resolve_citations("YaRN makes long contexts work [1].", rope).grounded
+
+
 def test_attribution_attaches_the_best_supporting_source() -> None:
     text = "Adam adapts the learning rate of each weight. Dropout zeroes activations [1]."
     assert cit.attribute_uncited(text, SOURCES) == (
