@@ -309,7 +309,7 @@ def build_app(rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None
                                 value=settings.sources,
                                 step=1,
                                 label="Sources",
-                                info="passages given to the model",
+                                info="passages given to the model, at most (weak ones are left out)",
                                 elem_id="n-sources",
                             )
                             temperature = gr.Slider(

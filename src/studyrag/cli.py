@@ -223,7 +223,7 @@ def _stream_answer(events, as_json: bool) -> Answer:
 @cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer, citations and timings as JSON.")
-@click.option("--sources", type=int, default=None, help="How many sources to put in the prompt.")
+@click.option("--sources", type=int, default=None, help="At most this many sources in the prompt (ones scoring under half the best are left out).")
 @click.pass_context
 @handle_errors
 def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None) -> None:
