@@ -107,3 +107,15 @@ def test_a_citation_to_a_source_not_in_the_prompt_is_dropped_and_reported(rag: S
     assert answer.invalid_citations == (2, 4)
     assert "[2]" not in answer.text and "[4]" not in answer.text
     assert answer.text.startswith("LoRA freezes the pretrained weights and trains small low-rank matrices [1].")
+
+
+def test_the_streamed_text_shows_checked_citation_numbers(rag: StudyRAG) -> None:
+    reply = "LoRA freezes the pretrained weights and trains two small low-rank matrices per layer [2]."
+    settings = rag.settings.replace(source_min_ratio=0.0)
+    asked = StudyRAG(settings, rag.index, rag.retriever.embedder, generator=FakeGenerator(reply))
+    events = list(asked.ask_stream("What does LoRA freeze and train?"))
+    answer = events[-1]
+    assert [h.chunk.section for h in answer.sources] == ["LoRA", "Scaling laws"]
+    streamed = "".join(e.text for e in events[:-1])
+    assert streamed == reply.replace("[2]", "[1]")
+    assert answer.text == streamed

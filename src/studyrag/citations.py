@@ -34,6 +34,7 @@ __all__ = [
     "resolve_citations",
     "attribute_uncited",
     "repair_citations",
+    "better_source",
     "clean_answer_text",
     "drop_invalid_citations",
     "support_score",
@@ -506,21 +507,44 @@ def repair_citations(
     """
     if not sources:
         return text
-    docs = [h.chunk.embed_text for h in sources]
-    asked = content_words(question)
     out = text
     for s in reversed(parse_citations(text)):  # right to left: earlier spans stay valid
         valid = [n for n in s.numbers if 1 <= n <= len(sources)]
         if not valid or is_trivial(text[s.start : s.end]):
             continue
-        if any(support_score(s.text, docs[n - 1], ignore=asked) >= min_support for n in valid):
-            continue
-        scores = [support_score(s.text, d, ignore=asked) for d in docs]
-        best = int(np.argmax(scores))  # the first maximum: the higher-ranked source
-        if scores[best] >= threshold:
+        best = better_source(s.text, valid, sources, question=question, min_support=min_support, threshold=threshold)
+        if best is not None:
             bare = _strip_markers(text[s.start : s.end])
-            out = out[: s.start] + _insert_marker(bare, 0, len(bare), best + 1) + out[s.end :]
+            out = out[: s.start] + _insert_marker(bare, 0, len(bare), best) + out[s.end :]
     return out
+
+
+def better_source(
+    sentence: str,
+    cited: Sequence[int],
+    sources: Sequence[Hit],
+    *,
+    question: str = "",
+    min_support: float = MIN_SUPPORT,
+    threshold: float = 0.5,
+) -> int | None:
+    """The number of the source ``sentence`` should cite instead of ``cited`` (valid numbers), or
+    ``None`` to keep them: one of them supports it, or no other source reaches ``threshold``.
+    The rule of :func:`repair_citations`, for one sentence.
+
+    >>> from studyrag.records import Chunk, Hit
+    >>> srcs = [Hit(Chunk(f"c{i}", "g.md", ("S",), t, 0, len(t)), 1.0, i) for i, t in
+    ...         enumerate(["Dropout zeroes activations.", "Alpaca has 52K instructions."], 1)]
+    >>> better_source("Alpaca has 52K instructions.", [1], srcs), better_source("Dropout zeroes activations.", [1], srcs)
+    (2, None)
+    """
+    docs = [h.chunk.embed_text for h in sources]
+    asked = content_words(question)
+    if any(support_score(sentence, docs[n - 1], ignore=asked) >= min_support for n in cited):
+        return None
+    scores = [support_score(sentence, d, ignore=asked) for d in docs]
+    best = int(np.argmax(scores))  # the first maximum: the higher-ranked source
+    return best + 1 if scores[best] >= threshold else None
 
 
 def _insert_marker(text: str, start: int, end: int, n: int) -> str:

@@ -191,6 +191,7 @@ class StudyRAG:
         from .conversation import rewrite_followup
         from .lexical import tokenize
         from .prompt import build_prompt, close_sources
+        from .stream_check import CitationStream
 
         s = self.settings
         t_start = time.perf_counter()
@@ -256,6 +257,7 @@ class StudyRAG:
         pieces: list[str] = []
         t_gen = time.perf_counter()
         t_first: float | None = None
+        checked = CitationStream(prompt.sources, question=standalone)  # what the reader watches
         for piece in gen.stream(
             list(prompt.messages),
             max_tokens=s.max_tokens,
@@ -267,7 +269,10 @@ class StudyRAG:
                 timings["first_token_s"] = t_first - t_gen
                 timings["time_to_first_token_s"] = t_first - t_start
             pieces.append(piece)
-            yield TokenEvent(piece)
+            if shown := checked.feed(piece):
+                yield TokenEvent(shown)
+        if rest := checked.flush():
+            yield TokenEvent(rest)
         t_end = time.perf_counter()
         raw = "".join(pieces).strip()
         n_out = gen.count_tokens(raw) if raw else 0
