@@ -346,8 +346,8 @@ def drop_invalid_citations(text: str, n_sources: int) -> str:
     >>> drop_invalid_citations("LoRA adds adapters [2] [1]. It is cheap [3]. Q [2][1].", 1)
     'LoRA adds adapters [1]. It is cheap. Q [1].'
     """
-    s = re.sub(r"\[(\d+)\]", lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "\0", text)
-    s = re.sub(r"\0[ \t]*", "", s)  # with the spaces after it: "[2] [1]" leaves " [1]"
+    # a dropped marker takes the spaces after it along: "[2] [1]" leaves " [1]"
+    s = re.sub(r"\[(\d+)\][ \t]*", lambda m: m.group(0) if 1 <= int(m.group(1)) <= n_sources else "", text)
     return re.sub(r"[ \t]+([.!?,;])", r"\1", s)
 
 
