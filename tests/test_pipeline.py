@@ -119,3 +119,24 @@ def test_the_streamed_text_shows_checked_citation_numbers(rag: StudyRAG) -> None
     streamed = "".join(e.text for e in events[:-1])
     assert streamed == reply.replace("[2]", "[1]")
     assert answer.text == streamed
+
+
+class _Recording(FakeGenerator):
+    """The fake generator, keeping the last prompt it was given."""
+
+    def answer_for(self, messages):
+        self.prompt = messages[-1].content
+        return super().answer_for(messages)
+
+
+@pytest.mark.parametrize("highlight", [True, False])
+def test_the_sentence_closest_to_the_question_is_bold_in_the_prompt(rag: StudyRAG, highlight: bool) -> None:
+    gen = _Recording()
+    settings = rag.settings.replace(highlight=highlight, source_min_ratio=0.0)
+    answer = StudyRAG(settings, rag.index, rag.retriever.embedder, generator=gen).ask(
+        "How many tokens per parameter does compute-optimal training use?"
+    )
+    assert not answer.abstained
+    bold = "**The Chinchilla paper found that compute-optimal training uses about twenty tokens per parameter,"
+    assert (bold in gen.prompt) == highlight
+    assert "**" not in answer.text  # the mark is for the model; sources and answer keep the guide's text

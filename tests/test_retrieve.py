@@ -218,3 +218,21 @@ def test_dense_ranks_by_best_sentence_and_confidence_by_chunk_vectors(
     # confidence ignores sentence vectors: the best cosine with a chunk's own vector
     q = emb.embed([QUERY])[0]
     assert retriever.confidence(QUERY) == pytest.approx(float(np.max(chunk_vecs @ q)), abs=1e-5)
+
+
+def test_key_sentences_pick_each_sources_sentence_closest_to_the_question(
+    retriever: HybridRetriever, fake_index: Index
+) -> None:
+    from studyrag.records import Chunk, Hit
+    from studyrag.store import chunk_sentences
+
+    several = [c for c in fake_index.chunks if len(chunk_sentences(c)) >= 3][:2]
+    lone = Chunk("lone", "g.md", ("S",), "One sentence of several words only.", 0, 35)
+    hits = [Hit(c, 1.0, rank) for rank, c in enumerate((*several, lone), 1)]
+    # asked the second sentence of the first chunk, word for word
+    question = chunk_sentences(several[0])[1]
+    marks = retriever.key_sentences(question, hits)
+    assert marks[several[0].id] == question
+    assert marks[several[1].id] in chunk_sentences(several[1])
+    assert lone.id not in marks  # a chunk of one sentence is its own best sentence: nothing to mark
+    assert retriever.key_sentences(question, []) == {}

@@ -88,6 +88,9 @@ class Settings:
     # median time to first token 1.5 s lower; 0.6 lost correctness (ratio6-42), and 5 sources at 0.5
     # lost citation precision (five-*)
     source_min_ratio: float = 0.5
+    # each source's sentence closest to the question is set in **bold** in the prompt, so the 1.5B
+    # model reads the answer from that line, not from a look-alike line of another source
+    highlight: bool = True
     # top dense cosine (adapted MiniLM); on eval/retrieval.jsonl 4/164 answerable and 13/24 unanswerable
     # questions fall below it (plain MiniLM at 0.3: 1/164 and 8/24)
     abstain_threshold: float = 0.27

@@ -244,13 +244,15 @@ class StudyRAG:
 
         gen = self.generator
         t = time.perf_counter()
+        sources = close_sources(hits[:n_sources], s.source_min_ratio)
         prompt = build_prompt(
             standalone,
-            close_sources(hits[:n_sources], s.source_min_ratio),
+            sources,
             gen.count_messages,
             n_ctx=gen.n_ctx,
             max_answer_tokens=s.max_tokens,
             max_sources=n_sources,
+            marks=self.retriever.key_sentences(standalone, sources) if s.highlight else None,
         )
         timings["prompt_s"] = time.perf_counter() - t
         timings["prompt_tokens"] = prompt.n_tokens

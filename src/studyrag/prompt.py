@@ -5,7 +5,7 @@ the longest answer always fit the context window. The layout of the last user me
 
     <sources>
     [1] Guide title › Section › Subsection
-    chunk text
+    chunk text, its sentence closest to the question **in bold**
     [2] ...
     </sources>
     Question: the question
@@ -29,7 +29,7 @@ Question: What is LoRA?
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .abstain import ABSTAIN_PHRASE
@@ -50,6 +50,7 @@ __all__ = [
     "Prompt",
     "build_prompt",
     "close_sources",
+    "highlight",
     "remove_instructions",
     "render_sources",
     "is_yes_no",
@@ -163,6 +164,31 @@ def _defuse(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+_LEAD_MARK = re.compile(r"^(?:(?:[-*•>]|#+|\d{1,2}[.)])\s+)+")
+
+
+def highlight(text: str, sentence: str | None) -> str:
+    """Mark the first occurrence of ``sentence`` in ``text`` as bold, ``**sentence**`` (a list
+    marker in front stays outside); ``text`` unchanged when the sentence is absent or has bold in it.
+
+    >>> highlight("Routers pick experts.\\n- A loss balances them.", "- A loss balances them.")
+    'Routers pick experts.\\n- **A loss balances them.**'
+    >>> highlight("Routers pick experts.", "Not here.")
+    'Routers pick experts.'
+    """
+    if not sentence or "**" in sentence:
+        return text
+    at = text.find(sentence)
+    if at < 0:
+        return text
+    lead = _LEAD_MARK.match(sentence)
+    a = at + (lead.end() if lead else 0)
+    b = at + len(sentence)
+    if a >= b:
+        return text
+    return f"{text[:a]}**{text[a:b]}**{text[b:]}"
+
+
 def is_yes_no(question: str) -> bool:
     """Whether ``question`` is asked as yes/no (and gets ``YES_NO_HINT`` in the prompt).
 
@@ -254,11 +280,13 @@ def build_prompt(
     n_ctx: int,
     max_answer_tokens: int,
     max_sources: int,
+    marks: Mapping[str, str] | None = None,
 ) -> Prompt:
     """Number the best ``max_sources`` hits as sources and fit them, with room for an answer of
     ``max_answer_tokens``, into ``n_ctx`` tokens as counted by ``count_tokens`` (the generator's
     chat-templated counter). Lowest-ranked sources go first; a lone source that is still too long
-    is cut at a sentence boundary and marked ``[…truncated]``.
+    is cut at a sentence boundary and marked ``[…truncated]``. ``marks`` (chunk id → sentence,
+    ``HybridRetriever.key_sentences``) are set in bold in their sources (:func:`highlight`).
 
     Raises ``GenerationError`` when not even the instructions and the question fit.
     """
@@ -270,7 +298,8 @@ def build_prompt(
             seen.add(h.chunk.id)
             candidates.append(h)
     candidates = candidates[: max(max_sources, 0)]
-    blocks = [(source_heading(h), _defuse(h.chunk.text)) for h in candidates]
+    marks = marks or {}
+    blocks = [(source_heading(h), highlight(_defuse(h.chunk.text), marks.get(h.chunk.id))) for h in candidates]
 
     def size(bs: Sequence[tuple[str, str]]) -> int:
         return count_tokens(list(_messages(question, bs)))

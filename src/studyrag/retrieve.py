@@ -151,6 +151,28 @@ class HybridRetriever:
         top = self.index.dense.search(self._embed_query(self._query(query)), 1, own=True)
         return top[0].score if top else None
 
+    def key_sentences(self, query: str, hits: Sequence[Hit]) -> dict[str, str]:
+        """For each hit whose chunk has several sentences (``store.chunk_sentences``), the one
+        closest to ``query``, keyed by chunk id. Embedded as the index embeds sentences (after the
+        section path), so it is the sentence that lifted the chunk when one did. The prompt marks
+        it (``prompt.highlight``): the 1.5B model then reads the answer from the right line of a
+        list instead of a look-alike line of another source."""
+        from .dense import normalize
+        from .store import chunk_sentences, sentence_texts
+
+        chunks = [h.chunk for h in hits if chunk_sentences(h.chunk)]
+        texts = [t for c in chunks for t in sentence_texts(c)]
+        if not texts:
+            return {}
+        scores = normalize(self.embedder.embed(texts)) @ self._embed_query(self._query(query))
+        out: dict[str, str] = {}
+        start = 0
+        for c in chunks:
+            sentences = chunk_sentences(c)
+            out[c.id] = sentences[int(np.argmax(scores[start : start + len(sentences)]))]
+            start += len(sentences)
+        return out
+
     def search_bm25(self, query: str, k: int = 10) -> list[Hit]:
         """BM25 alone (``score`` = BM25 score); chunks sharing no term with the query are left out."""
         return to_hits(self._bm25(self._query(query), k), self.chunks, kind="bm25")

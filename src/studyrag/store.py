@@ -51,6 +51,7 @@ __all__ = [
     "lexical_text",
     "open_index",
     "read_manifest",
+    "chunk_sentences",
     "sentence_texts",
 ]
 
@@ -65,23 +66,33 @@ _FIX = "run `studyrag index --rebuild`"
 MIN_SENTENCE_WORDS = 4
 
 
+def chunk_sentences(chunk: Chunk) -> list[str]:
+    """The sentences of a chunk that get vectors of their own: those of at least
+    ``MIN_SENTENCE_WORDS`` words, when there are two or more (a lone sentence is the chunk itself).
+
+    >>> c = Chunk(id="x", source="g.md", path=("MoE",), text="Routers pick two experts. A balance "
+    ...           "loss spreads tokens evenly. See below.", start=0, end=70)
+    >>> chunk_sentences(c)
+    ['Routers pick two experts.', 'A balance loss spreads tokens evenly.']
+    """
+    from .citations import split_sentences
+
+    found = [s.strip() for s in split_sentences(chunk.text)]
+    found = [s for s in found if len(s.split()) >= MIN_SENTENCE_WORDS]
+    return found if len(found) >= 2 else []
+
+
 def sentence_texts(chunk: Chunk) -> list[str]:
-    """The extra texts embedded for a chunk of several sentences: each sentence of at least
-    ``MIN_SENTENCE_WORDS`` words, after its section path (a lone sentence is the chunk itself).
+    """The extra texts embedded for a chunk: each of its :func:`chunk_sentences` after its section
+    path.
 
     >>> c = Chunk(id="x", source="g.md", path=("MoE",), text="Routers pick two experts. A balance "
     ...           "loss spreads tokens evenly. See below.", start=0, end=70)
     >>> sentence_texts(c)
     ['MoE: Routers pick two experts.', 'MoE: A balance loss spreads tokens evenly.']
     """
-    from .citations import split_sentences
-
-    found = [s.strip() for s in split_sentences(chunk.text)]
-    found = [s for s in found if len(s.split()) >= MIN_SENTENCE_WORDS]
-    if len(found) < 2:
-        return []
     head = f"{chunk.section}: " if chunk.path else ""
-    return [head + s for s in found]
+    return [head + s for s in chunk_sentences(chunk)]
 
 
 def lexical_text(chunk: Chunk) -> str:
