@@ -228,11 +228,16 @@ def test_key_sentences_pick_each_sources_sentence_closest_to_the_question(
 
     several = [c for c in fake_index.chunks if len(chunk_sentences(c)) >= 3][:2]
     lone = Chunk("lone", "g.md", ("S",), "One sentence of several words only.", 0, 35)
-    hits = [Hit(c, 1.0, rank) for rank, c in enumerate((*several, lone), 1)]
+    # not in the index, so its sentences have no stored vectors: they are embedded on the spot
+    new = Chunk("new", "g.md", ("S",), "Routers pick two experts per token. A balance loss spreads tokens.", 0, 66)
+    hits = [Hit(c, 1.0, rank) for rank, c in enumerate((*several, lone, new), 1)]
     # asked the second sentence of the first chunk, word for word
     question = chunk_sentences(several[0])[1]
     marks = retriever.key_sentences(question, hits)
     assert marks[several[0].id] == question
     assert marks[several[1].id] in chunk_sentences(several[1])
     assert lone.id not in marks  # a chunk of one sentence is its own best sentence: nothing to mark
+    assert retriever.key_sentences("How does a balance loss spread tokens?", [hits[-1]]) == {
+        "new": "A balance loss spreads tokens."
+    }
     assert retriever.key_sentences(question, []) == {}

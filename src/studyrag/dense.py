@@ -350,6 +350,22 @@ class DenseIndex:
                 return [Scored(i, sc) for i, sc in ranked]
             n = min(self.n_vectors, 4 * n)
 
+    def extra_vectors(self, item: int) -> np.ndarray | None:
+        """The vectors ``item`` has besides its own (its sentences), in the order they were added;
+        ``None`` when the index keeps no extra vectors or cannot give stored vectors back (IVF).
+
+        >>> idx = DenseIndex.build(np.eye(3, dtype=np.float32), owners=np.array([0, 1, 0]))
+        >>> idx.extra_vectors(0).tolist(), idx.extra_vectors(1).shape
+        ([[0.0, 0.0, 1.0]], (0, 3))
+        """
+        if self.owners is None:
+            return None
+        rows = np.flatnonzero(self.owners[self.size :] == item) + self.size
+        try:
+            return np.stack([self.index.reconstruct(int(r)) for r in rows]) if len(rows) else np.zeros((0, self.dim))
+        except RuntimeError:  # an IVF index without a direct map
+            return None
+
     def moments(self, query: np.ndarray) -> tuple[float, float]:
         """Mean and standard deviation of the query's cosine with every item's own vector, from
         the vectors' mean and covariance (read once): O(dim²) per query at any index size.

@@ -69,6 +69,7 @@ class HybridRetriever:
                 f"the index holds {index.dense.dim}-d vectors but the embedder {embedder.id} makes "
                 f"{embedder.dim}-d ones; run `studyrag index --rebuild`"
             )
+        self._positions = {c.id: i for i, c in enumerate(self.chunks)}
         # Evaluation asks search, search_dense (and the app re-asks) the same query: embed it once.
         self._embed_query = lru_cache(maxsize=query_cache)(self._embed_query_uncached)
 
@@ -160,17 +161,27 @@ class HybridRetriever:
         from .dense import normalize
         from .store import chunk_sentences, sentence_texts
 
-        chunks = [h.chunk for h in hits if chunk_sentences(h.chunk)]
-        texts = [t for c in chunks for t in sentence_texts(c)]
-        if not texts:
-            return {}
-        scores = normalize(self.embedder.embed(texts)) @ self._embed_query(self._query(query))
+        vector = self._embed_query(self._query(query))
         out: dict[str, str] = {}
-        start = 0
-        for c in chunks:
-            sentences = chunk_sentences(c)
-            out[c.id] = sentences[int(np.argmax(scores[start : start + len(sentences)]))]
-            start += len(sentences)
+        unstored = []
+        for h in hits:
+            sentences = chunk_sentences(h.chunk)
+            if not sentences:
+                continue
+            # the index's own sentence vectors when it has them: no embedding on the answer path
+            pos = self._positions.get(h.chunk.id)
+            stored = None if pos is None else self.index.dense.extra_vectors(pos)
+            if stored is None or len(stored) != len(sentences):
+                unstored.append(h.chunk)
+            else:
+                out[h.chunk.id] = sentences[int(np.argmax(stored @ vector))]
+        if unstored:
+            vectors = normalize(self.embedder.embed([t for c in unstored for t in sentence_texts(c)]))
+            start = 0
+            for c in unstored:
+                sentences = chunk_sentences(c)
+                out[c.id] = sentences[int(np.argmax(vectors[start : start + len(sentences)] @ vector))]
+                start += len(sentences)
         return out
 
     def search_bm25(self, query: str, k: int = 10) -> list[Hit]:
