@@ -159,11 +159,12 @@ def pick_probes(rag: StudyRAG, eval_dir: Path, n: int) -> None:
         ]
         llm.reset()
         llm.eval(tokens(gen.prompt_text(msgs), special=True))
+        letter = int(np.argmax(last_logits()[letter_ids]))
         cond = title_logprobs(naming_prompt(q.question), titles)
         free = title_logprobs(naming_prompt("What is this?"), titles)
         picks = {
             "fused top 1": 0,
-            "letter": int(np.argmax(last_logits()[letter_ids])),
+            "letter": letter,
             "title": int(np.argmax(cond)),
             "title-pmi": int(np.argmax(cond - free)),
         }

@@ -167,3 +167,18 @@ def test_real_embedder_id_is_stable(minilm: SentenceTransformerEmbedder) -> None
 def test_missing_model_folder_raises_model_not_found(tmp_path) -> None:
     with pytest.raises(ModelNotFoundError, match="STUDYRAG_EMBEDDER"):
         SentenceTransformerEmbedder(str(tmp_path / "nope"))
+
+
+@pytest.mark.parametrize(("factory", "stored"), [("Flat", True), ("HNSW32", True), ("IVF2,Flat", False)])
+def test_extra_vectors_come_back_where_the_index_keeps_them(factory: str, stored: bool) -> None:
+    rng = np.random.default_rng(0)
+    vectors = normalize(rng.normal(size=(120, 8)).astype(np.float32))
+    owners = np.array(list(range(100)) + [3] * 12 + [7] * 8)
+    idx = DenseIndex.build(vectors, factory, owners=owners)
+    extra = idx.extra_vectors(3)
+    if stored:
+        assert extra.shape == (12, 8) and np.allclose(extra, vectors[100:112], atol=1e-5)
+        assert idx.extra_vectors(5).shape == (0, 8)
+    else:  # IVF keeps no row-addressable copy: callers embed the sentences instead
+        assert extra is None
+    assert DenseIndex.build(vectors[:100], factory).extra_vectors(3) is None

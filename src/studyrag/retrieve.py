@@ -170,7 +170,7 @@ class HybridRetriever:
                 continue
             # the index's own sentence vectors when it has them: no embedding on the answer path
             pos = self._positions.get(h.chunk.id)
-            stored = None if pos is None else self.index.dense.extra_vectors(pos)
+            stored = None if pos is None or self.chunks[pos] != h.chunk else self.index.dense.extra_vectors(pos)
             if stored is None or len(stored) != len(sentences):
                 unstored.append(h.chunk)
             else:
