@@ -163,7 +163,7 @@ class HybridRetriever:
 
         vector = self._embed_query(self._query(query))
         out: dict[str, str] = {}
-        unstored = []
+        unstored: list[tuple[Chunk, list[str]]] = []
         for h in hits:
             sentences = chunk_sentences(h.chunk)
             if not sentences:
@@ -172,14 +172,13 @@ class HybridRetriever:
             pos = self._positions.get(h.chunk.id)
             stored = None if pos is None or self.chunks[pos] != h.chunk else self.index.dense.extra_vectors(pos)
             if stored is None or len(stored) != len(sentences):
-                unstored.append(h.chunk)
+                unstored.append((h.chunk, sentences))
             else:
                 out[h.chunk.id] = sentences[int(np.argmax(stored @ vector))]
         if unstored:
-            vectors = normalize(self.embedder.embed([t for c in unstored for t in sentence_texts(c)]))
+            vectors = normalize(self.embedder.embed([t for c, _ in unstored for t in sentence_texts(c)]))
             start = 0
-            for c in unstored:
-                sentences = chunk_sentences(c)
+            for c, sentences in unstored:
                 out[c.id] = sentences[int(np.argmax(vectors[start : start + len(sentences)] @ vector))]
                 start += len(sentences)
         return out
