@@ -11,6 +11,7 @@ from studyrag.abstain import (
     abstention_text,
     calibrate_threshold,
     is_abstention,
+    is_abstention_sentence,
     matches_every_term,
     retrieval_confidence,
     should_abstain_on_retrieval,
@@ -72,6 +73,21 @@ def test_abstentions_are_detected(text: str) -> None:
 )
 def test_answers_that_merely_say_not_are_not_abstentions(text: str) -> None:
     assert not is_abstention(text)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # "is present" with a word for the sources was once read as "is not present": an answered
+        # yes/no question (held-out style r098) then counted its one claim as an abstention
+        "The sources call it deceptive alignment and say that once it is present, it may persist.",
+        "The guide says the bias term is defined as the mean of the batch.",
+        "The sources list what is covered in the course.",
+    ],
+)
+def test_a_sentence_that_affirms_is_not_an_abstention_sentence(sentence: str) -> None:
+    assert not is_abstention_sentence(sentence)
+    assert is_abstention_sentence(sentence.replace(" is ", " is not ", 1))
 
 
 def test_retrieval_rule() -> None:

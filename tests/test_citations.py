@@ -212,6 +212,16 @@ def test_support_score_uses_light_stemming_and_numbers() -> None:
     assert cit.support_score("the of and", SOURCES[0].chunk.text) == 0.0
 
 
+def test_figures_match_however_they_are_written() -> None:
+    source = "Popular datasets: Alpaca (52K instructions) and Dolly (15K human-generated)."
+    answer = "Alpaca has 52,000 instructions, and Dolly has 15,000 human-generated instructions."
+    assert cit.support_score(answer, source) == 1.0
+    assert cit.support_score(answer.replace("15,000", "16,000"), source) == 0.0
+    assert cit.support_score("Mixtral has 47 billion parameters.", "Mixtral (47B parameters)") == 1.0
+    # a figure glued to a name or a unit is left alone
+    assert cit.content_words("Mixtral 8x7B uses 4-bit weights") == {"mixtral", "8x7b", "4", "bit", "weight"}
+
+
 def test_repair_points_a_miscited_sentence_at_the_source_that_supports_it() -> None:
     srcs = [
         hit(1, "Dropout randomly zeroes activations during training."),

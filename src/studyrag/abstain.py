@@ -51,7 +51,7 @@ _NEGATED_VERB = (
     r"explain|describe|say|specify|define|answer|give|have|offer|state|tell)"
 )
 _NOT_PARTICIPLE = (
-    r"(?:is|are|was|were|isn't|aren't|wasn't|weren't)\s+(?:not\s+)?(?:explicitly\s+|directly\s+)?"
+    r"(?:(?:is|are|was|were)\s+not|isn't|aren't|wasn't|weren't)\s+(?:explicitly\s+|directly\s+)?"
     r"(?:covered|mentioned|addressed|discussed|provided|specified|included|described|explained|found|"
     r"available|present|contained|given|stated|defined)"
 )

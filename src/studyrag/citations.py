@@ -384,12 +384,43 @@ def _stem(word: str) -> str:
     return word
 
 
+# A figure with thousands separators or a magnitude ("52,000", "52K", "1.5 billion"); not one glued
+# to a word ("8x7B", "GPT-4") or a unit ("4-bit", "7 bits").
+_FIGURE = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:(k|m|b)\b|\s?(thousand|million|billion)\b)?",
+    re.IGNORECASE,
+)
+_SCALE = {"k": 10**3, "thousand": 10**3, "m": 10**6, "million": 10**6, "b": 10**9, "billion": 10**9}
+
+
+def normalize_figures(text: str) -> str:
+    """Write every figure the same way, so a sentence and its source agree however each spells it.
+
+    >>> normalize_figures("Alpaca has 52,000 instructions; Dolly 15K; a 1.5 billion model, 8x7B, 4-bit, 0.5")
+    'Alpaca has 52000 instructions; Dolly 15000; a 1500000000 model, 8x7B, 4-bit, 0.5'
+    """
+
+    def one(m: re.Match[str]) -> str:
+        digits, letter, word = m.group(1).replace(",", ""), m.group(2), m.group(3)
+        scale = (letter or word or "").lower()
+        if not scale:
+            return digits
+        value = float(digits) * _SCALE[scale]
+        return str(int(value)) if value.is_integer() else f"{value:g}"
+
+    return _FIGURE.sub(one, text)
+
+
 def content_words(text: str) -> set[str]:
-    """Lower-cased, lightly stemmed words minus stop words (numbers kept as written).
+    """Lower-cased, lightly stemmed words minus stop words (figures written one way, see
+    :func:`normalize_figures`, and kept as written otherwise).
 
     >>> sorted(content_words("The adapters were trained on 4-bit weights"))
     ['4', 'adapter', 'bit', 'train', 'weight']
+    >>> content_words("52K") == content_words("52,000") == content_words("52 thousand")
+    True
     """
+    text = normalize_figures(text)
     words = re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("’", ""))
     return {
         w if any(c.isdigit() for c in w) else _stem(w)
