@@ -6,7 +6,10 @@ Recall@5 / MRR@10 per kind, fused and dense:
 
 - ``base``: the question as typed (what ``HybridRetriever`` does);
 - ``strip``: question scaffolding removed first ("Is there a", "How can I", "What is it called when");
-- ``prf B×M``: pseudo-relevance feedback, query + B × the mean of the top M chunk vectors.
+- ``prf B×M``: pseudo-relevance feedback, query + B × the mean of the top M chunk vectors;
+- ``questions +M``: document expansion (doc2query): the synthetic LLM-written questions of
+  ``eval/rerank_train.jsonl`` (the embedder adapter's training set, no evaluation question in it)
+  become extra vectors of their chunk, counting the sentence margin plus M less.
 
 ``pick`` asks the default GGUF model to choose, among the top ``--n`` fused candidates of the
 paraphrase questions, the one that answers. It prints how often the choice is relevant, against
@@ -25,6 +28,7 @@ Asserts nothing. ``query`` takes about a minute; ``pick`` about 8 minutes on 2 c
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import string
 from collections.abc import Callable, Sequence
@@ -33,10 +37,11 @@ from pathlib import Path
 import numpy as np
 
 from studyrag.config import Settings, project_root
-from studyrag.dense import normalize
+from studyrag.dense import DenseIndex, normalize
 from studyrag.evaluation.datasets import load_retrieval
 from studyrag.evaluation.metrics import mean_scores, retrieval_scores
 from studyrag.evaluation.runner import _documents, relevance
+from studyrag.fusion import Scored
 from studyrag.generate import Message
 from studyrag.pipeline import StudyRAG
 
@@ -66,9 +71,54 @@ def _gold(rag: StudyRAG, eval_dir: Path, kinds: Sequence[str] | None = None):
     return questions, {q.id: rel[q.id] for q in questions}
 
 
+class _QuestionVectors:
+    """A dense index whose items also own the synthetic questions asked about them: the shipped
+    index's vectors plus one per question, a question row counting ``margin`` less than a sentence."""
+
+    def __init__(self, base: DenseIndex, vectors: np.ndarray, owners: np.ndarray, margin: float) -> None:
+        rows = base.index.reconstruct_n(0, base.n_vectors)
+        self.first_question = base.n_vectors
+        self.inner = DenseIndex.build(
+            np.concatenate([rows, vectors]), "Flat", np.concatenate([base.owners, owners]),
+            extra_margin=base.extra_margin,
+        )
+        self.margin = margin
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def search(self, query: np.ndarray, k: int = 10, *, own: bool = False) -> list[Scored]:
+        if own:
+            return self.inner.search(query, k, own=True)
+        best: dict[int, float] = {}
+        for s in self.inner._raw(query, min(self.inner.n_vectors, 8 * k + 64)):
+            extra = s.index >= self.inner.size
+            score = s.score - (self.inner.extra_margin if extra else 0.0)
+            score -= self.margin if s.index >= self.first_question else 0.0
+            item = int(self.inner.owners[s.index])
+            best[item] = max(score, best.get(item, -np.inf))
+        return [Scored(i, sc) for i, sc in sorted(best.items(), key=lambda kv: -kv[1])[:k]]
+
+
+def _synthetic_questions(rag: StudyRAG) -> tuple[list[str], np.ndarray]:
+    """The LLM-written questions of the adapter's training set and the chunk each is about."""
+    at = {c.id: i for i, c in enumerate(rag.retriever.chunks)}
+    texts, owners = [], []
+    with open(project_root() / "eval" / "rerank_train.jsonl", encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            if rec["type"] == "query" and rec.get("origin", "").startswith("llm") and rec["pos"] in at:
+                texts.append(rec["query"])
+                owners.append(at[rec["pos"]])
+    return texts, np.asarray(owners, dtype=np.int64)
+
+
 def query_probes(rag: StudyRAG, eval_dirs: Sequence[Path]) -> None:
     r = rag.retriever
     own = r.index.dense.index.reconstruct_n(0, r.index.dense.size)
+    shipped = r.index.dense
+    texts, owners = _synthetic_questions(rag)
+    question_vectors = r.embedder.embed(texts)
 
     def plain(q: str) -> np.ndarray:
         return r.embedder.embed([q])[0]
@@ -88,11 +138,17 @@ def query_probes(rag: StudyRAG, eval_dirs: Sequence[Path]) -> None:
         "prf 0.5x3": prf(0.5, 3),
         "prf 0.3x5": prf(0.3, 5),
     }
+    indexes = {name: shipped for name in variants}
+    for margin in (0.0, 0.04):
+        variants[f"questions +{margin}"] = plain
+        indexes[f"questions +{margin}"] = _QuestionVectors(shipped, question_vectors, owners, margin)
+    print(f"{len(texts)} synthetic questions as extra vectors in the 'questions' variants")
     for eval_dir in eval_dirs:
         questions, gold = _gold(rag, eval_dir)
         print(f"\n{eval_dir} ({len(questions)} answerable): Recall@5 / MRR@10 per kind")
         for name, vector in variants.items():
             r._embed_query = vector  # what search and search_dense embed the query with
+            object.__setattr__(r.index, "dense", indexes[name])  # Index is frozen; a probe swaps it
             for mode, search in (("fused", r.search), ("dense", r.search_dense)):
                 runs = {q.id: [h.chunk.id for h in search(q.question, k=10)] for q in questions}
                 per = retrieval_scores(gold, runs, (1, 3, 5, 10))
