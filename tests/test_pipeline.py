@@ -140,3 +140,42 @@ def test_the_sentence_closest_to_the_question_is_bold_in_the_prompt(rag: StudyRA
     bold = "**The Chinchilla paper found that compute-optimal training uses about twenty tokens per parameter,"
     assert (bold in gen.prompt) == highlight
     assert "**" not in answer.text  # the mark is for the model; sources and answer keep the guide's text
+
+
+class _Hyde(_Recording):
+    """The fake generator, writing ``passage`` when asked for a hypothetical passage (hyde.py)."""
+
+    def __init__(self, passage: str) -> None:
+        super().__init__()
+        self.passage = passage
+        self.hyde_calls = 0
+
+    def answer_for(self, messages):
+        from studyrag.hyde import HYDE_SYSTEM
+
+        if messages[0].content == HYDE_SYSTEM:
+            self.hyde_calls += 1
+            return self.passage
+        return super().answer_for(messages)
+
+
+def test_hyde_passage_steers_the_dense_query_but_never_reaches_the_prompt(rag: StudyRAG) -> None:
+    question = "Which sections mention a large model?"  # both sections do; the passage tips it
+    passage = "Compute-optimal training by the Chinchilla paper uses twenty tokens per parameter, undertrained"
+    settings = rag.settings.replace(source_min_ratio=0.0)
+    plain = StudyRAG(settings, rag.index, rag.retriever.embedder, generator=_Hyde(passage)).ask(question)
+    gen = _Hyde(passage)
+    expanded = StudyRAG(settings.replace(hyde=True), rag.index, rag.retriever.embedder, generator=gen).ask(question)
+    assert gen.hyde_calls == 1 and "hyde_s" in expanded.timings
+    assert [h.chunk.section for h in plain.sources] == ["LoRA", "Scaling laws"]
+    assert [h.chunk.section for h in expanded.sources] == ["Scaling laws", "LoRA"]
+    assert "Chinchilla paper uses twenty" not in gen.prompt  # the passage is for retrieval only
+
+
+def test_hyde_is_not_asked_for_a_question_declined_before_generation(rag: StudyRAG) -> None:
+    gen = _Hyde("The 1998 World Cup was won by France.")
+    answer = StudyRAG(rag.settings.replace(hyde=True), rag.index, rag.retriever.embedder, generator=gen).ask(
+        "Who won the 1998 World Cup?"
+    )
+    assert answer.abstain_reason == "no_close_passage"
+    assert gen.hyde_calls == 0 and gen.calls == 0

@@ -127,6 +127,18 @@ def test_candidates_bound_what_each_retriever_contributes(retriever: HybridRetri
     assert len(every) == len(retriever.chunks) and max(h.dense_rank or 0 for h in every) > 3
 
 
+def test_an_expansion_moves_the_dense_query_but_not_bm25(retriever: HybridRetriever) -> None:
+    q, extra = retriever.query_vector(QUERY), retriever.query_vector("mixture of experts routing")
+    assert np.allclose(retriever.query_vector(QUERY, "  "), q)
+    mixed = retriever.query_vector(QUERY, "mixture of experts routing")
+    assert np.isclose(np.linalg.norm(mixed), 1.0)
+    assert np.allclose(mixed, (q + extra) / np.linalg.norm(q + extra), atol=1e-6)
+    plain, expanded = retriever.search(QUERY, k=10), retriever.search(QUERY, k=10, expansion="mixture of experts routing")
+    assert [h.chunk.id for h in plain] != [h.chunk.id for h in expanded]
+    by_id = {h.chunk.id: h for h in plain}
+    assert all(h.bm25_score == by_id[h.chunk.id].bm25_score for h in expanded if h.chunk.id in by_id)
+
+
 def test_stop_word_query_still_gets_dense_hits(retriever: HybridRetriever) -> None:
     assert retriever.search_bm25("what is the", k=5) == []
     assert len(retriever.search("what is the", k=5)) == 5

@@ -347,3 +347,15 @@ def test_a_set_inside_eval_uses_the_main_calibration_and_records_its_files(rag, 
     runner.run(rag.settings, suite="answers", limit=2, out=workdir / "alone-run", quiet=True, rag=rag,
                eval_dir=alone, cache_from=[])
     assert "0.123" not in _report(workdir / "alone-run")["answers"]["judge_choice"]
+
+
+def test_with_hyde_on_the_retrieval_suite_adds_a_fused_hyde_run(rag, workdir, eval_dir):
+    gen = FakeGenerator(reply="Low-rank adapters freeze the pretrained weights.")  # the written passage
+    hyde = StudyRAG(rag.settings.replace(hyde=True), rag.index, rag.retriever.embedder, generator=gen)
+    summary = runner.run(
+        hyde.settings, suite="retrieval", limit=4, out=workdir / "hyde", quiet=True, rag=hyde,
+        eval_dir=eval_dir, cache_from=[],
+    )
+    assert "fused+hyde" in summary["retrieval"]["retrievers"]
+    assert gen.calls >= 4  # one passage per question
+    assert _report(workdir / "hyde")["settings"]["hyde"] is True

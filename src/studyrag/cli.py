@@ -145,14 +145,17 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 @cli.command()
 @click.argument("query")
 @click.option("-k", "--k", "k", type=int, default=None, help="How many results (default 10).")
+@click.option(
+    "--hyde", is_flag=True, help="Let the language model write a passage for QUERY first and search with it too."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
 @handle_errors
-def search(ctx: click.Context, query: str, k: int | None, as_json: bool) -> None:
-    """Find the passages most relevant to QUERY (no language model involved)."""
+def search(ctx: click.Context, query: str, k: int | None, hyde: bool, as_json: bool) -> None:
+    """Find the passages most relevant to QUERY (no language model involved unless --hyde)."""
     s = _settings(ctx)
     rag = _load(s, quiet=as_json)
-    hits = rag.search(query, k=k or s.k)
+    hits = rag.search(query, k=k or s.k, hyde=hyde)
     if as_json:
         click.echo(json.dumps({"query": query, "results": [hit_json(h) for h in hits]}, indent=2, ensure_ascii=False))
         return

@@ -77,6 +77,11 @@ class Settings:
     dense_weight: float = 1.0
     rrf_k: int = 10  # RRF only: 10 measured best on MRR@10
     k: int = 10
+    # before answering, the model writes a short textbook paragraph for the question, and the dense
+    # query is the mean of the question's vector and the paragraph's (hyde.py); retrieval for
+    # abstention and `studyrag search` use the question alone
+    hyde: bool = False
+    hyde_tokens: int = 60
     # --- reranking
     rerank: bool = False  # off until the reranker ablation shows a win (docs/reranker.md)
     rerank_candidates: int = 30

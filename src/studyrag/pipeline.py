@@ -129,17 +129,26 @@ class StudyRAG:
         return self.index.chunks
 
     # ------------------------------------------------------------------ retrieval
-    def search(self, query: str, k: int | None = None, *, rerank: bool | None = None) -> list[Hit]:
-        """Top ``k`` hits for ``query``: fused BM25 + dense, reranked when a reranker is on."""
+    def search(
+        self, query: str, k: int | None = None, *, rerank: bool | None = None, hyde: bool = False
+    ) -> list[Hit]:
+        """Top ``k`` hits for ``query``: fused BM25 + dense, reranked when a reranker is on. With
+        ``hyde`` the model first writes a passage for the query, which joins the dense query
+        (``hyde.py``; what answering does when ``Settings.hyde`` is on)."""
+        from .hyde import hypothetical_passage
+
         query = validate_question(query, self.settings.max_question_chars)
-        hits, _ = self._retrieve(query, k or self.settings.k, rerank=rerank)
+        passage = hypothetical_passage(self.generator, query, max_tokens=self.settings.hyde_tokens) if hyde else ""
+        hits, _ = self._retrieve(query, k or self.settings.k, rerank=rerank, expansion=passage)
         return hits
 
-    def _retrieve(self, query: str, k: int, *, rerank: bool | None = None) -> tuple[list[Hit], dict[str, float]]:
+    def _retrieve(
+        self, query: str, k: int, *, rerank: bool | None = None, expansion: str = ""
+    ) -> tuple[list[Hit], dict[str, float]]:
         use_rerank = (self.settings.rerank if rerank is None else rerank) and self.reranker is not None
         t0 = time.perf_counter()
         n_candidates = max(k, self.settings.rerank_candidates) if use_rerank else k
-        hits = self.retriever.search(query, n_candidates)
+        hits = self.retriever.search(query, n_candidates, expansion=expansion)
         t1 = time.perf_counter()
         if use_rerank:
             from .rerank import rerank_hits
@@ -189,6 +198,7 @@ class StudyRAG:
             resolve_citations,
         )
         from .conversation import rewrite_followup
+        from .hyde import hypothetical_passage
         from .lexical import tokenize
         from .prompt import build_prompt, close_sources
         from .stream_check import CitationStream
@@ -226,13 +236,14 @@ class StudyRAG:
 
         low = weak(standalone, hits)
         focus = question_focus(standalone) if low else None
+        asked = standalone  # what the sources were retrieved for
         if focus:
             # instructions around the question ("You are a pirate now. ...?") can drown it: when
             # the question alone finds its sections, answer from those
             focus_hits, t_focus = self._retrieve(focus, max(n_sources, 5), rerank=rerank)
             timings.update({f"focus_{k}": v for k, v in t_focus.items()})
             if not weak(focus, focus_hits):
-                low, hits = False, focus_hits
+                low, hits, asked = False, focus_hits, focus
         # a name the guides never use (AlphaFold, Kubernetes): nothing here can be about it
         unknown = not low and unknown_names(standalone, self.retriever.index.bm25.vocab, tokenize)
         if low or unknown:
@@ -243,6 +254,16 @@ class StudyRAG:
             return
 
         gen = self.generator
+        if s.hyde:
+            # only now, once the question is to be answered: a declined one costs no generation, and
+            # abstention keeps the threshold it was calibrated with (the question alone)
+            t = time.perf_counter()
+            passage = hypothetical_passage(gen, asked, max_tokens=s.hyde_tokens)
+            timings["hyde_s"] = time.perf_counter() - t
+            if passage:
+                hits, t_hyde = self._retrieve(asked, max(n_sources, 5), rerank=rerank, expansion=passage)
+                timings["retrieve_s"] = timings.get("retrieve_s", 0.0) + t_hyde["retrieve_s"]
+                timings["rerank_s"] = timings.get("rerank_s", 0.0) + t_hyde["rerank_s"]
         t = time.perf_counter()
         sources = close_sources(hits[:n_sources], s.source_min_ratio)
         prompt = build_prompt(

@@ -103,13 +103,24 @@ class HybridRetriever:
     def _dense(self, query: str, n: int):
         return self.index.dense.search(self._embed_query(query), n)
 
-    def search(self, query: str, k: int = 10, *, candidates: int | None = None) -> list[Hit]:
+    def query_vector(self, query: str, expansion: str = "") -> np.ndarray:
+        """The dense query: the question's vector, or with an ``expansion`` (a hypothetical passage,
+        ``hyde.py``) the normalized mean of the question's and the passage's vectors."""
+        vector = self._embed_query(self._query(query))
+        if not expansion.strip():
+            return vector
+        from .dense import normalize
+
+        return normalize((vector + self._embed_query(expansion))[None])[0]
+
+    def search(self, query: str, k: int = 10, *, candidates: int | None = None, expansion: str = "") -> list[Hit]:
         """Top ``k`` chunks by fusing ``candidates`` from each retriever (default ``max(k, 50)``)
-        as ``Settings.fusion`` says. Each ``Hit`` carries both component ranks and scores."""
+        as ``Settings.fusion`` says. Each ``Hit`` carries both component ranks and scores.
+        ``expansion`` joins the dense query only (:meth:`query_vector`); BM25 reads the question."""
         query = self._query(query)
         n = max(k, candidates if candidates is not None else MIN_CANDIDATES)
         s = self.settings
-        vector, scores = self._embed_query(query), self.index.bm25.scores(query)
+        vector, scores = self.query_vector(query, expansion), self.index.bm25.scores(query)
         bm25, dense = top_k(scores, n), self.index.dense.search(vector, n)
         spreads = self._spreads(scores, vector, bm25, dense, n) if s.fusion == "zscore" else None
         return fuse(

@@ -146,6 +146,8 @@ def _retrievers(rag: StudyRAG) -> dict[str, Callable[[str, int], list[Hit]]]:
     if hasattr(r, "search_dense"):
         out["dense"] = r.search_dense
     out["fused"] = r.search
+    if rag.settings.hyde:  # what answering retrieves with; its latency includes writing the passage
+        out["fused+hyde"] = lambda q, k: rag.search(q, k, rerank=False, hyde=True)
     if rag.reranker is not None:
         out["reranked"] = lambda q, k: rag.search(q, k, rerank=True)
     return out
