@@ -10,8 +10,7 @@ evaluation question are dropped, and a test checks it). Three kinds of query per
       nohup python scripts/make_rerank_data.py llm --styles direct,paraphrase > /tmp/rerank_llm.log 2>&1 &
 
   (``direct``: "a question this passage answers"; ``paraphrase``: the same, "describing the idea in
-  other words without using its name"; ``describe``: the same in plain everyday words, with the
-  heading's words listed as ones to avoid, and dropped if it uses one.)
+  other words without using its name".)
 
 - ``template``: "What is <title>?" / "Explain <title>." from section and glossary titles;
 - ``keywords``: the chunk's most distinctive words, as a student types into a search box.
@@ -59,11 +58,6 @@ PROMPTS = {
     "Reply with the question only.",
     "paraphrase": "Passage from a study guide:\n{passage}\n\nWrite one short question that this passage "
     "answers, describing the idea in other words without using its name. Reply with the question only.",
-    # "paraphrase" questions still named the topic ("How does QLoRA combine ...?"): this style lists
-    # the words to avoid, and a question that uses one anyway is dropped (names_topic)
-    "describe": "Passage from a study guide:\n{passage}\n\nWrite one short question a student could ask "
-    "whose answer is this passage. Describe the idea in plain everyday words instead of naming it; do not "
-    "use the words: {avoid}. Reply with the question only.",
 }
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
 _STOP = frozenset(
@@ -110,29 +104,6 @@ def clean_question(raw: str) -> str | None:
     return None
 
 
-def topic_words(chunk: Chunk) -> list[str]:
-    """The words of the chunk's own heading that name its topic (lower case, in order).
-
-    >>> c = Chunk(id="x", source="g.md", path=("Agents", "Toolformer & Learned Tool Use"), text="", start=0, end=0)
-    >>> topic_words(c)
-    ['toolformer', 'learned', 'tool']
-    """
-    title = _clean_title(chunk.path[-1]) if chunk.path else ""
-    words = [w.lower() for w in _WORD.findall(title)]
-    return list(dict.fromkeys(w for w in words if len(w) > 2 and w not in _STOP))
-
-
-def names_topic(question: str, chunk: Chunk) -> bool:
-    """Whether ``question`` uses a word of the chunk's heading (a "describe" question must not).
-
-    >>> c = Chunk(id="x", source="g.md", path=("Toolformer",), text="", start=0, end=0)
-    >>> names_topic("How can a model learn to call tools?", c), names_topic("What is Toolformer?", c)
-    (False, True)
-    """
-    asked = {w.lower() for w in _WORD.findall(question)}
-    return any(w in asked for w in topic_words(chunk))
-
-
 def _key(chunk: Chunk, style: str) -> str:
     return hashlib.sha256(f"{style}\0{chunk.source}\0{chunk.text}".encode()).hexdigest()[:20]
 
@@ -160,7 +131,7 @@ def run_llm(chunks: Sequence[Chunk], settings: Settings, styles: Sequence[str], 
         for i, (chunk, style) in enumerate(todo, 1):
             msgs = [
                 Message("system", SYSTEM),
-                Message("user", PROMPTS[style].format(passage=passage_of(chunk), avoid=", ".join(topic_words(chunk)))),
+                Message("user", PROMPTS[style].format(passage=passage_of(chunk))),
             ]
             raw = gen.generate(msgs, max_tokens=40, temperature=0.0)
             row = {
@@ -246,8 +217,7 @@ def queries_for(chunks: Sequence[Chunk], settings: Settings) -> list[tuple[str, 
     out: list[tuple[str, str, str]] = []
     for c in chunks:
         for style in PROMPTS:
-            found = llm.get(_key(c, style), [])
-            out += [(q, f"llm-{s}", c.id) for s, q in found if s != "describe" or not names_topic(q, c)]
+            out += [(q, f"llm-{s}", c.id) for s, q in llm.get(_key(c, style), [])]
         out += [(q, "template", c.id) for q in template_queries(c)]
         if c.id in keywords:
             out.append((keywords[c.id], "keywords", c.id))
@@ -336,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("command", choices=["llm", "build"])
     p.add_argument("--index-dir", help="index directory (default: the settings' index_dir)")
-    p.add_argument("--styles", default="direct", help="LLM prompt styles, comma-separated: direct,paraphrase,describe")
+    p.add_argument("--styles", default="direct", help="LLM prompt styles, comma-separated: direct,paraphrase")
     p.add_argument("--limit", type=int, help="llm: stop after this many questions")
     p.add_argument("--out", type=Path, default=project_root() / DEFAULT_TRAIN_FILE)
     args = p.parse_args(argv)
