@@ -4,8 +4,9 @@ next to the question, still numbered [1] (a probe of small models' recency bias;
 
     python scripts/best_source_last.py eval --suite answers --limit 42 --stratify --out /tmp/best-last-42
 
-Tenth session, on the stratified 42-question slice against the same code in source order: at least one
-key fact 0.800 → 0.771, citation precision 0.758 → 0.661 (p = 0.20), correctness 0.614 → 0.595.
+Tenth session, on the stratified 42-question slice against the same code in source order
+(``eval/reports/best-last-42`` against ``fix-42``): at least one key fact 0.800 → 0.771, citation
+precision 0.758 → 0.661 (p = 0.20), correctness 0.614 → 0.595.
 """
 
 from __future__ import annotations
