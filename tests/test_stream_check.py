@@ -68,3 +68,14 @@ def test_a_marker_is_held_only_until_it_closes() -> None:
     _, shown = streamed(["x [", "this is plain bracketed text, not a citation marker"])
     assert "".join(shown[:2]).startswith("x [this")
     assert streamed(["x [", "1"])[0] == "x [1"
+
+
+def test_a_dropped_marker_takes_the_space_before_it_along() -> None:
+    # the model streams " [" as one token; with one source, its "[2]" is dropped and "instructions ."
+    # was shown with a stray space
+    one = [hit(1, "Alpaca (52K instructions) and Dolly (15K human-generated).")]
+    text, _ = streamed(["Dolly has 15,000 instructions", " [", "2", "]."], sources=one)
+    assert text == "Dolly has 15,000 instructions."
+    assert streamed(["Dolly has 15,000 instructions", " [", "1", "]."], sources=one)[0] == (
+        "Dolly has 15,000 instructions [1]."
+    )

@@ -13,7 +13,7 @@ model left bare, and put every marker before the full stop).
 ...     ["PagedAttention stores the KV cache in fixed-size blocks.", "Attention mechanisms: MHA, GQA."], 1)]
 >>> stream = CitationStream(srcs)
 >>> [stream.feed(p) for p in ["PagedAttention stores the KV cache", " in fixed-size blocks. [", "2", "]"]]
-['PagedAttention stores the KV cache', ' in fixed-size blocks. ', '', '[1]']
+['PagedAttention stores the KV cache', ' in fixed-size blocks.', '', ' [1]']
 """
 
 from __future__ import annotations
@@ -56,7 +56,13 @@ class CitationStream:
             end = held.find("]")
             if end < 0:
                 if len(held) < _MARKER_MAX:
-                    break  # the rest of the marker is still to come
+                    # the rest of the marker is still to come; the spaces before it wait with it, so
+                    # a marker that is then dropped takes them along ("instructions [2]." → "instructions.")
+                    text = out.pop() if out else ""
+                    kept = text.rstrip(" ")
+                    out.append(kept)
+                    held = text[len(kept) :] + held
+                    break
                 out.append(held[0])
                 held = held[1:]
                 continue
