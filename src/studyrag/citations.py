@@ -385,7 +385,8 @@ def _stem(word: str) -> str:
 
 
 # A figure with thousands separators or a magnitude ("52,000", "52K", "1.5 billion"); not one glued
-# to a word ("8x7B", "GPT-4") or a unit ("4-bit", "7 bits").
+# to a word ("8x7B", "GPT-4") or a unit ("4-bit", "7 bits"). evaluation/normalize.py reads numbers
+# for the key-fact metric on its own, on purpose: the grader shares no code with what it grades.
 _FIGURE = re.compile(
     r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:(k|m|b)\b|\s?(thousand|million|billion)\b)?",
     re.IGNORECASE,

@@ -262,8 +262,8 @@ class StudyRAG:
             timings["hyde_s"] = time.perf_counter() - t
             if passage:
                 hits, t_hyde = self._retrieve(asked, max(n_sources, 5), rerank=rerank, expansion=passage)
-                timings["retrieve_s"] = timings.get("retrieve_s", 0.0) + t_hyde["retrieve_s"]
-                timings["rerank_s"] = timings.get("rerank_s", 0.0) + t_hyde["rerank_s"]
+                for key, seconds in t_hyde.items():  # the second retrieval adds to the first
+                    timings[key] = timings.get(key, 0.0) + seconds
         t = time.perf_counter()
         sources = close_sources(hits[:n_sources], s.source_min_ratio)
         prompt = build_prompt(
