@@ -13,7 +13,8 @@ import pytest
 from studyrag import generate as gen_mod
 from studyrag.config import Settings
 from studyrag.errors import ConfigError, GenerationError, ModelCorruptError, ModelNotFoundError
-from studyrag.generate import Generator, LlamaGenerator, Message, _gpu_layers, make_generator
+from studyrag.fakes import FakeGenerator
+from studyrag.generate import Generator, LlamaGenerator, Message, _gpu_layers, aside, make_generator
 from studyrag.openai_backend import OpenAIGenerator
 
 PIECES = ["LoRA", " adds", " low-rank", " adapters", " [1]."]
@@ -320,6 +321,46 @@ def test_llama_context_overflow_is_a_generation_error_with_fix(smol):
         list(smol.stream(huge, max_tokens=8, temperature=0.0))
     assert smol.count_tokens("hello world") > 0  # still usable afterwards
     assert "".join(smol.stream(QUESTION, max_tokens=4, temperature=0.0))
+
+
+def _tokens(gen: LlamaGenerator, messages: list[Message]) -> list[int]:
+    return gen.llama.tokenize(gen.prompt_text(messages).encode(), add_bos=False, special=True)
+
+
+def test_aside_puts_the_cached_prompt_back_and_answers_stay_the_same(smol):
+    answer_prompt = [Message("system", "You answer in one word."), Message("user", "Name a colour.")]
+    fresh = smol.generate(answer_prompt, max_tokens=8, temperature=0.0)
+    llm = smol.llama
+    cached = list(llm.input_ids[: llm.n_tokens])
+    assert cached[: len(_tokens(smol, answer_prompt))] == _tokens(smol, answer_prompt)
+
+    with aside(smol):  # a side prompt that shares nothing with the answer prompt
+        smol.generate([Message("user", "Count from one to five.")], max_tokens=8, temperature=0.0)
+        assert list(llm.input_ids[: len(cached)]) != cached  # it did overwrite the cache
+    assert llm.n_tokens == len(cached) and list(llm.input_ids[: llm.n_tokens]) == cached
+
+    # the restored cells hold the answer prompt: generating from them gives the fresh answer
+    assert smol.generate(answer_prompt, max_tokens=8, temperature=0.0) == fresh
+    llm.reset()
+    assert smol.generate(answer_prompt, max_tokens=8, temperature=0.0) == fresh
+
+
+def test_aside_falls_back_to_an_empty_cache_when_restoring_fails(smol, monkeypatch):
+    import llama_cpp
+
+    prompt = [Message("user", "Name a colour.")]
+    fresh = smol.generate(prompt, max_tokens=8, temperature=0.0)
+    monkeypatch.setattr(llama_cpp, "llama_state_seq_set_data", lambda *a: 0)
+    with aside(smol):
+        smol.generate([Message("user", "Count from one to five.")], max_tokens=8, temperature=0.0)
+    assert smol.llama.n_tokens == 0  # consistent: the next prompt is evaluated in full
+    assert smol.generate(prompt, max_tokens=8, temperature=0.0) == fresh
+
+
+def test_aside_passes_through_generators_without_a_cache():
+    gen = FakeGenerator(reply="ok")
+    with aside(gen):
+        assert gen.generate([Message("user", "Hi")], max_tokens=4, temperature=0.0) == "ok"
 
 
 def test_llama_load_errors_say_what_to_do(tmp_path):

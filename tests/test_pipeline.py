@@ -3,6 +3,7 @@ StudyRAG decline before calling the model, and what must not."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,42 @@ def test_hyde_passage_steers_the_dense_query_but_never_reaches_the_prompt(rag: S
     assert [h.chunk.section for h in plain.sources] == ["LoRA", "Scaling laws"]
     assert [h.chunk.section for h in expanded.sources] == ["Scaling laws", "LoRA"]
     assert "Chinchilla paper uses twenty" not in gen.prompt  # the passage is for retrieval only
+
+
+class _Aside(_Hyde):
+    """Records which prompts ran inside ``keep_cache`` (see ``generate.aside``)."""
+
+    def __init__(self, passage: str) -> None:
+        super().__init__(passage)
+        self.inside = False
+        self.log: list[tuple[bool, str]] = []
+
+    @contextlib.contextmanager
+    def keep_cache(self):
+        self.inside = True
+        try:
+            yield
+        finally:
+            self.inside = False
+
+    def answer_for(self, messages):
+        self.log.append((self.inside, messages[0].content[:30]))
+        return super().answer_for(messages)
+
+
+def test_side_generations_keep_the_answer_prompts_cache(rag: StudyRAG) -> None:
+    from studyrag.conversation import Turn
+    from studyrag.hyde import HYDE_SYSTEM
+    from studyrag.prompt import SYSTEM_PROMPT
+
+    gen = _Aside("LoRA freezes the base weights and trains low-rank adapters.")
+    rag_ = StudyRAG(rag.settings.replace(hyde=True), rag.index, rag.retriever.embedder, generator=gen)
+    answer = rag_.ask("What does it freeze and train?", history=[Turn("What is LoRA?", "LoRA trains adapters [1].")])
+    assert not answer.abstained and answer.standalone_question != "What does it freeze and train?"
+    kinds = {text: inside for inside, text in gen.log}
+    assert kinds.pop(HYDE_SYSTEM[:30]) is True  # the passage ran aside
+    assert kinds.pop(SYSTEM_PROMPT[:30]) is False  # the answer itself did not
+    assert list(kinds.values()) == [True]  # nor did the follow-up rewrite
 
 
 def test_hyde_is_not_asked_for_a_question_declined_before_generation(rag: StudyRAG) -> None:
