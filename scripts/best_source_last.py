@@ -44,7 +44,7 @@ def main() -> None:
     prompt.render_sources = render_best_last  # what prompt._messages calls for every question
     # the worked example is written the same way, so the model sees one convention
     example = prompt.Message("user", render_best_last(prompt._EXAMPLE_QUESTION, prompt._EXAMPLE_SOURCES))
-    prompt._PREAMBLE = (prompt._PREAMBLE[0], example, prompt._PREAMBLE[2])
+    prompt.PREAMBLE = (prompt.PREAMBLE[0], example, prompt.PREAMBLE[2])
     sys.argv[0] = "studyrag"
     cli()
 

@@ -7,9 +7,12 @@ side generation in between (the follow-up rewrite, a HyDE passage) overwrites th
 ``generate.aside`` puts the cache back after such a generation. This script asks each pair below
 (a question, then a follow-up with the first as history) twice: as StudyRAG does it, and with the
 cache keeping switched off. With ``--hyde`` it asks the first questions one after another with
-HyDE on instead. Prints the medians; asserts nothing. About 6 minutes on 2 cores.
+HyDE on instead. With ``--first`` it asks each first question of a new session (the model not yet
+loaded), with and without ``StudyRAG.warm_up`` before it, which ``studyrag chat`` and the study chat
+run in the background while the first question is typed. Prints the medians; asserts nothing. About
+6 minutes on 2 cores (``--first``: 3).
 
-    python scripts/followup_latency.py [--hyde]
+    python scripts/followup_latency.py [--hyde | --first]
 """
 
 from __future__ import annotations
@@ -67,10 +70,29 @@ def hyde_questions(rag: StudyRAG) -> list[float]:
     return out
 
 
+def first_questions(rag: StudyRAG, warm: bool) -> list[float]:
+    out = []
+    for first, _ in PAIRS:
+        fresh = StudyRAG(rag.settings, rag.index, rag.embedder)  # a new session: no model loaded yet
+        if warm:
+            fresh.warm_up()  # as if the question took longer to type than the warm-up to run
+        a = fresh.ask(first)
+        out.append(a.timings["time_to_first_token_s"])
+        print(f"  {a.timings['time_to_first_token_s']:5.2f} s  {first}", flush=True)
+        fresh.generator.close()  # type: ignore[attr-defined]
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--hyde", action="store_true", help="time HyDE questions instead of follow-ups")
+    p.add_argument("--first", action="store_true", help="time the first question of a session")
     args = p.parse_args()
+    if args.first:
+        rag = StudyRAG.load(Settings.from_env(), progress=False)
+        cold, warm = (statistics.median(first_questions(rag, w)) for w in (False, True))
+        print(f"median time to first token of a session's first question: cold {cold:.2f} s, warmed {warm:.2f} s")
+        return
     settings = Settings.from_env(hyde=True) if args.hyde else Settings.from_env()
     rag = StudyRAG.load(settings, progress=False)
     rag.ask(PAIRS[0][0])  # warm-up

@@ -345,6 +345,18 @@ def test_aside_puts_the_cached_prompt_back_and_answers_stay_the_same(smol):
     assert smol.generate(answer_prompt, max_tokens=8, temperature=0.0) == fresh
 
 
+def test_a_warmed_preamble_is_the_cached_start_of_every_answer_prompt(smol):
+    from studyrag import prompt as pr
+
+    smol.llama.reset()
+    smol.generate(list(pr.PREAMBLE), max_tokens=1, temperature=0.0)  # what StudyRAG.warm_up sends
+    answer = pr.build_prompt("What is LoRA?", [], smol.count_messages, n_ctx=2048, max_answer_tokens=1, max_sources=1)
+    full = _tokens(smol, list(answer.messages))
+    cached = list(smol.llama.input_ids[: smol.llama.n_tokens])
+    shared = next((i for i, (a, b) in enumerate(zip(cached, full, strict=False)) if a != b), len(cached))
+    assert shared >= len(_tokens(smol, list(pr.PREAMBLE))) - 3  # all but the generation prompt's tokens
+
+
 def test_aside_falls_back_to_an_empty_cache_when_restoring_fails(smol, monkeypatch):
     import llama_cpp
 

@@ -4,12 +4,14 @@ StudyRAG decline before calling the model, and what must not."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 
 import pytest
 
 from studyrag.abstain import question_focus
 from studyrag.config import Settings
+from studyrag.errors import GenerationError
 from studyrag.fakes import FakeEmbedder, FakeGenerator
 from studyrag.pipeline import StudyRAG
 
@@ -191,6 +193,7 @@ class _Aside(_Hyde):
 
     def answer_for(self, messages):
         self.log.append((self.inside, messages[0].content[:30]))
+        self.prompt_messages = list(messages)
         return super().answer_for(messages)
 
 
@@ -207,6 +210,28 @@ def test_side_generations_keep_the_answer_prompts_cache(rag: StudyRAG) -> None:
     assert kinds.pop(HYDE_SYSTEM[:30]) is True  # the passage ran aside
     assert kinds.pop(SYSTEM_PROMPT[:30]) is False  # the answer itself did not
     assert list(kinds.values()) == [True]  # nor did the follow-up rewrite
+
+
+def test_warm_up_computes_the_answer_prompts_fixed_opening(rag: StudyRAG) -> None:
+    from studyrag.prompt import PREAMBLE
+
+    gen = _Aside("")
+    rag_ = StudyRAG(rag.settings, rag.index, rag.retriever.embedder, generator=gen)
+    rag_.warm_up()
+    assert [text for _, text in gen.log] == [PREAMBLE[0].content[:30]]
+    rag_.ask("What does LoRA freeze and train?")
+    assert gen.prompt_messages[: len(PREAMBLE)] == list(PREAMBLE)  # what was warmed is what answers start with
+
+
+def test_a_failing_background_warm_up_is_left_to_the_first_question(rag: StudyRAG, caplog) -> None:
+    class Broken(FakeGenerator):
+        def generate(self, *a, **kw):
+            raise GenerationError("no model here: set STUDYRAG_LLM")
+
+    rag_ = StudyRAG(rag.settings, rag.index, rag.retriever.embedder, generator=Broken())
+    with caplog.at_level(logging.INFO, logger="studyrag"):
+        rag_.warm_up_in_background().join(10)
+    assert "warm-up skipped: no model here" in caplog.text
 
 
 def test_hyde_is_not_asked_for_a_question_declined_before_generation(rag: StudyRAG) -> None:

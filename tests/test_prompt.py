@@ -84,7 +84,7 @@ def test_worked_example_cites_every_sentence_and_is_short() -> None:
     assert sentences and all(s.numbers for s in sentences)
     # every prompt token costs prefill time: instructions + example stay small (measured: 153
     # Qwen2.5 tokens); this word-count guard catches the template growing unnoticed
-    assert COUNT(list(pr._PREAMBLE)) <= 135
+    assert COUNT(list(pr.PREAMBLE)) <= 135
 
 
 def test_prompt_plus_answer_fits_and_lowest_ranked_sources_go_first() -> None:

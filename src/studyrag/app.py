@@ -438,4 +438,5 @@ def launch(
     settings = settings or Settings.from_env()
     if rag is None:
         rag = StudyRAG.load(settings)
+    rag.warm_up_in_background()  # the model loads while the page opens and the first question is typed
     serve(build_app(rag, settings), host=host, port=port, share=share, block=True)

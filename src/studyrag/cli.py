@@ -249,6 +249,7 @@ def chat(ctx: click.Context) -> None:
 
     s = _settings(ctx)
     rag = _load(s)
+    rag.warm_up_in_background()  # the model loads while the first question is typed
     history: list[Turn] = []
     click.echo("Ask about the guides. Empty line or Ctrl-D to quit; /clear forgets the conversation.")
     while True:

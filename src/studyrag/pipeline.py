@@ -124,6 +124,28 @@ class StudyRAG:
                 self._generator = make_generator(self.settings)
             return self._generator
 
+    def warm_up(self) -> None:
+        """Load the language model and compute the answer prompt's fixed opening (instructions and
+        worked example, ~150 tokens), which llama.cpp then keeps cached: the first question waits
+        for neither. ``studyrag chat`` and the study chat run it in the background at start."""
+        from .prompt import PREAMBLE
+
+        self.generator.generate(list(PREAMBLE), max_tokens=1, temperature=0.0)
+
+    def warm_up_in_background(self) -> threading.Thread:
+        """:meth:`warm_up` in a daemon thread. A failure (a missing model, say) is only logged: the
+        first question meets it again and reports it the usual way."""
+
+        def run() -> None:
+            try:
+                self.warm_up()
+            except Exception as e:  # noqa: BLE001 - reported by the first question instead
+                log.info("warm-up skipped: %s", e)
+
+        thread = threading.Thread(target=run, name="studyrag-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     @property
     def chunks(self) -> tuple[Chunk, ...]:
         return self.index.chunks

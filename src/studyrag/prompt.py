@@ -47,6 +47,7 @@ __all__ = [
     "TRUNCATION_MARK",
     "INSTRUCTION_MARK",
     "SYSTEM_PROMPT",
+    "PREAMBLE",
     "Prompt",
     "build_prompt",
     "close_sources",
@@ -216,7 +217,9 @@ def render_sources(question: str, blocks: Sequence[tuple[str, str]]) -> str:
     return "\n".join(parts)
 
 
-_PREAMBLE = (
+# The fixed opening of every answer prompt; llama.cpp keeps it cached from one answer to the next
+# (``generate.aside``), and ``StudyRAG.warm_up`` computes it before the first question.
+PREAMBLE = (
     Message("system", SYSTEM_PROMPT),
     Message("user", render_sources(_EXAMPLE_QUESTION, _EXAMPLE_SOURCES)),
     Message("assistant", _EXAMPLE_ANSWER),
@@ -224,7 +227,7 @@ _PREAMBLE = (
 
 
 def _messages(question: str, blocks: Sequence[tuple[str, str]]) -> tuple[Message, ...]:
-    return (*_PREAMBLE, Message("user", render_sources(question, blocks)))
+    return (*PREAMBLE, Message("user", render_sources(question, blocks)))
 
 
 def _largest_fitting(n: int, fits: Callable[[int], bool]) -> int:
