@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -358,6 +359,10 @@ def test_switch_model_rebuilds_the_generator_on_the_same_index(rag):
     status = ui.switch_model("small")
     assert ui.rag is not rag and ui.rag.settings.llm == "small" and ui.rag.index is rag.index
     assert "Model: <b>small</b>" in status
+    threads = [t for t in threading.enumerate() if t.name == "studyrag-warm-up"]
+    assert threads  # the new model loads now, not on the next question
+    for t in threads:
+        t.join(120)
 
 
 def test_clear_forgets_the_conversation(ui):

@@ -139,7 +139,8 @@ class StudyApp:
         )
 
     def switch_model(self, choice: str) -> str:
-        """A new pipeline on the same index with another generator (loaded on the next question)."""
+        """A new pipeline on the same index with another generator, loaded in the background at once
+        (``StudyRAG.warm_up``) so that the next question does not wait for it."""
         from .pipeline import StudyRAG
 
         if choice and choice != self.model:
@@ -148,6 +149,7 @@ class StudyApp:
                 rag.settings.replace(llm=choice), rag.index, rag.embedder, reranker=rag.reranker
             )
             self.model, self.loaded = choice, ""
+            self.rag.warm_up_in_background()
         return self.status()
 
     # ---------------------------------------------------------------- chat
