@@ -89,7 +89,7 @@ def aside(generator: Generator) -> Iterator[None]:
     """Run a side generation (a follow-up rewrite, a HyDE passage) without evicting the cached prompt.
 
     llama.cpp keeps the KV cache of the last prompt and re-uses its longest common prefix: the answer
-    prompt's system text and worked example (~200 tokens, 4 s of prefill on 2 cores) cost nothing
+    prompt's system text and worked example (~170 tokens, 3.5 s of prefill on 2 cores) cost nothing
     from the second question on. A side prompt in between would overwrite them. Generators with a
     ``keep_cache`` method (``LlamaGenerator``) put the cache back afterwards; the others (fakes,
     HTTP servers, which cache for themselves) need nothing.

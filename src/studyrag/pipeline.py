@@ -126,7 +126,7 @@ class StudyRAG:
 
     def warm_up(self) -> None:
         """Load the language model and compute the answer prompt's fixed opening (instructions and
-        worked example, ~150 tokens), which llama.cpp then keeps cached: the first question waits
+        worked example, ~170 tokens), which llama.cpp then keeps cached: the first question waits
         for neither. ``studyrag chat`` and the study chat run it in the background at start."""
         from .prompt import PREAMBLE
 
