@@ -322,7 +322,7 @@ def rewrite_followup(history: Sequence[Turn], question: str, generator: Generato
     if not history or not needs_rewrite(question):
         return question
     if generator is not None:
-        from .generate import Message
+        from .generate import Message, aside
 
         last = history[-1]
         messages = [
@@ -334,7 +334,8 @@ def rewrite_followup(history: Sequence[Turn], question: str, generator: Generato
             ),
         ]
         try:
-            candidate = _clean_model_question(generator.generate(messages, max_tokens=40, temperature=0.0))
+            with aside(generator):  # the last answer's cached prompt stays for the next one
+                candidate = _clean_model_question(generator.generate(messages, max_tokens=40, temperature=0.0))
         except GenerationError:
             candidate = ""
         if _acceptable(candidate, question, history):

@@ -16,7 +16,7 @@ invents can be passed off as a source (``HybridRetriever.search(..., expansion=.
 
 from __future__ import annotations
 
-from .generate import Generator, Message
+from .generate import Generator, Message, aside
 
 __all__ = ["HYDE_SYSTEM", "hypothetical_passage", "hyde_messages"]
 
@@ -40,6 +40,7 @@ def hypothetical_passage(generator: Generator, question: str, *, max_tokens: int
     retrieves the same sections); empty when the model writes nothing."""
     from .abstain import is_abstention
 
-    text = " ".join(generator.generate(hyde_messages(question), max_tokens=max_tokens, temperature=0.0).split())
+    with aside(generator):  # the answer prompt llama.cpp keeps cached stays for the answer
+        text = " ".join(generator.generate(hyde_messages(question), max_tokens=max_tokens, temperature=0.0).split())
     # "I don't know" carries no textbook words: better no expansion than a vague one
     return "" if is_abstention(text) else text

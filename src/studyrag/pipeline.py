@@ -220,7 +220,6 @@ class StudyRAG:
             resolve_citations,
         )
         from .conversation import rewrite_followup
-        from .generate import aside
         from .hyde import hypothetical_passage
         from .lexical import tokenize
         from .prompt import build_prompt, close_sources
@@ -233,8 +232,7 @@ class StudyRAG:
         timings: dict[str, float] = {}
         if history:
             t = time.perf_counter()
-            with aside(self.generator):  # the last answer's cached prompt stays for this one
-                standalone = rewrite_followup(history, question, self.generator)
+            standalone = rewrite_followup(history, question, self.generator)
             timings["rewrite_s"] = time.perf_counter() - t
         n_sources = sources or s.sources
         hits, t_ret = self._retrieve(standalone, max(n_sources, 5), rerank=rerank)
@@ -282,8 +280,7 @@ class StudyRAG:
             # only now, once the question is to be answered: a declined one costs no generation, and
             # abstention keeps the threshold it was calibrated with (the question alone)
             t = time.perf_counter()
-            with aside(gen):
-                passage = hypothetical_passage(gen, asked, max_tokens=s.hyde_tokens)
+            passage = hypothetical_passage(gen, asked, max_tokens=s.hyde_tokens)
             timings["hyde_s"] = time.perf_counter() - t
             if passage:
                 hits, t_hyde = self._retrieve(asked, max(n_sources, 5), rerank=rerank, expansion=passage)
