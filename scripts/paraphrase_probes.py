@@ -9,7 +9,11 @@ Recall@5 / MRR@10 per kind, fused and dense:
 - ``prf B×M``: pseudo-relevance feedback, query + B × the mean of the top M chunk vectors;
 - ``questions +M``: document expansion (doc2query): the synthetic LLM-written questions of
   ``eval/rerank_train.jsonl`` (the embedder adapter's training set, no evaluation question in it)
-  become extra vectors of their chunk, counting the sentence margin plus M less.
+  become extra vectors of their chunk, counting the sentence margin plus M less;
+- ``hub-q B`` / ``hub-d B``: a hubness correction in the manner of CSLS: every vector's cosine is
+  lowered by B × its mean cosine with its 10 nearest synthetic questions (``q``) or guide vectors
+  (``d``), so that a generic chunk close to everything ("LLMs › Overview") stops topping vague
+  questions.
 
 ``pick`` asks the default GGUF model to choose, among the top ``--n`` fused candidates of the
 paraphrase questions, the one that answers. It prints how often the choice is relevant, against
@@ -19,7 +23,7 @@ the fused top 1:
 - ``title``: each title's mean token log-probability after "The question is about";
 - ``title-pmi``: the same, minus its log-probability after a question-free prompt.
 
-Asserts nothing. ``query`` takes about a minute; ``pick`` about 8 minutes on 2 cores.
+Asserts nothing. ``query`` takes about 3 minutes; ``pick`` about 8 minutes on 2 cores.
 
     python scripts/paraphrase_probes.py query
     python scripts/paraphrase_probes.py pick --eval-dir eval
@@ -100,6 +104,41 @@ class _QuestionVectors:
         return [Scored(i, sc) for i, sc in sorted(best.items(), key=lambda kv: -kv[1])[:k]]
 
 
+class _HubCorrected:
+    """The shipped dense index with each vector's cosine lowered by ``beta × hub[row]``, searched
+    by brute force (the shipped corpus has under 2,000 vectors)."""
+
+    def __init__(self, base: DenseIndex, hub: np.ndarray, beta: float) -> None:
+        self.base, self.hub, self.beta = base, hub, beta
+        self.rows = base.index.reconstruct_n(0, base.n_vectors)
+
+    def __getattr__(self, name: str):
+        return getattr(self.base, name)
+
+    def search(self, query: np.ndarray, k: int = 10, *, own: bool = False) -> list[Scored]:
+        b = self.base
+        s = self.rows @ normalize(query[None])[0] - self.beta * self.hub
+        s[b.size :] -= b.extra_margin
+        best = s[: b.size].copy()
+        if not own:
+            np.maximum.at(best, b.owners, s)
+        top = np.argsort(-best)[:k]
+        return [Scored(int(i), float(best[i])) for i in top]
+
+    def moments(self, query: np.ndarray) -> tuple[float, float]:
+        mean, std = self.base.moments(query)
+        return mean - self.beta * float(self.hub[: self.base.size].mean()), std
+
+
+def _hubness(rows: np.ndarray, reference: np.ndarray, k: int = 10) -> np.ndarray:
+    """Each row's mean cosine with its ``k`` nearest reference vectors.
+
+    >>> _hubness(np.eye(2), np.array([[1.0, 0.0], [0.6, 0.8]]), k=1).tolist()
+    [1.0, 0.8]
+    """
+    return np.sort(rows @ reference.T, axis=1)[:, -k:].mean(axis=1)
+
+
 def _synthetic_questions(rag: StudyRAG) -> tuple[list[str], np.ndarray]:
     """The LLM-written questions of the adapter's training set and the chunk each is about."""
     at = {c.id: i for i, c in enumerate(rag.retriever.chunks)}
@@ -142,6 +181,12 @@ def query_probes(rag: StudyRAG, eval_dirs: Sequence[Path]) -> None:
     for margin in (0.0, 0.04):
         variants[f"questions +{margin}"] = plain
         indexes[f"questions +{margin}"] = _QuestionVectors(shipped, question_vectors, owners, margin)
+    rows = shipped.index.reconstruct_n(0, shipped.n_vectors)
+    hubs = {"q": _hubness(rows, normalize(question_vectors)), "d": _hubness(rows, rows, k=11)}  # d: itself too
+    for beta in (0.3, 0.5, 1.0):
+        for ref, hub in hubs.items():
+            variants[f"hub-{ref} {beta}"] = plain
+            indexes[f"hub-{ref} {beta}"] = _HubCorrected(shipped, hub, beta)
     print(f"{len(texts)} synthetic questions as extra vectors in the 'questions' variants")
     for eval_dir in eval_dirs:
         questions, gold = _gold(rag, eval_dir)
@@ -156,7 +201,7 @@ def query_probes(rag: StudyRAG, eval_dirs: Sequence[Path]) -> None:
                 for kind in KINDS:
                     m = mean_scores(per, [q.id for q in questions if kind is None or q.kind == kind])
                     cells.append(f"{(kind or 'all')[:5]} {m['recall@5']:.3f} / {m['mrr@10']:.3f}")
-                print(f"  {name:10} {mode:5} " + "   ".join(cells), flush=True)
+                print(f"  {name:12} {mode:5} " + "   ".join(cells), flush=True)
 
 
 def pick_probes(rag: StudyRAG, eval_dir: Path, n: int) -> None:
