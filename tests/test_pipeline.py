@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from studyrag import prompt as pr
 from studyrag.abstain import question_focus
 from studyrag.config import Settings
 from studyrag.errors import GenerationError
@@ -143,6 +144,41 @@ def test_the_sentence_closest_to_the_question_is_bold_in_the_prompt(rag: StudyRA
     bold = "**The Chinchilla paper found that compute-optimal training uses about twenty tokens per parameter,"
     assert (bold in gen.prompt) == highlight
     assert "**" not in answer.text  # the mark is for the model; sources and answer keep the guide's text
+
+
+OPTIMISERS = """# Optimisers
+
+## SGD
+
+SGD with momentum keeps a velocity of past gradients and steps along it.
+
+## Adam
+
+Adam keeps running averages of each gradient and of its square. Bias correction rescales those \
+averages during the first steps. The step is divided by the root of the second average. AdamW \
+applies weight decay separately from the gradient step. Adam is the usual optimiser for transformers.
+"""
+
+
+def test_sources_after_the_first_reach_the_model_as_excerpts(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "optimisers.md").write_text(OPTIMISERS, encoding="utf-8")
+    settings = Settings(
+        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "indexes", cache_dir=tmp_path / "cache",
+        abstain_threshold=0.0, min_chunk_tokens=8, source_min_ratio=0.0,
+    )
+    base = StudyRAG.load(settings, embedder=FakeEmbedder(dim=1024), generator=FakeGenerator(), progress=False)
+    prompts, answers = {}, {}
+    for excerpts in (True, False):
+        gen = _Recording()
+        rag = StudyRAG(settings.replace(excerpts=excerpts), base.index, base.retriever.embedder, generator=gen)
+        answers[excerpts] = rag.ask("What does SGD with momentum keep?")
+        prompts[excerpts] = gen.prompt
+    assert [h.chunk.path[-1] for h in answers[True].sources] == ["SGD", "Adam"]
+    assert [h.chunk.text for h in answers[True].sources] == [h.chunk.text for h in answers[False].sources]
+    assert "AdamW applies weight decay" in prompts[False] and "AdamW applies weight decay" not in prompts[True]
+    assert pr.EXCERPT_MARK in prompts[True] and pr.EXCERPT_MARK not in prompts[False]
+    assert "SGD with momentum keeps a velocity" in prompts[True]  # the best source is read whole
 
 
 class _Hyde(_Recording):

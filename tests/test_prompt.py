@@ -140,6 +140,39 @@ def test_marked_sentences_are_set_in_bold_in_their_sources_only() -> None:
     assert "**" not in plain.messages[-1].content
 
 
+def test_sources_after_the_first_are_cut_to_their_marked_sentence_and_its_neighbours() -> None:
+    first = "Routers pick experts. A balance loss spreads tokens. Capacity caps each expert. Overflow is dropped."
+    second = "Adam adapts rates. It keeps two moments. Bias correction fixes early steps. Weight decay is separate."
+    hits = [hit(1, first), hit(2, second)]
+    marks = {"c1": "Capacity caps each expert.", "c2": "Adam adapts rates."}
+    kw = dict(n_ctx=4096, max_answer_tokens=256, max_sources=4, marks=marks)
+    cut = pr.build_prompt("How is capacity capped?", hits, COUNT, excerpts=True, **kw)
+    block = data_block(cut.messages[-1].content)
+    assert "Routers pick experts. A balance loss spreads tokens. **Capacity caps each expert.** Overflow is dropped." in block
+    assert "**Adam adapts rates.** It keeps two moments. …" in block
+    assert "Bias correction" not in block
+    assert [h.chunk.text for h in cut.sources] == [first, second]  # citations are checked on whole chunks
+    whole = pr.build_prompt("How is capacity capped?", hits, COUNT, **kw)
+    assert "Bias correction fixes early steps." in data_block(whole.messages[-1].content)
+    assert cut.n_tokens < whole.n_tokens
+    plain = pr.build_prompt("How is capacity capped?", hits, COUNT, excerpts=True, bold=False, **kw)
+    assert "**" not in plain.messages[-1].content and "Bias correction" not in plain.messages[-1].content
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Two here.", "One here. Two here. Three here. …"),
+        ("Four here.", "… Three here. Four here."),
+        ("Missing here.", "One here. Two here. Three here. Four here."),
+        (None, "One here. Two here. Three here. Four here."),
+    ],
+)
+def test_excerpt_keeps_one_sentence_either_side(sentence: str | None, expected: str) -> None:
+    assert pr.excerpt("One here. Two here. Three here. Four here.", sentence) == expected
+    assert pr.excerpt("One here. Two here. Three here.", "Two here.") == "One here. Two here. Three here."
+
+
 @pytest.mark.parametrize(
     ("text", "sentence", "marked"),
     [

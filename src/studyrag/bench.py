@@ -116,6 +116,12 @@ def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False,
                 n_ctx=gen.n_ctx,
                 max_answer_tokens=settings.max_tokens,
                 max_sources=len(ans.sources),
+                # the very prompt StudyRAG sent: the same bold sentences and excerpts
+                marks=rag.retriever.key_sentences(ans.standalone_question or q, list(ans.sources))
+                if settings.highlight or settings.excerpts
+                else None,
+                bold=settings.highlight,
+                excerpts=settings.excerpts,
             )
             base = _llama_alone(
                 llm, [m.as_dict() for m in prompt.messages], settings.max_tokens, settings.temperature, settings.seed

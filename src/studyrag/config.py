@@ -96,6 +96,10 @@ class Settings:
     # each source's sentence closest to the question is set in **bold** in the prompt, so the 1.5B
     # model reads the answer from that line, not from a look-alike line of another source
     highlight: bool = True
+    # every source after the first is cut to that sentence and one either side: the best source is
+    # read whole, the others no longer lure the model with look-alike lines elsewhere in them, and
+    # the prompt is ~60 tokens shorter (docs/results.md, "Excerpts")
+    excerpts: bool = True
     # top dense cosine (adapted MiniLM); on eval/retrieval.jsonl 4/164 answerable and 13/24 unanswerable
     # questions fall below it (plain MiniLM at 0.3: 1/164 and 8/24)
     abstain_threshold: float = 0.27

@@ -295,7 +295,9 @@ class StudyRAG:
             n_ctx=gen.n_ctx,
             max_answer_tokens=s.max_tokens,
             max_sources=n_sources,
-            marks=self.retriever.key_sentences(standalone, sources) if s.highlight else None,
+            marks=self.retriever.key_sentences(standalone, sources) if s.highlight or s.excerpts else None,
+            bold=s.highlight,
+            excerpts=s.excerpts,
         )
         timings["prompt_s"] = time.perf_counter() - t
         timings["prompt_tokens"] = prompt.n_tokens

@@ -7,6 +7,7 @@ the longest answer always fit the context window. The layout of the last user me
     [1] Guide title › Section › Subsection
     chunk text, its sentence closest to the question **in bold**
     [2] ...
+    … the sentence before, **the sentence closest to the question**, the sentence after …
     </sources>
     Question: the question
 
@@ -49,8 +50,10 @@ __all__ = [
     "SYSTEM_PROMPT",
     "PREAMBLE",
     "Prompt",
+    "EXCERPT_MARK",
     "build_prompt",
     "close_sources",
+    "excerpt",
     "highlight",
     "remove_instructions",
     "render_sources",
@@ -190,6 +193,33 @@ def highlight(text: str, sentence: str | None) -> str:
     return f"{text[:a]}**{text[a:b]}**{text[b:]}"
 
 
+EXCERPT_MARK = "…"
+
+
+def excerpt(text: str, sentence: str | None, around: int = 1) -> str:
+    """``sentence`` with ``around`` sentences of ``text`` either side, ``…`` where text was left out;
+    ``text`` itself when the sentence is absent or the excerpt would be all of it.
+
+    >>> t = "Routers pick experts. A loss balances them. Capacity caps each expert. Overflow is dropped."
+    >>> excerpt(t, "Overflow is dropped.")
+    '… Capacity caps each expert. Overflow is dropped.'
+    >>> excerpt(t, "A loss balances them.")
+    'Routers pick experts. A loss balances them. Capacity caps each expert. …'
+    >>> excerpt(t, "Not in it.") == t
+    True
+    """
+    at = text.find(sentence) if sentence else -1
+    spans = sentence_spans(text)
+    i = next((j for j, (a, b) in enumerate(spans) if a <= at < b), None) if at >= 0 else None
+    if i is None:
+        return text
+    lo, hi = max(0, i - around), min(len(spans), i + around + 1)
+    if lo == 0 and hi == len(spans):
+        return text
+    body = text[spans[lo][0] : spans[hi - 1][1]].strip()
+    return f"{EXCERPT_MARK + ' ' if lo > 0 else ''}{body}{' ' + EXCERPT_MARK if hi < len(spans) else ''}"
+
+
 def is_yes_no(question: str) -> bool:
     """Whether ``question`` is asked as yes/no (and gets ``YES_NO_HINT`` in the prompt).
 
@@ -284,12 +314,16 @@ def build_prompt(
     max_answer_tokens: int,
     max_sources: int,
     marks: Mapping[str, str] | None = None,
+    bold: bool = True,
+    excerpts: bool = False,
 ) -> Prompt:
     """Number the best ``max_sources`` hits as sources and fit them, with room for an answer of
     ``max_answer_tokens``, into ``n_ctx`` tokens as counted by ``count_tokens`` (the generator's
     chat-templated counter). Lowest-ranked sources go first; a lone source that is still too long
     is cut at a sentence boundary and marked ``[…truncated]``. ``marks`` (chunk id → sentence,
-    ``HybridRetriever.key_sentences``) are set in bold in their sources (:func:`highlight`).
+    ``HybridRetriever.key_sentences``) are set in bold in their sources (:func:`highlight`) when
+    ``bold``; with ``excerpts``, every source after the first shows only its marked sentence and
+    one sentence either side (:func:`excerpt`). ``Prompt.sources`` keep the whole chunks.
 
     Raises ``GenerationError`` when not even the instructions and the question fit.
     """
@@ -302,7 +336,13 @@ def build_prompt(
             candidates.append(h)
     candidates = candidates[: max(max_sources, 0)]
     marks = marks or {}
-    blocks = [(source_heading(h), highlight(_defuse(h.chunk.text), marks.get(h.chunk.id))) for h in candidates]
+    blocks = []
+    for i, h in enumerate(candidates):
+        mark = marks.get(h.chunk.id)
+        # the best source whole; the others cut to the lines that made them close to the question:
+        # a long lower source is where the 1.5B model found its look-alike answers, and costs prefill
+        text = excerpt(h.chunk.text, mark) if excerpts and i > 0 else h.chunk.text
+        blocks.append((source_heading(h), highlight(_defuse(text), mark if bold else None)))
 
     def size(bs: Sequence[tuple[str, str]]) -> int:
         return count_tokens(list(_messages(question, bs)))
