@@ -126,6 +126,7 @@ def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False,
             base = _llama_alone(
                 llm, [m.as_dict() for m in prompt.messages], settings.max_tokens, settings.temperature, settings.seed
             )
+            row["llama_prompt_tokens"] = float(prompt.n_tokens)  # equal to prompt_tokens: the same prompt
             row["llama_first_token_s"] = base["first_token_s"]
             row["llama_total_s"] = base["total_s"]
             row["overhead_s"] = wall - base["total_s"]
