@@ -96,10 +96,11 @@ class Settings:
     # each source's sentence closest to the question is set in **bold** in the prompt, so the 1.5B
     # model reads the answer from that line, not from a look-alike line of another source
     highlight: bool = True
-    # every source after the first is cut to that sentence and one either side: the best source is
-    # read whole, the others no longer lure the model with look-alike lines elsewhere in them, and
-    # the prompt is ~60 tokens shorter (docs/results.md, "Excerpts")
-    excerpts: bool = True
+    # true: every source after the first is cut to that sentence and one either side, the best one
+    # read whole. The prompt is ~70 tokens (~1.4 s of prefill) shorter with the same share of answers
+    # stating a key fact, but slightly lower correctness and fewer cited sentences over the full gold
+    # set (eval/reports/excerpt-full against bold-full), so it is a setting for slow machines
+    excerpts: bool = False
     # top dense cosine (adapted MiniLM); on eval/retrieval.jsonl 4/164 answerable and 13/24 unanswerable
     # questions fall below it (plain MiniLM at 0.3: 1/164 and 8/24)
     abstain_threshold: float = 0.27

@@ -7,7 +7,7 @@ the longest answer always fit the context window. The layout of the last user me
     [1] Guide title › Section › Subsection
     chunk text, its sentence closest to the question **in bold**
     [2] ...
-    … the sentence before, **the sentence closest to the question**, the sentence after …
+    (with ``excerpts``: … the sentence before, **the one closest to the question**, the one after …)
     </sources>
     Question: the question
 
