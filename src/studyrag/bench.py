@@ -90,7 +90,6 @@ def _llama_alone(llm: Any, messages: list[dict[str, str]], max_tokens: int, temp
 
 def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False, out: Path | None = None) -> dict[str, Any]:
     from .pipeline import StudyRAG
-    from .prompt import build_prompt
 
     rag = StudyRAG.load(settings, progress=not quiet)
     gen = rag.generator
@@ -109,20 +108,8 @@ def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False,
         row["pipeline_wall_s"] = wall
         row["abstained"] = float(ans.abstained)
         if llm is not None and ans.sources and not ans.abstained:
-            prompt = build_prompt(
-                ans.standalone_question or q,
-                list(ans.sources),
-                gen.count_messages,
-                n_ctx=gen.n_ctx,
-                max_answer_tokens=settings.max_tokens,
-                max_sources=len(ans.sources),
-                # the very prompt StudyRAG sent: the same bold sentences and excerpts
-                marks=rag.retriever.key_sentences(ans.standalone_question or q, list(ans.sources))
-                if settings.highlight or settings.excerpts
-                else None,
-                bold=settings.highlight,
-                excerpts=settings.excerpts,
-            )
+            # the very prompt StudyRAG sent: the same bold sentences and excerpts
+            prompt = rag.answer_prompt(ans.standalone_question or q, list(ans.sources), len(ans.sources))
             base = _llama_alone(
                 llm, [m.as_dict() for m in prompt.messages], settings.max_tokens, settings.temperature, settings.seed
             )

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .conversation import Turn
     from .dense import Embedder
     from .generate import Generator
+    from .prompt import Prompt
     from .rerank import Reranker
     from .store import Index
 
@@ -164,6 +165,25 @@ class StudyRAG:
         hits, _ = self._retrieve(query, k or self.settings.k, rerank=rerank, expansion=passage)
         return hits
 
+    def answer_prompt(self, question: str, sources: Sequence[Hit], max_sources: int) -> Prompt:
+        """The answer prompt for ``question`` over ``sources``, as the settings shape it (bold key
+        sentences, excerpts) and fitted to the generator's context window. ``studyrag bench`` sends
+        the same prompt to llama.cpp alone."""
+        from .prompt import build_prompt
+
+        s, gen = self.settings, self.generator
+        return build_prompt(
+            question,
+            sources,
+            gen.count_messages,
+            n_ctx=gen.n_ctx,
+            max_answer_tokens=s.max_tokens,
+            max_sources=max_sources,
+            marks=self.retriever.key_sentences(question, sources) if s.highlight or s.excerpts else None,
+            bold=s.highlight,
+            excerpts=s.excerpts,
+        )
+
     def _retrieve(
         self, query: str, k: int, *, rerank: bool | None = None, expansion: str = ""
     ) -> tuple[list[Hit], dict[str, float]]:
@@ -222,7 +242,7 @@ class StudyRAG:
         from .conversation import rewrite_followup
         from .hyde import hypothetical_passage
         from .lexical import tokenize
-        from .prompt import build_prompt, close_sources
+        from .prompt import close_sources
         from .stream_check import CitationStream
 
         s = self.settings
@@ -288,17 +308,7 @@ class StudyRAG:
                     timings[key] = timings.get(key, 0.0) + seconds
         t = time.perf_counter()
         sources = close_sources(hits[:n_sources], s.source_min_ratio)
-        prompt = build_prompt(
-            standalone,
-            sources,
-            gen.count_messages,
-            n_ctx=gen.n_ctx,
-            max_answer_tokens=s.max_tokens,
-            max_sources=n_sources,
-            marks=self.retriever.key_sentences(standalone, sources) if s.highlight or s.excerpts else None,
-            bold=s.highlight,
-            excerpts=s.excerpts,
-        )
+        prompt = self.answer_prompt(standalone, sources, n_sources)
         timings["prompt_s"] = time.perf_counter() - t
         timings["prompt_tokens"] = prompt.n_tokens
         pieces: list[str] = []

@@ -209,8 +209,10 @@ def excerpt(text: str, sentence: str | None, around: int = 1) -> str:
     True
     """
     at = text.find(sentence) if sentence else -1
+    if at < 0:
+        return text
     spans = sentence_spans(text)
-    i = next((j for j, (a, b) in enumerate(spans) if a <= at < b), None) if at >= 0 else None
+    i = next((j for j, (a, b) in enumerate(spans) if a <= at < b), None)
     if i is None:
         return text
     lo, hi = max(0, i - around), min(len(spans), i + around + 1)
