@@ -127,6 +127,15 @@ def test_bad_questions_get_a_message_and_a_nonzero_exit(run, command: str, quest
     assert "Traceback" not in res.output and not isinstance(res.exception, BadQuestionError)
 
 
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_a_bad_question_is_refused_before_any_model_loads(run, monkeypatch, command: str) -> None:
+    loads: list[Settings] = []
+    monkeypatch.setattr(cli_module, "_load", lambda settings, **kw: loads.append(settings))
+    res = run(command, "   ")
+    assert res.exit_code == BadQuestionError.exit_code and "empty" in res.output
+    assert loads == []
+
+
 def test_a_corpus_with_no_guides_says_where_to_put_them(run, root) -> None:
     res = run("--corpus", str(root / "empty"), "ask", "What is PagedAttention?")
     assert res.exit_code == CorpusError.exit_code != 0

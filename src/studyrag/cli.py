@@ -61,6 +61,13 @@ def _load(settings: Settings, *, quiet: bool = False):
     return StudyRAG.load(settings, progress=not quiet)
 
 
+def _check_question(question: str, s: Settings) -> None:
+    """Refuse an empty, huge or binary question before spending seconds loading models."""
+    from .pipeline import validate_question
+
+    validate_question(question, s.max_question_chars)
+
+
 def hit_json(hit: Hit) -> dict[str, Any]:
     c = hit.chunk
     return {
@@ -154,6 +161,7 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 def search(ctx: click.Context, query: str, k: int | None, hyde: bool, as_json: bool) -> None:
     """Find the passages most relevant to QUERY (no language model involved unless --hyde)."""
     s = _settings(ctx)
+    _check_question(query, s)
     rag = _load(s, quiet=as_json)
     hits = rag.search(query, k=k or s.k, hyde=hyde)
     if as_json:
@@ -232,6 +240,7 @@ def _stream_answer(events, as_json: bool) -> Answer:
 def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None) -> None:
     """Answer QUESTION from the guides, streaming, with numbered citations."""
     s = _settings(ctx, sources=sources)
+    _check_question(question, s)
     rag = _load(s, quiet=as_json)
     answer = _stream_answer(rag.ask_stream(question), as_json)
     if as_json:

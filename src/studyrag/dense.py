@@ -101,8 +101,17 @@ def embedder_id(path_or_id: str) -> str:
 def _load_model(path: str, device: str):
     """Each model loads once per process (~2-8 s): the app, tests and benchmarks share it."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
-    return SentenceTransformer(path, device=device)
+    # transformers draws a bar over the ~100 tensors of a 90 MB model that loads in milliseconds:
+    # noise on every command's stderr. Silenced for this load only (the switch is process-wide).
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(path, device=device)
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 class SentenceTransformerEmbedder:
