@@ -1,6 +1,7 @@
 """The answer-quality targets of a finished evaluation run, read from its ``report.json``.
 
     python scripts/answer_targets.py eval/reports/baseline-full
+    python scripts/answer_targets.py eval/reports/{bold-full,bold-dev,bold-heldout,unseen-answers}
 
 Prints, over the answers suite:
 
@@ -81,20 +82,7 @@ def targets(questions: Sequence[dict]) -> dict[str, float | int]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("report", type=Path, help="a report directory or its report.json")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    args = p.parse_args(argv)
-    path = args.report / "report.json" if args.report.is_dir() else args.report
-    report = json.loads(path.read_text(encoding="utf-8"))
-    if not report.get("answers"):
-        print(f"{path} has no answers suite: run `studyrag eval --suite answers` (or all)", file=sys.stderr)
-        return 2
-    t = targets(report["answers"]["questions"])
-    if args.json:
-        print(json.dumps(t, indent=2))
-        return 0
+def _print(path: Path, t: dict) -> None:
     print(f"report {path}")
     print(f"cited claim sentences     {t['cited_sentences']:.3f}  ({t['answered_sentences']} sentences)")
     print(f"all key facts stated      {t['all_key_facts']:.3f}  ({t['questions_with_key_facts']} questions)")
@@ -107,6 +95,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the rest are adversarial)"
     )
     print(f"abstained, answerable     {t['abstained_when_answerable']:.3f}  ({t['answerable']} questions)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("reports", type=Path, nargs="+", help="report directories or their report.json files")
+    p.add_argument("--json", action="store_true", help="print JSON (an object per report, keyed by its path)")
+    args = p.parse_args(argv)
+    found: dict[str, dict] = {}
+    for given in args.reports:
+        path = given / "report.json" if given.is_dir() else given
+        if not path.is_file():
+            print(f"no report at {path}: give a folder under eval/reports/ or its report.json", file=sys.stderr)
+            return 2
+        report = json.loads(path.read_text(encoding="utf-8"))
+        if not report.get("answers"):
+            print(f"{path} has no answers suite: run `studyrag eval --suite answers` (or all)", file=sys.stderr)
+            return 2
+        found[str(path)] = targets(report["answers"]["questions"])
+    if args.json:
+        print(json.dumps(found if len(found) > 1 else next(iter(found.values())), indent=2))
+        return 0
+    for i, (path, t) in enumerate(found.items()):
+        if i:
+            print()
+        _print(Path(path), t)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "answer_targets.py"
@@ -56,3 +57,18 @@ def test_key_facts_and_abstention_rates() -> None:
     assert t["all_key_facts"] == 1 / 3 and t["any_key_fact"] == 1 / 3
     assert t["abstained_when_unanswerable"] == 0.5 and t["abstained_unanswerable_kind"] == 1.0
     assert t["abstained_when_answerable"] == 1 / 3 and t["answerable"] == 3
+
+
+def test_several_reports_print_one_block_each(tmp_path, capsys) -> None:
+    paths = []
+    for name, text in (("a", "Chinchilla uses 20 tokens per parameter [1]."), ("b", "It is about compute [1].")):
+        run = tmp_path / name
+        run.mkdir()
+        rec = record("answer", text, key_facts=["20 tokens"])
+        (run / "report.json").write_text(json.dumps({"answers": {"questions": [rec]}}), encoding="utf-8")
+        paths.append(str(run))
+    assert answer_targets.main(paths) == 0
+    out = capsys.readouterr().out
+    assert out.count("report ") == 2
+    assert [line.split()[-1] for line in out.splitlines() if "at least one key fact" in line] == ["1.000", "0.000"]
+    assert answer_targets.main([*paths, str(tmp_path / "missing")]) == 2
