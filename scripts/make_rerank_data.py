@@ -20,6 +20,11 @@ real corpus (top 30 fused candidates, minus the positive and chunks overlapping 
 
     python scripts/make_rerank_data.py build
 
+The committed set also holds 829 ``agent-paraphrase`` questions (thirteenth session): written by LLM
+agents from the passage rows alone, two per passage, describing each idea without its name; appended
+after ``build`` with negatives mined the same way (see docs/results.md, "Paraphrase questions by a
+stronger writer"). ``build`` does not re-create them: keep those rows when rebuilding the file.
+
 Output (JSON Lines): first one ``{"type": "passage", "pid", "source", "title", "path", "text"}``
 per chunk, then one ``{"type": "query", "query", "origin", "pos", "negs": [pid, ...]}`` per query.
 """
