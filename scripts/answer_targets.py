@@ -82,7 +82,7 @@ def targets(questions: Sequence[dict]) -> dict[str, float | int]:
     }
 
 
-def _print(path: Path, t: dict) -> None:
+def _print(path: str, t: dict) -> None:
     print(f"report {path}")
     print(f"cited claim sentences     {t['cited_sentences']:.3f}  ({t['answered_sentences']} sentences)")
     print(f"all key facts stated      {t['all_key_facts']:.3f}  ({t['questions_with_key_facts']} questions)")
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for i, (path, t) in enumerate(found.items()):
         if i:
             print()
-        _print(Path(path), t)
+        _print(path, t)
     return 0
 
 
