@@ -40,7 +40,8 @@ def main() -> None:
     for bar in (float(b) for b in args.bars.split(",")):
         counts: Counter[str] = Counter()
         for report, q, sources in answered:
-            if resolve_citations(q["answer"], sources, min_support=bar).grounded:
+            asked = q.get("standalone_question") or q["question"]
+            if resolve_citations(q["answer"], sources, question=asked, min_support=bar).grounded:
                 continue
             if q["expected"] == "abstain":
                 kind = "should-decline"

@@ -113,6 +113,31 @@ def test_a_claim_its_sources_do_not_support_is_reported() -> None:
     ).grounded
 
 
+def test_a_claim_is_judged_on_what_it_adds_to_a_question_it_repeats() -> None:
+    # eval/unseen u011: the answer repeats the question's long description, then names the idea
+    srcs = [hit(1, "Invariance: f(T(x)) = f(x). Equivariance: f(T(x)) = T'(f(x)); CNNs are translation equivariant.")]
+    question = "What is the difference between a feature that stays exactly the same when I shift the picture and one that moves along with it?"
+    text = "A feature that stays exactly the same when you shift the picture is invariant; one that moves along with it is equivariant [1]."
+    assert not cit.resolve_citations(text, srcs).grounded  # most of its words are the question's
+    assert cit.resolve_citations(text, srcs, question=question).grounded
+    # what it adds must still be in the source: a restated question with an invented name is not
+    invented = "A feature that stays exactly the same when you shift the picture is called a Fourier lock [1]."
+    assert not cit.resolve_citations(invented, srcs, question=question).grounded
+
+
+def test_repair_moves_a_sentence_whose_source_has_only_its_new_words() -> None:
+    # eval/unseen u031: the formula cited to a flow model's section, which shares "1" and little else
+    srcs = [
+        hit(1, "Bernoulli distribution: P(x) = p^x (1-p)^(1-x). Binomial: n trials."),
+        hit(2, "RealNVP splits the input in two halves and leaves half 1 unchanged."),
+    ]
+    question = "What formula does the cheat sheet give for the Bernoulli distribution?"
+    text = "The Bernoulli distribution is given by P(x) = p^x (1-p)^(1-x) [2]."
+    assert cit.repair_citations(text, srcs, question=question).endswith("(1-x) [1].")
+    # a source holding the sentence as a whole keeps its citation
+    assert cit.repair_citations(text.replace("[2]", "[1]"), srcs, question=question) == text.replace("[2]", "[1]")
+
+
 def test_no_sources_makes_every_citation_invalid() -> None:
     report = cit.resolve_citations("Dropout zeroes activations [1].", [])
     assert (

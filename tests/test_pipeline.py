@@ -88,6 +88,9 @@ def test_an_answer_says_why_it_abstained(rag: StudyRAG, question: str, reply: st
     assert answer.abstained == bool(reason)
     # the model is only asked when retrieval found something to answer from
     assert (gen.calls > 0) == (reason in ("model_declined", "unsupported", ""))
+    # a declined draft is kept for inspection, never shown as the answer
+    assert answer.draft == (reply if reason in ("model_declined", "unsupported") else "")
+    assert "Paris" not in answer.text
 
 
 @pytest.mark.parametrize(("min_ratio", "n_sources"), [(0.0, 2), (0.5, 1)])

@@ -264,9 +264,16 @@ class CitationReport:
 MIN_SUPPORT = 0.3
 
 
-def resolve_citations(text: str, sources: Sequence[Hit], *, min_support: float = MIN_SUPPORT) -> CitationReport:
+def resolve_citations(
+    text: str, sources: Sequence[Hit], *, question: str = "", min_support: float = MIN_SUPPORT
+) -> CitationReport:
     """Map the ``[n]`` in ``text`` onto ``sources`` (numbered from 1), checking each number and
     whether the cited sources share the sentence's content words.
+
+    A claim is supported when a source it cites holds ``min_support`` of its content words, or of
+    those it adds to the ``question``: an answer that repeats a long description from the question
+    before naming the idea ("A feature that stays the same when you shift the picture is
+    invariant [2].") is judged on what it adds, as :func:`repair_citations` judges it.
 
     >>> from studyrag.records import Chunk, Hit
     >>> src = [Hit(Chunk("c1", "g.md", ("LoRA",), "LoRA adds adapters.", 0, 19), 1.0, 1)]
@@ -276,7 +283,11 @@ def resolve_citations(text: str, sources: Sequence[Hit], *, min_support: float =
     >>> r = resolve_citations("The capital of Australia is Canberra [1].", src)
     >>> [s.text for s in r.unsupported], r.grounded
     (['The capital of Australia is Canberra.'], False)
+    >>> said = "A tool that trains models for people who cannot program is LoRA [1]."
+    >>> [resolve_citations(said, src, question=q).grounded for q in ("", "What trains models for people who cannot program?")]
+    [False, True]
     """
+    asked = content_words(question)
     cited: dict[int, Citation] = {}
     invalid: list[int] = []
     uncited: list[str] = []
@@ -297,7 +308,8 @@ def resolve_citations(text: str, sources: Sequence[Hit], *, min_support: float =
             uncited.append(s.text)
         # a sentence with under two content words ("Yes, it does.") cannot be judged by overlap
         elif len(content_words(s.text)) >= 2 and all(
-            support_score(s.text, sources[n - 1].chunk.embed_text) < min_support for n in valid
+            max(support_score(s.text, doc), support_score(s.text, doc, ignore=asked)) < min_support
+            for doc in (sources[n - 1].chunk.embed_text for n in valid)
         ):
             unsupported.append(claim)
     # grounded: some claim is cited and supported, or (no claims at all) something is cited;
@@ -572,11 +584,18 @@ def better_source(
     """
     docs = [h.chunk.embed_text for h in sources]
     asked = content_words(question)
-    if any(support_score(sentence, docs[n - 1], ignore=asked) >= min_support for n in cited):
+    adds = [support_score(sentence, d, ignore=asked) for d in docs]  # what it says beyond the question
+    whole = [support_score(sentence, d) for d in docs]
+    if any(adds[n - 1] >= min_support and whole[n - 1] >= min_support for n in cited):
         return None
-    scores = [support_score(sentence, d, ignore=asked) for d in docs]
+    if any(adds[n - 1] >= min_support for n in cited):
+        # the cited source has the sentence's new words but not the sentence: move it only to a
+        # source that has both, and the sentence as a whole clearly (a formula cited to a look-alike)
+        scores = [w if a >= min_support else 0.0 for a, w in zip(adds, whole, strict=True)]
+    else:
+        scores = adds
     best = int(np.argmax(scores))  # the first maximum: the higher-ranked source
-    return best + 1 if scores[best] >= threshold else None
+    return best + 1 if scores[best] >= threshold and best + 1 not in cited else None
 
 
 def _insert_marker(text: str, start: int, end: int, n: int) -> str:

@@ -87,6 +87,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "answer": answer.text,
         "abstained": answer.abstained,
         "abstain_reason": answer.abstain_reason,
+        "draft": answer.draft,
         "citations": [
             {"n": c.n, "chunk_id": c.chunk.id, "source": c.chunk.source, "section": c.chunk.section, "text": c.chunk.text}
             for c in answer.citations

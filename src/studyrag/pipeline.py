@@ -343,7 +343,7 @@ class StudyRAG:
             abstained=True, see_also=tuple(hits[:3]), sources=prompt.sources, model=gen.name
         )
         if not raw or is_abstention(raw):
-            yield finish(abstention_text(hits[:3]), abstain_reason="model_declined", **declined)
+            yield finish(abstention_text(hits[:3]), abstain_reason="model_declined", draft=raw, **declined)
             return
         # a number outside the prompt's sources is reported, then dropped so the post-passes can
         # attribute its sentence (given one source, the model wrote "[2] [1]" after the example's two)
@@ -351,11 +351,11 @@ class StudyRAG:
         invalid = resolve_citations(text, prompt.sources).invalid
         text = drop_invalid_citations(text, len(prompt.sources))
         text = repair_citations(attribute_uncited(text, prompt.sources), prompt.sources, question=standalone)
-        report = resolve_citations(text, prompt.sources)
+        report = resolve_citations(text, prompt.sources, question=standalone)
         if not report.grounded:
             # Nothing the model said is both cited and supported by its source: an answer from world
             # knowledge or one steered by text inside a source. Say so rather than pass it off as cited.
-            yield finish(abstention_text(hits[:3]), abstain_reason="unsupported", **declined)
+            yield finish(abstention_text(hits[:3]), abstain_reason="unsupported", draft=text, **declined)
             return
         yield finish(
             text,

@@ -138,6 +138,9 @@ class Answer:
     ``sources`` are the hits numbered [1]..[n] in the prompt; ``citations`` the ones the text cites.
     ``see_also`` are the closest sections offered when the assistant abstains, and
     ``abstain_reason`` says why (a key of ``abstain.ABSTAIN_REASONS``; "" when it answered).
+    ``draft`` is the model's own text when its answer was declined after generation (it declined,
+    or its claims were not supported by the sections it cited), kept so the decision can be checked;
+    "" otherwise.
     ``timings`` are seconds per stage (retrieve, rerank, prompt, first_token, decode, total) plus
     token counts (prompt_tokens, completion_tokens) and decode tokens/s.
     """
@@ -154,6 +157,7 @@ class Answer:
     model: str = ""
     standalone_question: str = ""  # the rewritten question in a conversation
     abstain_reason: str = ""
+    draft: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timings", _frozen_map(self.timings))

@@ -422,6 +422,7 @@ def run_answers(
                 "answer": text,
                 "abstained": abstained,
                 "abstain_reason": answer.abstain_reason if answer else "",
+                "draft": answer.draft if answer else "",
                 "sources": [{"n": n, **_hit_row(h)} for n, h in enumerate(sources, 1)],
                 "cited": sorted({c.n for c in answer.citations}) if answer else [],
                 "reference": q.reference,
