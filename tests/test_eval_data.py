@@ -175,7 +175,7 @@ def test_main_exits_nonzero_on_bad_data(tmp_path, retrieval, questions, calibrat
     assert ck.main(["--eval-dir", str(EVAL), "--corpus", str(CORPUS)]) == 0
 
 
-@pytest.mark.parametrize("folder", ["dev", "heldout", "unseen", "unseen2"])
+@pytest.mark.parametrize("folder", ["dev", "heldout", "unseen", "unseen2", "unseen3"])
 def test_extra_sets_are_valid_and_ask_nothing_the_main_set_asks(folder, texts, questions):
     d = EVAL / folder
     text, problems, _ = ck.check_all(d, CORPUS, heldout=True)
