@@ -524,10 +524,12 @@ def repair_citations(
 
     Small models copy a fact from one source and number it as another: measured on the full gold
     run, most answerable questions that ended as abstentions had a sentence supported by a prompt
-    source but cited to its neighbour. A sentence is repaired when every valid source it cites scores
-    below ``min_support`` (:func:`support_score`, the bar of :func:`resolve_citations`) and another
-    source reaches ``threshold``; its markers are replaced by that source's number. Sentences without
-    a valid citation are :func:`attribute_uncited`'s job and are left alone here.
+    source but cited to its neighbour. A sentence is repaired when no valid source it cites holds
+    ``min_support`` (:func:`support_score`, the bar of :func:`resolve_citations`) both of the words
+    it adds to the question and of all its words, and another source reaches ``threshold`` (on the
+    words it adds; on all its words when a cited source holds only the added ones); its markers are
+    replaced by that source's number. Sentences without a valid citation are
+    :func:`attribute_uncited`'s job and are left alone here.
 
     The ``question``'s words do not count as support: every retrieved source shares them, so a
     sentence that restates the question before its one fact ("To stop an MoE router from sending
@@ -573,8 +575,9 @@ def better_source(
     threshold: float = 0.5,
 ) -> int | None:
     """The number of the source ``sentence`` should cite instead of ``cited`` (valid numbers), or
-    ``None`` to keep them: one of them supports it, or no other source reaches ``threshold``.
-    The rule of :func:`repair_citations`, for one sentence.
+    ``None`` to keep them: one of them holds ``min_support`` of both its words and those it adds to
+    the ``question``, or no other source reaches ``threshold``. The rule of :func:`repair_citations`,
+    for one sentence.
 
     >>> from studyrag.records import Chunk, Hit
     >>> srcs = [Hit(Chunk(f"c{i}", "g.md", ("S",), t, 0, len(t)), 1.0, i) for i, t in
