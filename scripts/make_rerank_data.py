@@ -24,6 +24,10 @@ The committed set also holds 829 ``agent-paraphrase`` questions (thirteenth sess
 agents from the passage rows alone, two per passage, describing each idea without its name; appended
 after ``build`` with negatives mined the same way (see docs/results.md, "Paraphrase questions by a
 stronger writer"). ``build`` does not re-create them: keep those rows when rebuilding the file.
+``append`` adds such questions (``{"pid", "query"}`` lines) under an origin of their own, dropping
+near-duplicates of every gold set's questions and mining their negatives::
+
+    python scripts/make_rerank_data.py append /tmp/new_questions.jsonl --origin agent-detail
 
 Output (JSON Lines): first one ``{"type": "passage", "pid", "source", "title", "path", "text"}``
 per chunk, then one ``{"type": "query", "query", "origin", "pos", "negs": [pid, ...]}`` per query.
@@ -307,9 +311,57 @@ def build(settings: Settings, out_path: Path) -> None:
     )
 
 
+def gold_questions(eval_root: Path) -> list[str]:
+    """Every question of every gold set: ``eval_root`` and each folder under it that holds one."""
+    dirs = [eval_root, *sorted(d for d in eval_root.iterdir() if (d / "questions.jsonl").exists())]
+    return [q for d in dirs for q in eval_questions(d)]
+
+
+def append(settings: Settings, new_file: Path, origin: str, out_path: Path, max_cosine: float = 0.85) -> None:
+    """Append questions written elsewhere (``{"pid", "query"}`` lines, e.g. by LLM agents that saw
+    only the passage rows) to the training set, with negatives mined as :func:`build` mines them.
+
+    Dropped: near-duplicates of a gold question (words, as ``build`` drops them, or a plain-MiniLM
+    cosine of ``max_cosine`` or more) and repeats of a training question already in the set.
+    """
+    import numpy as np
+
+    from studyrag.pipeline import StudyRAG
+
+    rag = StudyRAG.load(
+        settings.replace(rerank=False, embedder="minilm", index_name="rerank-data"), progress=True
+    )
+    by_id = {c.id: c for c in rag.chunks}
+    lines = out_path.read_text(encoding="utf-8").splitlines()
+    known = {normalize_question(json.loads(x)["query"]) for x in lines if '"type": "query"' in x}
+    gold = gold_questions(project_root() / "eval")
+    rows = [json.loads(x) for x in new_file.read_text(encoding="utf-8").splitlines() if x.strip()]
+    rows = [r for r in rows if r["pid"] in by_id and normalize_question(r["query"]) not in known]
+    embed = rag.retriever.embedder.embed
+    closest = (embed([r["query"] for r in rows]) @ embed(gold).T).max(axis=1) if rows else np.zeros(0)
+    kept = [
+        r for r, cos in zip(rows, closest, strict=True)
+        if cos < max_cosine and not is_near_duplicate(r["query"], gold)
+    ]
+    log.info("%d of %d new questions kept (%d too close to a gold question)", len(kept), len(rows),
+             len(rows) - len(kept))
+    for r in kept:
+        pos = by_id[r["pid"]]
+        hits = rag.retriever.search(r["query"], MINE_DEPTH)
+        negs = [h.chunk.id for h in hits if h.chunk.id != pos.id and not _overlaps(h.chunk, pos)]
+        rec = {"type": "query", "query": r["query"], "origin": origin, "pos": pos.id, "negs": negs[:N_NEGATIVES]}
+        lines.append(json.dumps(rec, ensure_ascii=False))
+    tmp = out_path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(out_path)
+    log.info("wrote %s: %d lines", out_path, len(lines))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("command", choices=["llm", "build"])
+    p.add_argument("command", choices=["llm", "build", "append"])
+    p.add_argument("new_file", nargs="?", type=Path, help="append: JSON Lines of {pid, query}")
+    p.add_argument("--origin", default="agent-detail", help="append: the origin recorded on each row")
     p.add_argument("--index-dir", help="index directory (default: the settings' index_dir)")
     p.add_argument("--styles", default="direct", help="LLM prompt styles, comma-separated: direct,paraphrase")
     p.add_argument("--limit", type=int, help="llm: stop after this many questions")
@@ -322,6 +374,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         chunks = StudyRAG.load(settings.replace(rerank=False), progress=True).chunks
         run_llm(chunks, settings, [s for s in args.styles.split(",") if s], args.limit)
+    elif args.command == "append":
+        if args.new_file is None:
+            p.error("append needs the file of new questions")
+        append(settings, args.new_file, args.origin, args.out)
     else:
         build(settings, args.out)
     return 0
