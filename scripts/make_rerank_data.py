@@ -333,24 +333,25 @@ def append(settings: Settings, new_file: Path, origin: str, out_path: Path, max_
     )
     by_id = {c.id: c for c in rag.chunks}
     lines = out_path.read_text(encoding="utf-8").splitlines()
-    known = {normalize_question(json.loads(x)["query"]) for x in lines if '"type": "query"' in x}
+    records = [json.loads(x) for x in lines if x.strip()]
+    known = {normalize_question(r["query"]) for r in records if r["type"] == "query"}
     gold = gold_questions(project_root() / "eval")
     rows = [json.loads(x) for x in new_file.read_text(encoding="utf-8").splitlines() if x.strip()]
     rows = [r for r in rows if r["pid"] in by_id and normalize_question(r["query"]) not in known]
     embed = rag.retriever.embedder.embed
     closest = (embed([r["query"] for r in rows]) @ embed(gold).T).max(axis=1) if rows else np.zeros(0)
     kept = [
-        r for r, cos in zip(rows, closest, strict=True)
+        r
+        for r, cos in zip(rows, closest, strict=True)
         if cos < max_cosine and not is_near_duplicate(r["query"], gold)
     ]
-    log.info("%d of %d new questions kept (%d too close to a gold question)", len(kept), len(rows),
-             len(rows) - len(kept))
+    log.info("%d new questions kept, %d too close to a gold question", len(kept), len(rows) - len(kept))
     for r in kept:
         pos = by_id[r["pid"]]
         hits = rag.retriever.search(r["query"], MINE_DEPTH)
         negs = [h.chunk.id for h in hits if h.chunk.id != pos.id and not _overlaps(h.chunk, pos)]
-        rec = {"type": "query", "query": r["query"], "origin": origin, "pos": pos.id, "negs": negs[:N_NEGATIVES]}
-        lines.append(json.dumps(rec, ensure_ascii=False))
+        rec = {"type": "query", "query": r["query"], "origin": origin, "pos": pos.id}
+        lines.append(json.dumps({**rec, "negs": negs[:N_NEGATIVES]}, ensure_ascii=False))
     tmp = out_path.with_suffix(".tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(out_path)
