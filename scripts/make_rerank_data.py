@@ -53,6 +53,7 @@ from studyrag.records import Chunk
 from studyrag.rerank_train import (
     DEFAULT_TRAIN_FILE,
     eval_questions,
+    gold_questions,
     is_near_duplicate,
     normalize_question,
 )
@@ -311,12 +312,6 @@ def build(settings: Settings, out_path: Path) -> None:
     )
 
 
-def gold_questions(eval_root: Path) -> list[str]:
-    """Every question of every gold set: ``eval_root`` and each folder under it that holds one."""
-    dirs = [eval_root, *sorted(d for d in eval_root.iterdir() if (d / "questions.jsonl").exists())]
-    return [q for d in dirs for q in eval_questions(d)]
-
-
 def append(settings: Settings, new_file: Path, origin: str, out_path: Path, max_cosine: float = 0.85) -> None:
     """Append questions written elsewhere (``{"pid", "query"}`` lines, e.g. by LLM agents that saw
     only the passage rows) to the training set, with negatives mined as :func:`build` mines them.
@@ -376,8 +371,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         chunks = StudyRAG.load(settings.replace(rerank=False), progress=True).chunks
         run_llm(chunks, settings, [s for s in args.styles.split(",") if s], args.limit)
     elif args.command == "append":
-        if args.new_file is None:
-            p.error("append needs the file of new questions")
+        if args.new_file is None or not args.new_file.is_file():
+            p.error("append needs an existing file of new questions ({pid, query} lines)")
+        if not args.out.is_file():
+            p.error(f"{args.out} does not exist: build the training set first (make_rerank_data.py build)")
         append(settings, args.new_file, args.origin, args.out)
     else:
         build(settings, args.out)

@@ -44,6 +44,7 @@ __all__ = [
     "default_model_dir",
     "ensure_default_reranker",
     "eval_questions",
+    "gold_questions",
     "is_near_duplicate",
     "load_training_set",
     "normalize_question",
@@ -124,6 +125,13 @@ def eval_questions(eval_dir: Path) -> list[str]:
             if row.get("standalone"):
                 out.append(row["standalone"])
     return out
+
+
+def gold_questions(eval_root: Path) -> list[str]:
+    """:func:`eval_questions` of ``eval_root`` and of every folder under it holding a gold set
+    (``eval/dev``, ``eval/heldout``, ...): what synthetic training questions must not repeat."""
+    dirs = [eval_root, *sorted(d for d in Path(eval_root).iterdir() if (d / "questions.jsonl").exists())]
+    return [q for d in dirs for q in eval_questions(d)]
 
 
 # ---------------------------------------------------------------------------------- data
