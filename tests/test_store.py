@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from studyrag.config import Settings, project_root
-from studyrag.errors import CorpusError, StaleIndexError
+from studyrag.errors import ConfigError, CorpusError, StaleIndexError
 from studyrag.fakes import FakeEmbedder
 from studyrag.store import index_status, open_index, read_manifest, sentence_texts
 
@@ -254,6 +254,12 @@ def test_empty_or_missing_corpus_raises_corpus_error(tmp_path: Path) -> None:
         s = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "ix")
         with pytest.raises(CorpusError):
             open_index(s, CountingEmbedder(), progress=False)
+
+
+def test_chunks_longer_than_the_embedder_reads_are_refused(settings: Settings) -> None:
+    too_long = settings.replace(chunk_tokens=CountingEmbedder().max_tokens + 1)
+    with pytest.raises(ConfigError, match="STUDYRAG_CHUNK_TOKENS"):
+        open_index(too_long, CountingEmbedder(), progress=False)
 
 
 def test_damaged_contents_of_the_same_size_are_rebuilt(settings: Settings) -> None:

@@ -33,7 +33,7 @@ import numpy as np
 
 from .config import Settings
 from .dense import DenseIndex, Embedder, embedder_id
-from .errors import CorpusError, IndexError_, StaleIndexError
+from .errors import ConfigError, CorpusError, IndexError_, StaleIndexError
 from .lexical import TOKENIZER_VERSION, BM25Index
 from .locking import exclusive
 from .records import Chunk
@@ -347,6 +347,11 @@ def corpus_chunks(settings: Settings, embedder: Embedder) -> list[Chunk]:
     from .chunking import chunk_corpus
     from .loaders import load_corpus
 
+    if not 0 < settings.chunk_tokens <= embedder.max_tokens:
+        raise ConfigError(
+            f"chunk_tokens={settings.chunk_tokens} is outside 1-{embedder.max_tokens} (the embedder reads at"
+            f" most {embedder.max_tokens} word pieces): set STUDYRAG_CHUNK_TOKENS in that range"
+        )
     docs = load_corpus(settings.corpus_dir)
     if not docs:
         raise CorpusError(
