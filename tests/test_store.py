@@ -79,7 +79,7 @@ def test_build_then_reopen_loads_without_building(settings: Settings) -> None:
     } <= files
     m = first.manifest
     assert m["chunk_count"] == len(first.chunks) and m["embedder"] == emb.id and m["dim"] == emb.dim
-    assert set(m["fingerprint"]["corpus"]) == set(GUIDES) and m["settings"]["chunk_tokens"] == 200
+    assert set(m["fingerprint"]["corpus"]) == set(GUIDES) and m["settings"]["chunk_tokens"] == settings.chunk_tokens
     n_sentences = sum(len(sentence_texts(c)) for c in first.chunks)
     assert first.stats.sentences == first.stats.sentences_embedded == n_sentences > len(first.chunks)
     assert first.dense.n_vectors == len(first.chunks) + n_sentences
@@ -144,7 +144,7 @@ def test_stale_index_with_on_stale_error_names_the_change_and_the_fix(
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"chunk_tokens": 120}, "chunk_tokens changed: 200 → 120"),
+        ({"chunk_tokens": 120}, "chunk_tokens changed: 256 → 120"),
         ({"chunk_overlap": 0}, "chunk_overlap changed"),
         ({"faiss_index": "HNSW32"}, "faiss_index changed: Flat → HNSW32"),
     ],
