@@ -261,6 +261,9 @@ def test_a_windows_1252_file_still_loads(tmp_path):
 def test_missing_or_unusable_corpus_says_how_to_fix_it(tmp_path):
     with pytest.raises(CorpusError, match="STUDYRAG_CORPUS_DIR"):
         load_corpus(tmp_path / "nope")
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")  # a folder with no guide in it says what it lacks
+    with pytest.raises(CorpusError, match=r"no readable guide.*it has no \.md/\.markdown/\.txt file"):
+        load_corpus(tmp_path)
     (tmp_path / "bad.md").write_bytes(b"\x00\x01")
     with pytest.raises(CorpusError, match=r"no readable guide.*bad\.md.*STUDYRAG_CORPUS_DIR"):
         load_corpus(tmp_path)

@@ -65,7 +65,9 @@ def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = 
                 on_skip(path, reason)
     if not docs:
         found = (
-            f"{len(paths)} candidate file(s), all skipped ({', '.join(skipped)})" if paths else "no such file"
+            f"{len(paths)} candidate file(s), all skipped ({', '.join(skipped)})"
+            if paths
+            else f"it has no {'/'.join(SUFFIXES)} file"
         )
         raise CorpusError(f"no readable guide in {corpus_dir} ({found}): {fix}")
     return docs
