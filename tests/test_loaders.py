@@ -223,6 +223,32 @@ def test_glossary_is_detected_by_content_not_file_name(tmp_path):
     assert doc.sections[0].text == "Logit Lens maps hidden states to vocabulary."
 
 
+def test_glossary_text_outside_a_clean_item_line_is_kept(tmp_path, caplog):
+    """A wrapped definition or an added note stays with its topic; an item without a findable title
+    is indexed under its first words (with a warning), so nothing a user wrote is dropped."""
+    lines = [
+        "248 topic(s)",
+        "- Logit LensLogit Lens maps hidden states to vocabulary.",
+        "- GroundingGrounding ties answers to evidence.",
+        "My own note: grounding matters for RAG.",
+        "- Double DescentDouble descent is a test-error curve.",
+        "- Top-k RoutingTop-k routing sends tokens to k experts.",
+        "- just some words that name no topic",
+    ]
+    path = tmp_path / "terms.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="studyrag"):
+        doc = load_document(path)
+    grounding = next(s for s in doc.sections if s.path == ("Grounding",))
+    assert grounding.text == "Grounding ties answers to evidence.\nMy own note: grounding matters for RAG."
+    assert doc.sections[-1].path == ("just some words that name…",)
+    assert doc.sections[-1].text == "just some words that name no topic"
+    assert "just some words" in caplog.text
+    every_line = [ln.removeprefix("- ") for ln in lines[1:]]
+    indexed = "\n".join(s.text for s in doc.sections)
+    assert all(part in indexed for ln in every_line for part in [ln[-20:]])
+
+
 def test_an_ordinary_markdown_list_is_not_a_glossary():
     assert not looks_like_glossary("# Notes\n\n- one\n- two\n- three\n- four\n- five\n- six\n")
     assert not looks_like_glossary(

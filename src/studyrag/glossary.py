@@ -113,6 +113,15 @@ def parse_glossary(text: str) -> GlossaryParse:
     [('Grounding', 'Grounding means x.'), ('Logit Lens', 'Logit Lens maps y.')]
     >>> g.metadata
     {'tag': 'advanced', 'topics_declared': 2}
+
+    No text is lost: a line that is not an item continues the topic above it, and an item whose
+    title cannot be told from its definition becomes a topic named by its first words (and is
+    listed in ``unsplit`` so the loader can warn):
+
+    >>> text = "- GroundingGrounding means x.\\nIt also means y.\\n- no title here at all, just words"
+    >>> g = parse_glossary(text)
+    >>> [(t.title, text[t.start:t.end]) for t in g.topics]
+    [('Grounding', 'Grounding means x.\\nIt also means y.'), ('no title here at all…', 'no title here at all, just words')]
     """
     metadata: dict = {}
     topics: list[Topic] = []
@@ -123,21 +132,34 @@ def parse_glossary(text: str) -> GlossaryParse:
         stripped = line.rstrip()
         if not stripped:
             continue
+        end = line_start + len(stripped)
         if not _ITEM.match(stripped):
-            if not topics:  # a header line before the first item
-                if m := _HEADER_COUNT.match(stripped):
-                    metadata["topics_declared"] = int(m.group(1))
-                elif m := _HEADER_FIELD.match(stripped):
-                    metadata[m.group(1).strip().lower().replace(" ", "_")] = m.group(2)
+            if topics:  # a wrapped definition or an added paragraph: part of the topic above
+                topics[-1] = Topic(topics[-1].title, topics[-1].start, end)
+            elif m := _HEADER_COUNT.match(stripped):  # a header line before the first item
+                metadata["topics_declared"] = int(m.group(1))
+            elif m := _HEADER_FIELD.match(stripped):
+                metadata[m.group(1).strip().lower().replace(" ", "_")] = m.group(2)
             continue
         split = split_topic(stripped)
         if split is None:
             unsplit.append(stripped)
+            body = _ITEM.sub("", stripped, count=1)
+            topics.append(Topic(title=_first_words(body), start=end - len(body), end=end))
             continue
         title, definition = split
-        end = line_start + len(stripped)
         topics.append(Topic(title=title, start=end - len(definition), end=end))
     return GlossaryParse(tuple(topics), metadata, tuple(unsplit))
+
+
+def _first_words(text: str, n: int = 5) -> str:
+    """A stand-in title: the first ``n`` words, with ``…`` when there are more.
+
+    >>> _first_words("Short one"), _first_words("one two three four five six")
+    ('Short one', 'one two three four five…')
+    """
+    words = text.split()
+    return " ".join(words[:n]).rstrip(",;:.") + ("…" if len(words) > n else "")
 
 
 def split_topic(line: str) -> tuple[str, str] | None:

@@ -177,7 +177,7 @@ def parse_document(
         if declared is not None and declared != len(sections):
             log.warning("%s declares %d topics but %d were found", source, declared, len(sections))
         for line in glossary.unsplit:
-            log.warning("%s: could not tell title from definition in %r", source, line[:80])
+            log.warning("%s: could not tell title from definition in %r; indexed under its first words", source, line[:80])
     else:
         tokens = parser().parse(body)
         title = _title(meta.get("title")) or first_heading(body, tokens=tokens) or stem
