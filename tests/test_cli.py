@@ -143,6 +143,36 @@ def test_a_corpus_with_no_guides_says_where_to_put_them(run, root) -> None:
     assert "Traceback" not in res.output
 
 
+def test_a_search_that_rebuilds_the_index_says_why_on_stderr(tmp_path, monkeypatch) -> None:
+    """The real ``_load`` (fake models): a first search builds, a second is silent, and after an edit
+    the rebuild names the changed file and re-embeds only its changed chunk; stdout stays JSON."""
+    (tmp_path / "corpus").mkdir()
+    guide = tmp_path / "corpus" / "serving.md"
+    guide.write_text(GUIDE, encoding="utf-8")
+    real_load = StudyRAG.load
+
+    def load(settings: Settings, **kwargs) -> StudyRAG:
+        settings = settings.replace(index_dir=tmp_path / "ix", cache_dir=tmp_path / "cache", min_chunk_tokens=8)
+        return real_load(settings, embedder=FakeEmbedder(dim=1024), generator=FakeGenerator(), progress=False)
+
+    monkeypatch.setattr(StudyRAG, "load", staticmethod(load))
+    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(tmp_path / "corpus"))
+
+    def search():
+        res = CliRunner().invoke(cli, ["search", "router load balancing", "--json"])
+        assert res.exit_code == 0, res.output
+        json.loads(res.stdout)  # the notice does not break the JSON
+        return res.stderr
+
+    first = search()
+    assert "rebuilt" in first and "(missing)" in first
+    assert search() == ""
+    guide.write_text(GUIDE.replace("same few experts.", "same few experts, which wastes them."), encoding="utf-8")
+    notice = search()
+    assert "corpus file changed: serving.md" in notice
+    assert "embedded 1 chunk" in notice and "reused" in notice
+
+
 def test_every_read_command_offers_json_and_help(run) -> None:
     for command in ("search", "ask", "index", "info", "eval", "bench"):
         res = run(command, "--help")

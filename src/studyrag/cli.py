@@ -58,7 +58,11 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
 def _load(settings: Settings, *, quiet: bool = False):
     from .pipeline import StudyRAG
 
-    return StudyRAG.load(settings, progress=not quiet)
+    rag = StudyRAG.load(settings, progress=not quiet)
+    stats = rag.index.stats
+    if stats.built:  # a search or question that had to (re)build the index says so, on stderr
+        click.echo(f"index {rag.index.path}: {stats.describe()}", err=True)
+    return rag
 
 
 def _check_question(question: str, s: Settings) -> None:
@@ -147,7 +151,7 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
     else:
         click.echo(f"index {summary['index']}: {summary['chunks']} chunks from {len(summary['sources'])} guides")
         if stats is not None:
-            click.echo(f"  {stats}")
+            click.echo(f"  {stats.describe()}")
 
 
 @cli.command()

@@ -121,6 +121,22 @@ class BuildStats:
     seconds: float = 0.0  # the whole open (build or load)
     embed_seconds: float = 0.0
 
+    def describe(self) -> str:
+        """One line for people: what was done, why, and what was re-embedded.
+
+        >>> BuildStats(built=True, reason="corpus changed: notes.md", chunks=404, embedded=1, reused=403,
+        ...            sentences=1461, sentences_embedded=3, seconds=2.5).describe()
+        'rebuilt in 2.5 s (corpus changed: notes.md): embedded 1 chunk and 3 sentences, reused 403 chunks'
+        >>> BuildStats(built=False, reason="fresh", chunks=404, seconds=0.4).describe()
+        'loaded 404 chunks in 0.4 s (fresh)'
+        """
+        if not self.built:
+            return f"loaded {self.chunks} chunks in {self.seconds:g} s ({self.reason})"
+        embedded = f"embedded {self.embedded} chunk{'s' * (self.embedded != 1)}"
+        if self.sentences:
+            embedded += f" and {self.sentences_embedded} sentence{'s' * (self.sentences_embedded != 1)}"
+        return f"rebuilt in {self.seconds:g} s ({self.reason}): {embedded}, reused {self.reused} chunks"
+
 
 @dataclass(frozen=True)
 class Index:
