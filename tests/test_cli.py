@@ -165,7 +165,7 @@ def test_a_search_that_rebuilds_the_index_says_why_on_stderr(tmp_path, monkeypat
         return res.stderr
 
     first = search()
-    assert "rebuilt" in first and "(missing)" in first
+    assert "built in" in first and "(missing)" in first
     assert search() == ""
     guide.write_text(GUIDE.replace("same few experts.", "same few experts, which wastes them."), encoding="utf-8")
     notice = search()

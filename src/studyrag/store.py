@@ -127,6 +127,8 @@ class BuildStats:
         >>> BuildStats(built=True, reason="corpus changed: notes.md", chunks=404, embedded=1, reused=403,
         ...            sentences=1461, sentences_embedded=3, seconds=2.5).describe()
         'rebuilt in 2.5 s (corpus changed: notes.md): embedded 1 chunk and 3 sentences, reused 403 chunks'
+        >>> BuildStats(built=True, reason="missing", chunks=2, embedded=2, seconds=1.0).describe()
+        'built in 1 s (missing): embedded 2 chunks, reused 0 chunks'
         >>> BuildStats(built=False, reason="fresh", chunks=404, seconds=0.4).describe()
         'loaded 404 chunks in 0.4 s (fresh)'
         """
@@ -135,7 +137,8 @@ class BuildStats:
         embedded = f"embedded {self.embedded} chunk{'s' * (self.embedded != 1)}"
         if self.sentences:
             embedded += f" and {self.sentences_embedded} sentence{'s' * (self.sentences_embedded != 1)}"
-        return f"rebuilt in {self.seconds:g} s ({self.reason}): {embedded}, reused {self.reused} chunks"
+        verb = "built" if self.reason == "missing" else "rebuilt"
+        return f"{verb} in {self.seconds:g} s ({self.reason}): {embedded}, reused {self.reused} chunks"
 
 
 @dataclass(frozen=True)
