@@ -156,7 +156,7 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("-k", "--k", "k", type=int, default=None, help="How many results (default 10).")
+@click.option("-k", "--k", "k", type=click.IntRange(min=1), default=None, help="How many results (default 10).")
 @click.option(
     "--hyde", is_flag=True, help="Let the language model write a passage for QUERY first and search with it too."
 )
@@ -239,7 +239,7 @@ def _stream_answer(events, as_json: bool) -> Answer:
 @cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer, citations and timings as JSON.")
-@click.option("--sources", type=int, default=None, help="At most this many sources in the prompt (ones scoring under half the best are left out).")
+@click.option("--sources", type=click.IntRange(min=1), default=None, help="At most this many sources in the prompt (ones scoring under half the best are left out).")
 @click.pass_context
 @handle_errors
 def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None) -> None:
@@ -328,7 +328,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
 @cli.command(name="eval")
 @click.argument("suite", required=False)
 @click.option("--suite", "suite_opt", type=click.Choice(["retrieval", "answers", "all"]), default=None)
-@click.option("--limit", type=int, default=None, help="Only the first N questions of each set.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N questions of each set.")
 @click.option("--stratify", is_flag=True, help="With --limit: take the N questions spread over every kind.")
 @click.option("--kind", "kinds", multiple=True, help="Only questions of this kind (repeatable), e.g. unanswerable.")
 @click.option("--judge", type=click.Choice(["lexical", "llm"]), default=None, help="Support judge for citations.")
@@ -356,7 +356,7 @@ def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: i
 
 
 @cli.command()
-@click.option("--questions", type=int, default=20, help="How many benchmark questions.")
+@click.option("--questions", type=click.IntRange(min=1), default=20, help="How many benchmark questions.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the figures to this JSON file.")
 @click.option("--json", "as_json", is_flag=True, help="Print figures as JSON.")
 @click.pass_context
@@ -373,7 +373,7 @@ def bench(ctx: click.Context, questions: int, out: Path | None, as_json: bool) -
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback by default).")
-@click.option("--port", type=int, default=None, help="Port (default: $GRADIO_SERVER_PORT or 7860).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: $GRADIO_SERVER_PORT or 7860).")
 @click.option("--share", is_flag=True, help="Create a public Gradio share link (off by default).")
 @click.pass_context
 @handle_errors

@@ -152,6 +152,42 @@ class Settings:
 
 # settings that take one of a few words
 _CHOICES = {"fusion": FUSIONS}
+# numeric settings outside these bounds are mistakes (a negative weight, zero sources), refused
+# with the variable to fix rather than turned into odd rankings; None leaves that side open
+_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "chunk_tokens": (1, None),
+    "chunk_overlap": (0, None),
+    "min_chunk_tokens": (0, None),
+    "bm25_weight": (0, None),
+    "dense_weight": (0, None),
+    "rrf_k": (0, None),
+    "k": (1, None),
+    "hyde_tokens": (1, None),
+    "rerank_candidates": (1, None),
+    "sources": (1, None),
+    "source_min_ratio": (0, 1),
+    "abstain_threshold": (-1, 1),
+    "max_question_chars": (1, None),
+    "n_ctx": (1, None),
+    "n_threads": (0, None),
+    "temperature": (0, None),
+    "max_tokens": (1, None),
+}
+
+
+def _check_range(name: str, value: float) -> None:
+    """Raise ``ValueError`` when ``value`` is outside the setting's ``_RANGES`` bounds.
+
+    >>> _check_range("sources", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: must be at least 1
+    """
+    lo, hi = _RANGES.get(name, (None, None))
+    if lo is not None and value < lo:
+        raise ValueError(f"must be at least {lo}")
+    if hi is not None and value > hi:
+        raise ValueError(f"must be at most {hi}")
 
 
 def _coerce(cls: type, name: str, value: Any) -> Any:
@@ -174,9 +210,13 @@ def _coerce(cls: type, name: str, value: Any) -> Any:
         if isinstance(default, Path):
             return Path(value).expanduser()
         if isinstance(default, int):
-            return int(value)
+            number: float = int(value)
+            _check_range(name, number)
+            return number
         if isinstance(default, float):
-            return float(value)
+            number = float(value)
+            _check_range(name, number)
+            return number
         if name in _CHOICES:
             word = str(value).strip().lower()
             if word not in _CHOICES[name]:

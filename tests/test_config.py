@@ -1,0 +1,53 @@
+"""Settings from the environment: types coerced, unknown names and out-of-range values refused with
+the variable to fix (``ConfigError``), which the CLI turns into one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from studyrag.cli import cli
+from studyrag.config import Settings
+from studyrag.errors import ConfigError
+
+
+def test_environment_values_take_the_type_of_the_default() -> None:
+    s = Settings.from_env({"STUDYRAG_SOURCES": "3", "STUDYRAG_BM25_WEIGHT": "0.9", "STUDYRAG_HYDE": "yes"})
+    assert (s.sources, s.bm25_weight, s.hyde) == (3, 0.9, True)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("SOURCES", "0", "must be at least 1"),
+        ("K", "-3", "must be at least 1"),
+        ("BM25_WEIGHT", "-1", "must be at least 0"),
+        ("SOURCE_MIN_RATIO", "2", "must be at most 1"),
+        ("TEMPERATURE", "-0.5", "must be at least 0"),
+        ("SOURCES", "abc", "invalid literal"),
+    ],
+)
+def test_a_value_out_of_range_names_the_variable_to_fix(name: str, value: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=f"{says}.*STUDYRAG_{name}"):
+        Settings.from_env({f"STUDYRAG_{name}": value})
+
+
+def test_values_at_the_edges_are_accepted() -> None:
+    s = Settings.from_env({"STUDYRAG_SOURCE_MIN_RATIO": "0", "STUDYRAG_N_THREADS": "0", "STUDYRAG_SOURCES": "1"})
+    assert (s.source_min_ratio, s.n_threads, s.sources) == (0.0, 0, 1)
+
+
+def test_replace_checks_ranges_too() -> None:
+    with pytest.raises(ConfigError, match="STUDYRAG_SOURCES"):
+        Settings().replace(sources=0)
+
+
+def test_the_cli_refuses_bad_settings_and_counts_before_loading_anything(monkeypatch) -> None:
+    monkeypatch.setenv("STUDYRAG_DENSE_WEIGHT", "-2")
+    res = CliRunner().invoke(cli, ["search", "moe"])
+    assert res.exit_code == ConfigError.exit_code != 0
+    assert res.output.startswith("error: ") and "STUDYRAG_DENSE_WEIGHT" in res.output
+    monkeypatch.delenv("STUDYRAG_DENSE_WEIGHT")
+    for args in (["search", "moe", "--k", "0"], ["ask", "What is LoRA?", "--sources", "0"]):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 2 and "is not in the range" in res.output, args
