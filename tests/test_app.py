@@ -16,6 +16,7 @@ import pytest
 from studyrag import app as app_mod
 from studyrag.app import ChatState, StudyApp, available_models, build_app, launch
 from studyrag.config import Settings, project_root
+from studyrag.errors import ConfigError
 from studyrag.fakes import FakeEmbedder, FakeGenerator, FakeReranker
 from studyrag.pipeline import StudyRAG
 from studyrag.records import Answer, Chunk, Citation, Hit
@@ -386,6 +387,22 @@ def test_launch_binds_loopback_without_share_by_default(rag, monkeypatch):
     launch(rag.settings, rag=rag)
     assert seen["server_name"] == "127.0.0.1" and seen["share"] is False and seen["server_port"] is None
     assert seen["css"] == app_mod.APP_CSS
+
+
+def test_a_busy_port_is_a_clear_error_before_the_model_loads(rag, monkeypatch):
+    """The port is bound first: llama.cpp silences stdout/stderr while the model loads, so an error
+    raised during a warm-up vanished and `studyrag serve` exited 1 without a word."""
+    import socket
+
+    warmed: list[bool] = []
+    monkeypatch.setattr(type(rag), "warm_up_in_background", lambda self: warmed.append(True))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"127.0.0.1:{port}.*--port"):
+            launch(rag.settings, rag=rag, port=port)
+    assert warmed == []
 
 
 def test_root_app_py_parses_port_host_share(monkeypatch):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from .config import Settings
-from .errors import StudyRagError
+from .errors import ConfigError, StudyRagError
 from .records import Answer, Hit, TokenEvent
 from .ui_html import (
     APP_CSS,
@@ -407,20 +407,30 @@ def serve(
     port: int | None = None,
     share: bool = False,
     block: bool = True,
+    quiet: bool | None = None,
 ) -> str:
     """Start the server (loopback, no share link, unless asked); returns the local URL.
 
-    ``block=False`` returns at once with the server running in a background thread (tests).
+    ``block=False`` returns at once with the server running in a background thread (tests, and
+    ``launch``, which warms the model up only once the port is bound). ``quiet`` (default: not
+    ``block``) leaves out Gradio's "Running on ..." lines. A port that is taken raises
+    ``ConfigError`` saying how to pick another.
     """
-    _, url, _ = demo.launch(
-        server_name=host,
-        server_port=port,
-        share=share,
-        prevent_thread_lock=not block,
-        css=APP_CSS,
-        theme=gr.themes.Soft(),
-        quiet=not block,
-    )
+    try:
+        _, url, _ = demo.launch(
+            server_name=host,
+            server_port=port,
+            share=share,
+            prevent_thread_lock=not block,
+            css=APP_CSS,
+            theme=gr.themes.Soft(),
+            quiet=not block if quiet is None else quiet,
+        )
+    except OSError as e:
+        raise ConfigError(
+            f"cannot serve on {host}:{port or 'the default port'} ({e}): pass --port with a free port "
+            "(or set GRADIO_SERVER_PORT), or stop what is using it"
+        ) from e
     return url
 
 
@@ -440,5 +450,9 @@ def launch(
     settings = settings or Settings.from_env()
     if rag is None:
         rag = StudyRAG.load(settings)
+    demo = build_app(rag, settings)
+    # bind the port before the model loads: llama.cpp silences the process's stdout and stderr while
+    # it loads, so an error raised then (a busy port) would vanish without a word
+    serve(demo, host=host, port=port, share=share, block=False, quiet=False)
     rag.warm_up_in_background()  # the model loads while the page opens and the first question is typed
-    serve(build_app(rag, settings), host=host, port=port, share=share, block=True)
+    demo.block_thread()

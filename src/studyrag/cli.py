@@ -263,9 +263,10 @@ def chat(ctx: click.Context) -> None:
 
     s = _settings(ctx)
     rag = _load(s)
+    # before the warm-up: llama.cpp silences stdout while the model loads
+    click.echo("Ask about the guides. Empty line or Ctrl-D to quit; /clear forgets the conversation.")
     rag.warm_up_in_background()  # the model loads while the first question is typed
     history: list[Turn] = []
-    click.echo("Ask about the guides. Empty line or Ctrl-D to quit; /clear forgets the conversation.")
     while True:
         try:
             question = click.prompt("you", prompt_suffix="> ", default="", show_default=False)
