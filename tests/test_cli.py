@@ -173,6 +173,39 @@ def test_a_search_that_rebuilds_the_index_says_why_on_stderr(tmp_path, monkeypat
     assert "embedded 1 chunk" in notice and "reused" in notice
 
 
+def test_chat_answers_clears_and_quits_after_the_model_has_loaded(run, monkeypatch) -> None:
+    """`studyrag chat` over the fakes: the banner, a cited answer with its sources, /clear, and an
+    empty line to quit; the warm-up thread is joined before the first answer is printed."""
+    import threading
+
+    events: list[str] = []
+
+    class Warm(threading.Thread):
+        def join(self, timeout: float | None = None) -> None:
+            events.append("joined")
+            super().join(timeout)
+
+    def warm_up_in_background(self) -> threading.Thread:
+        thread = Warm(target=lambda: None)
+        thread.start()
+        return thread
+
+    real_stream = StudyRAG.ask_stream
+
+    def ask_stream(self, question, **kwargs):
+        events.append("asked")
+        yield from real_stream(self, question, **kwargs)
+
+    monkeypatch.setattr(StudyRAG, "warm_up_in_background", warm_up_in_background)
+    monkeypatch.setattr(StudyRAG, "ask_stream", ask_stream)
+    res = CliRunner().invoke(cli, ["chat"], input="How does PagedAttention store the KV cache?\n/clear\n\n")
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("Ask about the guides.")
+    assert "[1]" in res.output and "serving.md" in res.output
+    assert "(conversation cleared)" in res.output
+    assert events[:2] == ["joined", "asked"]
+
+
 def test_every_read_command_offers_json_and_help(run) -> None:
     for command in ("search", "ask", "index", "info", "eval", "bench"):
         res = run(command, "--help")

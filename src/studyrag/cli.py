@@ -265,7 +265,7 @@ def chat(ctx: click.Context) -> None:
     rag = _load(s)
     # before the warm-up: llama.cpp silences stdout while the model loads
     click.echo("Ask about the guides. Empty line or Ctrl-D to quit; /clear forgets the conversation.")
-    rag.warm_up_in_background()  # the model loads while the first question is typed
+    warm_up = rag.warm_up_in_background()  # the model loads while the first question is typed
     history: list[Turn] = []
     while True:
         try:
@@ -275,6 +275,9 @@ def chat(ctx: click.Context) -> None:
             return
         if not question.strip():
             return
+        # nothing is printed until the model has loaded: an answer that needs no model (a declined
+        # question) would otherwise be written into the silenced stdout and never be seen
+        warm_up.join()
         if question.strip() == "/clear":
             history.clear()
             click.echo("(conversation cleared)")
