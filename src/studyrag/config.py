@@ -209,12 +209,8 @@ def _coerce(cls: type, name: str, value: Any) -> Any:
             raise ValueError(f"expected true/false, got {value!r}")
         if isinstance(default, Path):
             return Path(value).expanduser()
-        if isinstance(default, int):
-            number: float = int(value)
-            _check_range(name, number)
-            return number
-        if isinstance(default, float):
-            number = float(value)
+        if isinstance(default, (int, float)):  # bool was handled above
+            number = type(default)(value)
             _check_range(name, number)
             return number
         if name in _CHOICES:
