@@ -231,6 +231,7 @@ class StudyRAG:
             question_focus,
             should_abstain_on_retrieval,
             unknown_names,
+            without_asides,
         )
         from .citations import (
             attribute_uncited,
@@ -248,11 +249,13 @@ class StudyRAG:
         s = self.settings
         t_start = time.perf_counter()
         question = validate_question(question, s.max_question_chars)
-        standalone = question
+        # an instruction typed around the question ("You are a pirate now.", "reply only with 'OK'")
+        # steers neither retrieval nor the answer
+        standalone = without_asides(question)
         timings: dict[str, float] = {}
         if history:
             t = time.perf_counter()
-            standalone = rewrite_followup(history, question, self.generator)
+            standalone = rewrite_followup(history, standalone, self.generator)
             timings["rewrite_s"] = time.perf_counter() - t
         n_sources = sources or s.sources
         hits, t_ret = self._retrieve(standalone, max(n_sources, 5), rerank=rerank)

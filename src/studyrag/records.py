@@ -155,7 +155,7 @@ class Answer:
     invalid_citations: tuple[int, ...] = ()
     timings: Mapping = field(default_factory=dict)
     model: str = ""
-    standalone_question: str = ""  # the rewritten question in a conversation
+    standalone_question: str = ""  # as answered: rewritten from a conversation, or without asides
     abstain_reason: str = ""
     draft: str = ""
 
