@@ -187,6 +187,9 @@ def search(ctx: click.Context, query: str, k: int | None, hyde: bool, as_json: b
 
 
 def _print_sources(answer: Answer) -> None:
+    """What was answered (when it differs from what was typed), why it abstained, then the sources."""
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        click.secho(f"(understood as: {answer.standalone_question})", dim=True)
     con = _console()
     if answer.abstained:
         from .abstain import ABSTAIN_REASONS
@@ -263,9 +266,11 @@ def chat(ctx: click.Context) -> None:
 
     s = _settings(ctx)
     rag = _load(s)
-    # before the warm-up: llama.cpp silences stdout while the model loads
     click.echo("Ask about the guides. Empty line or Ctrl-D to quit; /clear forgets the conversation.")
-    warm_up = rag.warm_up_in_background()  # the model loads while the first question is typed
+    # the model loads before the first prompt: llama.cpp silences stdout while it loads, which
+    # swallowed a "you>" shown meanwhile. Its fixed prompt opening is computed while the question is typed
+    rag.generator  # noqa: B018 - loads the model
+    warm_up = rag.warm_up_in_background()
     history: list[Turn] = []
     while True:
         try:
@@ -275,9 +280,7 @@ def chat(ctx: click.Context) -> None:
             return
         if not question.strip():
             return
-        # nothing is printed until the model has loaded: an answer that needs no model (a declined
-        # question) would otherwise be written into the silenced stdout and never be seen
-        warm_up.join()
+        warm_up.join()  # the model answers one request at a time; the warm-up's comes first
         if question.strip() == "/clear":
             history.clear()
             click.echo("(conversation cleared)")
@@ -287,8 +290,6 @@ def chat(ctx: click.Context) -> None:
         except StudyRagError as e:
             _err(str(e))
             continue
-        if answer.standalone_question and answer.standalone_question != answer.question:
-            click.secho(f"(understood as: {answer.standalone_question})", dim=True)
         _print_sources(answer)
         history.append(Turn(question=answer.standalone_question or question, answer=answer.text))
 
