@@ -274,6 +274,16 @@ def test_bad_files_are_skipped_with_a_warning_naming_them(tmp_path, caplog):
         assert name in caplog.text
 
 
+def test_utf16_text_loads_but_binary_data_behind_the_same_two_bytes_does_not(tmp_path):
+    (tmp_path / "notes.md").write_bytes("# Notes\n\nLoRA trains adapters.\n".encode("utf-16"))  # with its BOM
+    doc = load_document(tmp_path / "notes.md")
+    assert doc.title == "Notes" and "LoRA trains adapters." in doc.text
+    assert doc.repairs == ("decoded as UTF-16",)
+    (tmp_path / "blob.md").write_bytes(b"\xff\xfe\x00\x00garbage\x00\x01\x02")
+    with pytest.raises(CorpusError, match="blob.md looks binary"):
+        load_document(tmp_path / "blob.md")
+
+
 def test_a_windows_1252_file_still_loads(tmp_path):
     (tmp_path / "old.txt").write_bytes(
         "# Caf\xe9 notes\n\nNa\xefve Bayes \x96 a classifier.\n".encode("latin-1")

@@ -93,9 +93,12 @@ def decode_bytes(raw: bytes, name: str) -> tuple[str, list[str]]:
         raise CorpusError(f"{name} is empty: write some text in it or remove it from the corpus")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return raw.decode("utf-16"), ["decoded as UTF-16"]
+            text = raw.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise CorpusError(f"{name} is not valid UTF-16 ({exc.reason}): save it as UTF-8") from None
+        # binary data can start with these two bytes too; it then decodes to control characters
+        if not _CONTROL.search(text):
+            return text, ["decoded as UTF-16"]
     if b"\x00" in raw:
         raise CorpusError(
             f"{name} looks binary (it contains NUL bytes): keep only .md/.txt text guides in the corpus"
