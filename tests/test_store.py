@@ -218,8 +218,11 @@ def test_damaged_file_is_detected_and_rebuilt(settings: Settings) -> None:
     good = open_index(settings, CountingEmbedder(), progress=False)
     with open(good.path / "dense.faiss", "r+b") as f:
         f.truncate(100)
+    status = index_status(settings, CountingEmbedder().id)
+    assert status.state == "missing" and "dense.faiss has 100 bytes" in str(status)
     idx = open_index(settings, CountingEmbedder(), progress=False)
     assert idx.stats.built and idx.dense.size == len(idx.chunks)
+    assert idx.stats.reason.startswith("damaged (dense.faiss has 100 bytes; the manifest says ")
 
 
 def test_interrupted_swap_is_recovered(settings: Settings) -> None:

@@ -155,7 +155,12 @@ class Index:
 
 @dataclass(frozen=True)
 class IndexStatus:
-    """For ``studyrag info``: ``state`` is missing, fresh or stale (``reasons`` say why)."""
+    """For ``studyrag info``: ``state`` is missing, fresh or stale (``reasons`` say why). A directory
+    that holds no usable index (half-written, damaged) is missing, with the reason.
+
+    >>> print(IndexStatus("missing", Path("indexes/default"), ("damaged (dense.faiss is missing)",)))
+    missing (indexes/default): damaged (dense.faiss is missing); run `studyrag index` to build it
+    """
 
     state: Literal["missing", "fresh", "stale"]
     path: Path
@@ -166,7 +171,8 @@ class IndexStatus:
 
     def __str__(self) -> str:
         if self.state == "missing":
-            return f"missing ({self.path}): run `studyrag index` to build it"
+            why = "".join(f"{r}; " for r in self.reasons if r != "missing")
+            return f"missing ({self.path}): {why}run `studyrag index` to build it"
         head = f"{self.state}: {self.chunks} chunks, built {self.created} with {self.embedder} ({self.path})"
         return head if self.state == "fresh" else f"{head}; {'; '.join(self.reasons)}; {_FIX}"
 
@@ -258,18 +264,33 @@ def _fsync(path: Path) -> None:
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:
     """The manifest of a complete index directory, else None (missing, half-written, foreign)."""
+    return _read_manifest(directory)[0]
+
+
+def _read_manifest(directory: Path) -> tuple[dict[str, Any] | None, str]:
+    """``(manifest, "")`` for a complete index directory, else ``(None, why it is not one)``."""
+    if not directory.exists():
+        return None, "missing"
     try:
         m = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(m, dict) or m.get("format") != FORMAT_VERSION or m.get("complete") is not True:
-        return None
+    except OSError:
+        return None, "incomplete (no finished manifest)"
+    except ValueError:
+        return None, f"incomplete or damaged ({MANIFEST} is not valid JSON)"
+    if not isinstance(m, dict) or m.get("complete") is not True:
+        return None, "incomplete (no finished manifest)"
+    if m.get("format") != FORMAT_VERSION:
+        return None, f"written in index format {m.get('format')!r}; this version reads {FORMAT_VERSION}"
     files = m.get("files", {})
-    if not files or any(
-        not (directory / n).is_file() or (directory / n).stat().st_size != size for n, size in files.items()
-    ):
-        return None
-    return m
+    if not files:
+        return None, "incomplete (its manifest lists no files)"
+    for name, size in files.items():
+        path = directory / name
+        if not path.is_file():
+            return None, f"damaged ({name} is missing)"
+        if path.stat().st_size != size:
+            return None, f"damaged ({name} has {path.stat().st_size:,} bytes; the manifest says {size:,})"
+    return m, ""
 
 
 @contextlib.contextmanager
@@ -488,9 +509,9 @@ def _load(directory: Path, manifest: dict[str, Any], stats: BuildStats) -> Index
 
 
 def _check(directory: Path, fp: Mapping[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
-    m = read_manifest(directory)
+    m, problem = _read_manifest(directory)
     if m is None:
-        return None, ["missing" if not directory.exists() else "incomplete (no finished manifest)"]
+        return None, [problem]
     return m, diff_fingerprints(m.get("fingerprint", {}), fp)
 
 
