@@ -11,6 +11,7 @@ True
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -189,7 +190,7 @@ class OpenAIGenerator:
         )
 
     def _http_error(self, r: Any) -> GenerationError:
-        detail = r.text[:300].strip()
+        detail = error_detail(r.text)
         if r.status_code in (401, 403):
             fix = "set STUDYRAG_OPENAI_API_KEY to a key the server accepts"
         elif r.status_code == 404:
@@ -243,3 +244,23 @@ def _sse_piece(line: str) -> tuple[str, bool]:
     if not choices:
         return "", False  # e.g. a final usage-only chunk
     return (choices[0].get("delta") or {}).get("content") or "", False
+
+
+def error_detail(body: str, limit: int = 200) -> str:
+    """The readable part of an error response: an OpenAI-style ``error.message``, else the text
+    without HTML tags, on one line and cut at ``limit`` characters.
+
+    >>> error_detail('{"error": {"message": "the request exceeds the context size", "code": 400}}')
+    'the request exceeds the context size'
+    >>> error_detail("<html><body><h1>Error response</h1>\\n  <p>Error code: 501</p></body></html>")
+    'Error response Error code: 501'
+    """
+    try:
+        err = json.loads(body).get("error")
+        message = err.get("message") if isinstance(err, dict) else err
+        if isinstance(message, str) and message.strip():
+            body = message
+    except (ValueError, AttributeError):
+        pass
+    text = " ".join(re.sub(r"<[^>]*>", " ", body).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
