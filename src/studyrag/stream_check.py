@@ -66,6 +66,14 @@ class CitationStream:
                 out.append(held[0])
                 held = held[1:]
                 continue
+            inner = held.rfind("[", 0, end)  # "[a [2]": the marker is the last "[" before the "]"
+            if inner > 0:
+                out.append(held[:inner])
+                held, end = held[inner:], end - inner
+            if end >= _MARKER_MAX:  # too long for a marker, as when its "]" had not come in time
+                out.append(held[0])
+                held = held[1:]
+                continue
             marker = self._checked(held[: end + 1], self.shown + "".join(out))
             if not marker and out:
                 out[-1] = out[-1].rstrip(" ")  # a dropped marker takes its space along, when still here
