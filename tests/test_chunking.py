@@ -297,3 +297,39 @@ def test_budgets_are_validated(count_tokens):
     doc = parse_document("# G\n\ntext\n", "g.md")
     with pytest.raises(ValueError, match="max_tokens"):
         chunk_document(doc, count_tokens, max_tokens=300, window=256)
+
+
+# Pieces of what guides contain, in any order: headings at every level, front matter, code fences,
+# lists, tables, glossary-style lines, very long words, mojibake, control and non-Latin characters.
+_PIECES = (
+    "# Title\n", "## Sec\n", "### Sub\n", "#### Deep\n", "---\ntitle: x\n---\n", "---\n",
+    "```\ncode # not a heading\n```\n", "- item one\n", "1. first\n", "> quote\n",
+    "| a | b |\n|---|---|\n| 1 | 2 |\n", "\n", "\n\n", "Plain sentence about LoRA adapters. ",
+    "Numbers like 3.5 and e.g. abbreviations. ", "**Term**: a definition of the term.\n",
+    "Term - a definition line\n", "1. **Term**: glossary style item.\n", "word " * 40, "x" * 300,
+    "日本語の文。", "😀 emoji heading\n", "\t", "\r\n", "<!-- comment -->\n", "[link](http://x) ", "Ã©", "â€™",
+)
+
+
+@pytest.mark.parametrize("max_tokens", [16, 50, 200])
+def test_random_documents_chunk_into_spans_of_their_text_within_the_window(max_tokens: int) -> None:
+    import random
+
+    from studyrag.errors import CorpusError
+
+    rng = random.Random(max_tokens)
+    words = lambda text: len(text.split())  # noqa: E731 - a stand-in counter: fast, and exact to check
+    n_chunks = 0
+    for _ in range(300):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 40)))
+        try:
+            doc = parse_document(text, "f.md")
+        except CorpusError:  # front matter and nothing else: refused with a message, as it should be
+            continue
+        chunks = chunk_document(doc, words, max_tokens=max_tokens, overlap=8, min_tokens=8, window=256)
+        assert len({c.id for c in chunks}) == len(chunks), text
+        for c in chunks:
+            assert c.text.strip() and doc.text[c.start : c.end].strip() == c.text.strip(), text
+            assert words(c.text) <= 256, text
+        n_chunks += len(chunks)
+    assert n_chunks > 300  # the documents were not all refused or empty

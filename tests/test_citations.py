@@ -264,3 +264,28 @@ def test_repair_points_a_miscited_sentence_at_the_source_that_supports_it() -> N
     assert cit.repair_citations("Chinchilla uses 20 tokens per parameter.", srcs).endswith("parameter.")
     assert cit.repair_citations("Chinchilla uses 20 tokens per parameter [9].", srcs).endswith("[9].")
     assert cit.repair_citations(text, []) == text
+
+
+# Fragments of what small models write: markers in every style, broken brackets, lists, code, figures.
+_FRAGMENTS = (
+    *"abc XYZ.,;:!?()[]{}0123456789-–—\n\t*#`>|/'\"…ü日本\u200b\u00a0",
+    "[1]", "[2, 3]", "[1][2]", "[", "]", "[0]", "[99]", "[1-3]", "【1】", "(1)", "[^1]", "Source 2",
+    "\n\n", "```", "**", "1.", "- ", "e.g.", "Dr.", "vs.", "3.5", "U.S.",
+)
+
+
+def test_random_answers_come_out_of_the_post_passes_citing_only_prompt_sources() -> None:
+    import random
+
+    rng = random.Random(5)
+    text_of = lambda n: "".join(rng.choice(_FRAGMENTS) for _ in range(n))  # noqa: E731
+    for _ in range(1000):
+        sources = [hit(i, text_of(rng.randint(1, 80))) for i in range(1, rng.randint(2, 5))]
+        question, raw = text_of(rng.randint(0, 40)), text_of(rng.randint(0, 120))
+        # the pipeline's order (pipeline.StudyRAG.ask_stream)
+        text = cit.drop_invalid_citations(cit.clean_answer_text(raw), len(sources))
+        text = cit.repair_citations(cit.attribute_uncited(text, sources), sources, question=question)
+        cited = [n for _, _, numbers in cit.find_citations(text) for n in numbers]
+        assert all(1 <= n <= len(sources) for n in cited), (raw, text)
+        report = cit.resolve_citations(text, sources, question=question)
+        assert not report.invalid and all(c.chunk == sources[c.n - 1].chunk for c in report.citations)
