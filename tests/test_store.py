@@ -278,3 +278,34 @@ def test_index_status_without_an_embedder_id_uses_the_configured_model(settings:
     # what `studyrag info` calls: no model is loaded, the id comes from the model folder
     status = index_status(settings)
     assert status.state == "missing" and status.path == settings.index_dir / "test"
+
+
+def test_a_process_that_waited_for_another_build_loads_it_and_says_so(settings: Settings, monkeypatch) -> None:
+    import threading
+
+    from studyrag import store
+
+    checked = threading.Event()
+    real_check = store._check
+
+    def check(directory, fp):
+        result = real_check(directory, fp)
+        checked.set()
+        return result
+
+    monkeypatch.setattr(store, "_check", check)
+    waiter = CountingEmbedder()
+    result: list = []
+    # this thread plays a second process: it finds no index, then waits for the build lock
+    with store._build_lock(settings.index_dir, settings.index_name):
+        thread = threading.Thread(target=lambda: result.append(open_index(settings, waiter, progress=False)))
+        thread.start()
+        assert checked.wait(10)
+        builder = CountingEmbedder()
+        fp = store.fingerprint(settings, builder.id)
+        store._build(settings, builder, fp, "missing", False)  # the first process, holding the lock
+    thread.join(10)
+    (idx,) = result
+    assert not idx.stats.built and idx.stats.reason == store.WAITED and waiter.texts == []
+    assert idx.stats.describe().endswith("(another process built it meanwhile)")
+    assert idx.chunks and builder.texts  # built once, by the lock holder

@@ -57,10 +57,12 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
 
 def _load(settings: Settings, *, quiet: bool = False):
     from .pipeline import StudyRAG
+    from .store import WAITED
 
     rag = StudyRAG.load(settings, progress=not quiet)
     stats = rag.index.stats
-    if stats.built:  # a search or question that had to (re)build the index says so, on stderr
+    # a search or question that had to (re)build the index, or wait for a build, says so on stderr
+    if stats.built or stats.reason == WAITED:
         click.echo(f"index {rag.index.path}: {stats.describe()}", err=True)
     return rag
 

@@ -141,6 +141,10 @@ class BuildStats:
         return f"{verb} in {self.seconds:g} s ({self.reason}): {embedded}, reused {self.reused} chunks"
 
 
+# ``BuildStats.reason`` of an index that another process built while this one waited for the lock
+WAITED = "another process built it meanwhile"
+
+
 @dataclass(frozen=True)
 class Index:
     """A loaded index: chunk i is row i of the dense index and document i of BM25."""
@@ -551,9 +555,8 @@ def open_index(
         _recover(index_dir, name)
         m, reasons = _check(target, fp)  # another process may have built it while we waited
         if m is not None and not reasons and forced is None:
-            return _timed(
-                _load(target, m, BuildStats(built=False, reason="fresh", chunks=m["chunk_count"])), t0
-            )
+            stats = BuildStats(built=False, reason=WAITED, chunks=m["chunk_count"])
+            return _timed(_load(target, m, stats), t0)
         if m is not None and reasons and forced is None and on_stale == "error":
             raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To rebuild it, {_FIX}")
         stats = _build(settings, embedder, fp, forced or "; ".join(reasons), progress)
