@@ -262,7 +262,9 @@ def test_bad_files_are_skipped_with_a_warning_naming_them(tmp_path, caplog):
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "blank.md").write_text("  \n\n", encoding="utf-8")
     (tmp_path / "garbled.txt").write_bytes(b"\x81\x8d\x8f\x90 not text")
-    (tmp_path / "notes.pdf").write_bytes(b"%PDF")  # not a guide suffix: ignored
+    (tmp_path / "notes.pdf").write_bytes(b"%PDF")  # not a guide suffix: not read, and said so
+    (tmp_path / "week2").mkdir()  # guides in subfolders are not read either
+    (tmp_path / ".hidden.md").write_text("# Hidden\n\nNot a guide.\n", encoding="utf-8")
     skipped: dict[str, str] = {}
     with caplog.at_level(logging.WARNING, logger="studyrag"):
         docs = load_corpus(tmp_path, on_skip=lambda p, why: skipped.update({p.name: why}))
@@ -272,6 +274,7 @@ def test_bad_files_are_skipped_with_a_warning_naming_them(tmp_path, caplog):
     assert "UTF-8" in skipped["garbled.txt"]
     for name in skipped:
         assert name in caplog.text
+    assert "not reading notes.pdf, week2/ in" in caplog.text and "hidden" not in caplog.text
 
 
 def test_utf16_text_loads_but_binary_data_behind_the_same_two_bytes_does_not(tmp_path):

@@ -25,7 +25,7 @@ from .records import Document, Section
 from .repair import repair_text
 from .structure import clean_title, first_heading, markdown_sections, parser
 
-__all__ = ["SUFFIXES", "load_corpus", "load_document", "parse_document", "repair_text", "split_front_matter"]
+__all__ = ["SUFFIXES", "guide_files", "load_corpus", "load_document", "parse_document", "repair_text", "split_front_matter"]
 
 log = logging.getLogger("studyrag")
 
@@ -47,11 +47,16 @@ def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = 
     fix = f"add .md/.txt guides to {corpus_dir} or set STUDYRAG_CORPUS_DIR to a directory that has them"
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus directory {corpus_dir} does not exist: {fix}")
-    paths = sorted(
-        p
-        for p in corpus_dir.iterdir()
-        if p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and p.is_file()
-    )
+    paths, others = guide_files(corpus_dir)
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        log.warning(
+            "not reading %s in %s: only %s files directly in the corpus folder are guides (convert "
+            "documents to Markdown or text, and move guides out of subfolders)",
+            shown,
+            corpus_dir,
+            "/".join(SUFFIXES),
+        )
     docs: list[Document] = []
     skipped: list[str] = []
     for path in paths:
@@ -71,6 +76,32 @@ def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = 
         )
         raise CorpusError(f"no readable guide in {corpus_dir} ({found}): {fix}")
     return docs
+
+
+def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
+    """The guides in ``corpus_dir`` (its non-hidden .md/.markdown/.txt files, by name), and the names
+    of the other entries there (a folder's name ends in "/"), which are not read. Hidden ones are
+    left out of both.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for name in ("b.md", "a.TXT", "notes.pdf", ".DS_Store"):
+    ...     _ = (d / name).write_text("x")
+    >>> (d / "more").mkdir()
+    >>> paths, others = guide_files(d)
+    >>> [p.name for p in paths], others
+    (['a.TXT', 'b.md'], ['more/', 'notes.pdf'])
+    """
+    paths: list[Path] = []
+    others: list[str] = []
+    for p in sorted(Path(corpus_dir).iterdir()):
+        if p.name.startswith("."):
+            continue
+        if p.is_file() and p.suffix.lower() in SUFFIXES:
+            paths.append(p)
+        else:
+            others.append(p.name + "/" if p.is_dir() else p.name)
+    return paths, others
 
 
 def load_document(path: Path) -> Document:

@@ -187,11 +187,9 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     d = Path(corpus_dir)
     if not d.is_dir():
         raise CorpusError(f"corpus directory {d} does not exist: set STUDYRAG_CORPUS_DIR or pass --corpus")
-    from .loaders import SUFFIXES  # exactly the files load_corpus reads
+    from .loaders import guide_files  # exactly the files load_corpus reads
 
-    return sorted(
-        p for p in d.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
-    )
+    return guide_files(d)[0]
 
 
 def _sha256(path: Path) -> str:
