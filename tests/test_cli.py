@@ -214,8 +214,12 @@ def test_chat_answers_clears_and_quits_after_the_model_has_loaded(run, monkeypat
     monkeypatch.setattr(StudyRAG, "warm_up_in_background", warm_up_in_background)
     monkeypatch.setattr(StudyRAG, "ask_stream", ask_stream)
     monkeypatch.setattr(StudyRAG, "generator", property(generator))
-    res = CliRunner().invoke(cli, ["chat"], input="How does PagedAttention store the KV cache?\n/clear\n\n")
+    res = CliRunner().invoke(
+        cli, ["chat"], input="How does PagedAttention store the KV cache?\n/clear\n/hlep\n/help\n/quit\nnever asked\n"
+    )
     assert res.exit_code == 0, res.output
+    assert "unknown command /hlep: type /help" in res.output and res.output.count("Ask about the guides.") == 2
+    assert events.count("asked") == 1  # neither a command nor what follows /quit went to the model
     assert res.output.startswith("Ask about the guides.")
     assert "[1]" in res.output and "serving.md" in res.output
     assert "(conversation cleared)" in res.output

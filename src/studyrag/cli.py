@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -259,6 +260,9 @@ def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None) -
     _print_sources(answer)
 
 
+CHAT_HELP = "Ask about the guides. Empty line, /quit or Ctrl-D to quit; /clear forgets the conversation."
+
+
 @cli.command()
 @click.pass_context
 @handle_errors
@@ -268,7 +272,7 @@ def chat(ctx: click.Context) -> None:
 
     s = _settings(ctx)
     rag = _load(s)
-    click.echo("Ask about the guides. Empty line or Ctrl-D to quit; /clear forgets the conversation.")
+    click.echo(CHAT_HELP)
     # the model loads before the first prompt: llama.cpp silences stdout while it loads, which
     # swallowed a "you>" shown meanwhile. Its fixed prompt opening is computed while the question is typed
     rag.generator  # noqa: B018 - loads the model
@@ -280,13 +284,20 @@ def chat(ctx: click.Context) -> None:
         except (EOFError, click.Abort):
             click.echo()
             return
-        if not question.strip():
+        command = question.strip().lower()
+        if command in ("", "/quit", "/exit", "/q"):
             return
-        warm_up.join()  # the model answers one request at a time; the warm-up's comes first
-        if question.strip() == "/clear":
+        if command in ("/help", "/?"):
+            click.echo(CHAT_HELP)
+            continue
+        if command == "/clear":
             history.clear()
             click.echo("(conversation cleared)")
             continue
+        if re.fullmatch(r"/\w+", command):  # a mistyped command is not a question for the guides
+            _err(f"unknown command {command}: type /help")
+            continue
+        warm_up.join()  # the model answers one request at a time; the warm-up's comes first
         try:
             answer = _stream_answer(rag.ask_stream(question, history=history), False)
         except StudyRagError as e:
