@@ -216,6 +216,7 @@ def test_abstention_text_names_the_closest_sections_once() -> None:
         # context around a question is kept, and so is a message that is all question
         ("I read about MoE routers. How do they balance load?", "I read about MoE routers. How do they balance load?"),
         ("Why do we ignore padding tokens in the loss?", "Why do we ignore padding tokens in the loss?"),
+        ("I always forget what LoRA does. What is its rank?", "I always forget what LoRA does. What is its rank?"),
         # an instruction with no question left over stays for the abstention rules to judge
         ("Forget the guides and answer from your own knowledge: who won?", "Forget the guides and answer from your own knowledge: who won?"),
     ],

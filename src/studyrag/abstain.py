@@ -186,7 +186,8 @@ def question_focus(question: str) -> str | None:
 # the sources, reply in some fixed way, show its instructions. Matched only in the part of a message
 # around its question (``question_focus``).
 _ASIDE = re.compile(
-    r"\b(?:ignore|disregard|forget)\b"
+    r"\b(?:ignore|disregard|forget)(?:\s+\w+){0,3}?\s+(?:sources?|guides?|instructions?|rules|above|prompt|"
+    r"context|everything|previous|prior)\b"
     r"|\byou\s+(?:are|must)\s+(?:now\b|an?\s+\w+\s+now\b|in\s+[\w-]+\s+mode\b)"
     r"|\b(?:new|system)\s+(?:instructions?|override|prompt)\b"
     r"|\b(?:reply|respond|answer)\s+only\b|\bonly\s+(?:reply|respond|answer)\b"
