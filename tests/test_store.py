@@ -309,3 +309,33 @@ def test_a_process_that_waited_for_another_build_loads_it_and_says_so(settings: 
     assert not idx.stats.built and idx.stats.reason == store.WAITED and waiter.texts == []
     assert idx.stats.describe().endswith("(another process built it meanwhile)")
     assert idx.chunks and builder.texts  # built once, by the lock holder
+
+
+def test_a_full_disk_is_a_clear_error_and_keeps_the_previous_index(settings: Settings, corpus: Path, monkeypatch) -> None:
+    from studyrag import store
+    from studyrag.errors import IndexError_
+
+    good = open_index(settings, CountingEmbedder(), progress=False)
+    _edit(corpus / GUIDES[0], "Machine Learning", "Machine-Learning")
+
+    def full(*args, **kwargs):
+        raise OSError("561024 requested and 168928 written")  # what numpy says when the disk fills
+
+    monkeypatch.setattr(store.np, "save", full)
+    with pytest.raises(IndexError_, match=r"could not write the index .*If the disk is full, free some space"):
+        open_index(settings, CountingEmbedder(), progress=False)
+    monkeypatch.undo()
+    assert not list(settings.index_dir.glob(".test.tmp-*"))  # no half-written directory left behind
+    assert read_manifest(good.path) is not None  # the previous index is still there, whole
+
+
+def test_an_index_folder_that_cannot_be_written_is_a_clear_error(settings: Settings, monkeypatch) -> None:
+    from studyrag import store
+    from studyrag.errors import IndexError_
+
+    def read_only(path):
+        raise OSError(30, "Read-only file system", str(path))
+
+    monkeypatch.setattr(store, "exclusive", read_only)
+    with pytest.raises(IndexError_, match=r"cannot write an index in .*Read-only file system.*STUDYRAG_INDEX_DIR"):
+        open_index(settings, CountingEmbedder(), progress=False)

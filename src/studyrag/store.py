@@ -60,6 +60,10 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _FIX = "run `studyrag index --rebuild`"
+_WRITE_FIX = (
+    "free some space, or set STUDYRAG_INDEX_DIR to a writable folder with room (the shipped guides need "
+    "about 6 MB), then run `studyrag index`"
+)
 
 
 # Sentences shorter than this add a vector that matches anything ("See below.", "Key ideas:").
@@ -298,8 +302,12 @@ def _read_manifest(directory: Path) -> tuple[dict[str, Any] | None, str]:
 @contextlib.contextmanager
 def _build_lock(index_dir: Path, name: str) -> Iterator[None]:
     """One builder per index at a time (POSIX advisory lock; no-op where fcntl is missing)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with exclusive(index_dir / f".{name}.lock"):
+    with contextlib.ExitStack() as stack:
+        try:
+            index_dir.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(exclusive(index_dir / f".{name}.lock"))
+        except OSError as e:  # a read-only or full disk, a folder we may not write to
+            raise IndexError_(f"cannot write an index in {index_dir} ({e}): {_WRITE_FIX}") from e
         yield
 
 
@@ -441,7 +449,10 @@ def _build(
     bm25 = BM25Index.build([lexical_text(c) for c in chunks])
     dense = DenseIndex.build(vectors, settings.faiss_index, owners if sentences else None, extra_margin=margin)
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=index_dir))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=index_dir))
+    except OSError as e:
+        raise IndexError_(f"cannot write an index in {index_dir} ({e}): {_WRITE_FIX}") from e
     try:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
             f.writelines(_chunk_to_json(c) + "\n" for c in chunks)
@@ -482,6 +493,11 @@ def _build(
         _fsync(tmp / MANIFEST)
         _fsync(tmp)
         _swap_in(tmp, target)
+    except (OSError, RuntimeError) as e:  # a full disk: numpy and FAISS report it with these
+        raise IndexError_(
+            f"could not write the index {target} ({e}); the previous index, if any, is untouched. "
+            f"If the disk is full, {_WRITE_FIX}"
+        ) from e
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
