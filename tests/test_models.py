@@ -121,6 +121,30 @@ def test_failure_mid_write_leaves_no_partial_and_no_model(tmp_path, monkeypatch)
     assert not dest.exists() and _leftovers(tmp_path) == []
 
 
+def test_a_full_cache_disk_says_how_much_room_the_model_needs(tmp_path, monkeypatch):
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(models.os, "fsync", disk_full)
+    dest = tmp_path / "m.gguf"
+    with pytest.raises(ModelNotFoundError, match=r"cannot write m.gguf into .*No space left.*STUDYRAG_CACHE_DIR"):
+        _ensure_assembled(_parts(tmp_path), dest, **_expected())
+    assert not dest.exists() and _leftovers(tmp_path) == []
+
+
+def test_a_full_cache_disk_while_merging_the_embedder_is_a_clear_error(tmp_path, monkeypatch):
+    from safetensors import SafetensorError
+
+    from studyrag import embed_tune
+
+    def disk_full(*args, **kwargs):
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(embed_tune, "merge_adapter", disk_full)
+    with pytest.raises(ModelNotFoundError, match=r"cannot write the adapted embedder .*about 100 MB"):
+        models.resolve_embedder("default", tmp_path)
+
+
 def test_concurrent_callers_assemble_only_once(tmp_path, monkeypatch):
     import threading
 

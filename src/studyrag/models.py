@@ -200,6 +200,18 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def _cache_write_error(what: str, folder: Path, error: Exception, needs: str) -> ModelNotFoundError:
+    """The error for a model that could not be written into the cache, saying how to make room.
+
+    >>> print(_cache_write_error("model.gguf", Path("/c/models"), OSError(28, "No space left on device"), "1.1 GB"))
+    cannot write model.gguf into /c/models ([Errno 28] No space left on device): it needs about 1.1 GB there; free some space, or set STUDYRAG_CACHE_DIR to a writable folder with room
+    """
+    return ModelNotFoundError(
+        f"cannot write {what} into {folder} ({error}): it needs about {needs} there; free some space, "
+        f"or set STUDYRAG_CACHE_DIR to a writable folder with room"
+    )
+
+
 def _verified(path: Path, *, size: int, sha256: str, progress: bool = False) -> bool:
     """Is ``path`` the expected file? Size every time; the full hash only when no valid stamp exists."""
     if not path.is_file() or path.stat().st_size != size:
@@ -231,7 +243,10 @@ def _ensure_assembled(
         if dest.exists():
             log.warning("%s is damaged (wrong size or checksum); re-assembling it", dest)
             _stamp_path(dest).unlink(missing_ok=True)
-        return _assemble(parts, dest, size=size, sha256=sha256, progress=progress)
+        try:
+            return _assemble(parts, dest, size=size, sha256=sha256, progress=progress)
+        except OSError as e:  # a full or read-only cache; the partial file is already removed
+            raise _cache_write_error(dest.name, dest.parent, e, f"{size / 1e9:.1f} GB") from e
 
 
 def _default_llm(cache_dir: Path, *, progress: bool) -> Path:
@@ -335,7 +350,12 @@ def _tuned_embedder(cache_dir: Path) -> str:
         )
         return base
     log.info("merging the embedder adapter into %s (first use, a few seconds)", merged)
-    return str(merge_adapter(base, ADAPTER_FILE, merged))
+    from safetensors import SafetensorError  # what saving the weights raises on a full disk
+
+    try:
+        return str(merge_adapter(base, ADAPTER_FILE, merged))
+    except (OSError, SafetensorError) as e:  # a full or read-only cache
+        raise _cache_write_error("the adapted embedder", merged.parent, e, "100 MB") from e
 
 
 def resolve_embedder(spec: str = "default", cache_dir: Path | None = None) -> str:
