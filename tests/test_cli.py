@@ -231,3 +231,20 @@ def test_every_read_command_offers_json_and_help(run) -> None:
     for command in ("search", "ask", "index", "info", "eval", "bench"):
         res = run(command, "--help")
         assert res.exit_code == 0 and "--json" in res.output, command
+
+
+def test_a_full_disk_is_a_message_not_a_traceback(capsys) -> None:
+    import errno
+    import os
+
+    @cli_module.handle_errors
+    def write(number: int) -> None:
+        raise OSError(number, os.strerror(number), "/reports/run/report.json")
+
+    with pytest.raises(SystemExit) as e:
+        write(errno.ENOSPC)
+    assert e.value.code == 1
+    assert "error: cannot write /reports/run/report.json (No space left on device)" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError):  # not a place the user can fix by making room: a real bug
+        write(errno.ENOENT)
+

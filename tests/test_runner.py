@@ -359,3 +359,19 @@ def test_with_hyde_on_the_retrieval_suite_adds_a_fused_hyde_run(rag, workdir, ev
     assert "fused+hyde" in summary["retrieval"]["retrievers"]
     assert gen.calls >= 4  # one passage per question
     assert _report(workdir / "hyde")["settings"]["hyde"] is True
+
+
+def test_a_report_that_cannot_be_written_leaves_no_half_file_and_names_the_path(tmp_path: Path, monkeypatch) -> None:
+    from studyrag.evaluation import report
+
+    real = Path.write_text
+
+    def fill_disk(self: Path, text: str, *args, **kwargs) -> int:
+        real(self, text[:10], *args, **kwargs)  # part of it went to disk, then the disk was full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", fill_disk)
+    with pytest.raises(OSError, match="No space left") as e:
+        report._atomic_write(tmp_path / "report.json", "{}" * 100)
+    assert e.value.filename == str(tmp_path / "report.json")
+    assert list(tmp_path.iterdir()) == []

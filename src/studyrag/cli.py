@@ -5,6 +5,7 @@ Library exceptions become one-line messages and exit codes here, and only here.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -46,8 +47,18 @@ def handle_errors(fn: Callable) -> Callable:
         except KeyboardInterrupt:
             _err("interrupted")
             sys.exit(130)
+        except OSError as e:
+            if e.errno not in _WRITE_ERRNOS:
+                raise
+            where = f" {e.filename}" if e.filename else ""
+            _err(f"cannot write{where} ({e.strerror}): free some space, or write somewhere else (--out)")
+            sys.exit(1)
 
     return wrapper
+
+
+# a full, read-only or forbidden place to write: the user's to fix, so a message, not a traceback
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:

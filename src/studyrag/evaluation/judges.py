@@ -381,5 +381,8 @@ class LLMJudge:
             raise ValueError("no cache path: pass one to save() or to LLMJudge(cache_path=...)")
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.cache, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, target)
+        try:
+            tmp.write_text(json.dumps(self.cache, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)

@@ -78,8 +78,13 @@ def _clip(text: str, n: int = 500) -> str:
 # ------------------------------------------------------------------------------------- writing
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:  # name the file: a failed write() does not
+        raise OSError(e.errno, e.strerror, str(path)) from e
+    finally:
+        tmp.unlink(missing_ok=True)  # after a failed write (a full disk): leave no half file
 
 
 def _plots(report: Mapping[str, Any], out: Path) -> dict[str, str]:
@@ -111,6 +116,7 @@ def _plots(report: Mapping[str, Any], out: Path) -> dict[str, str]:
             made[key] = PLOTS[key]
         except Exception as e:  # noqa: BLE001 - a figure is never worth losing the report
             log.warning("plot %s failed: %s", PLOTS[key], e)
+            (out / PLOTS[key]).unlink(missing_ok=True)  # no half-drawn file
     return made
 
 
