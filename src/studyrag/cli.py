@@ -57,8 +57,9 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-# a full, read-only or forbidden place to write: the user's to fix, so a message, not a traceback
-_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
+# a full or read-only disk: the user's to fix, so a message, not a traceback. (A permission error
+# stays a traceback: it can come from reading too, where "cannot write" would mislead.)
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
 def _settings(ctx: click.Context, **overrides: Any) -> Settings:
