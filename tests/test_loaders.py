@@ -248,6 +248,22 @@ def test_glossary_text_outside_a_clean_item_line_is_kept(tmp_path, caplog):
     assert all(line[-20:] in indexed for line in lines[1:])  # every line's words reach the index
 
 
+def test_many_items_without_a_findable_title_warn_in_a_few_lines(tmp_path, caplog):
+    lines = ["12 topic(s)"] + [f"- plain words number {i} with no title" for i in range(12)]
+    (tmp_path / "terms.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="studyrag"):
+        doc = load_document(tmp_path / "terms.txt")
+    assert len(doc.sections) == 12  # every item indexed
+    assert len(caplog.records) == 4 and "9 more items indexed under their first words" in caplog.text
+
+
+def test_a_markdown_guide_pasted_below_a_glossary_header_is_read_as_markdown():
+    glossary = "3 topic(s)\n- Logit LensLogit Lens maps states.\n- GroundingGrounding ties answers.\n"
+    guide = "# Guide\n\n## Attention\n\nAttention mixes tokens.\nIt is quadratic.\n\n## MoE\n\nRouters pick experts.\n"
+    assert looks_like_glossary(glossary)
+    assert not looks_like_glossary(glossary + guide * 3)  # its headings and prose are not topics
+
+
 def test_an_ordinary_markdown_list_is_not_a_glossary():
     assert not looks_like_glossary("# Notes\n\n- one\n- two\n- three\n- four\n- five\n- six\n")
     assert not looks_like_glossary(

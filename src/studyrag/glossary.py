@@ -77,9 +77,10 @@ class GlossaryParse:
 def looks_like_glossary(text: str) -> bool:
     """True for text made of ``- Title<definition>`` lines under an optional short header.
 
-    Detected by content (not by file name): a ``N topic(s)`` header line; or at most three
-    header lines, then at least five lines of which nine in ten are items whose title/definition
-    boundary can be found (so a Markdown guide, with its headings and prose, never qualifies).
+    Detected by content (not by file name): a ``N topic(s)`` header line over text of which at
+    least half the lines are items; or at most three header lines, then at least five lines of
+    which nine in ten are items whose title/definition boundary can be found (so a Markdown guide,
+    with its headings and prose, never qualifies).
 
     >>> looks_like_glossary("248 topic(s)\\n- Particle FilterA particle filter approximates.")
     True
@@ -91,7 +92,9 @@ def looks_like_glossary(text: str) -> bool:
     if not items:
         return False
     if any(_HEADER_COUNT.match(h) for h in head):
-        return True
+        # a "N topics" header, and items start at least half the lines (the rest wrap definitions);
+        # not a Markdown guide pasted below a glossary, whose headings and prose would become items
+        return len(items) >= 0.5 * (len(lines) - len(head))
     if len(items) < 5 or len(head) > 3 or len(items) < 0.9 * (len(lines) - len(head)):
         return False
     return sum(split_topic(ln) is not None for ln in items) >= 0.9 * len(items)

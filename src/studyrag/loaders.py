@@ -30,6 +30,7 @@ __all__ = ["SUFFIXES", "guide_files", "load_corpus", "load_document", "parse_doc
 log = logging.getLogger("studyrag")
 
 SUFFIXES = (".md", ".markdown", ".txt")
+_SHOWN_UNSPLIT = 3  # glossary items whose title could not be found, named one by one
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 # Characters that never occur in text files; a few of them mean "not text" (NUL is checked apart).
@@ -210,8 +211,10 @@ def parse_document(
         declared = glossary.metadata.get("topics_declared")
         if declared is not None and declared != len(sections):
             log.warning("%s declares %d topics but %d were found", source, declared, len(sections))
-        for line in glossary.unsplit:
+        for line in glossary.unsplit[:_SHOWN_UNSPLIT]:
             log.warning("%s: could not tell title from definition in %r; indexed under its first words", source, line[:80])
+        if len(glossary.unsplit) > _SHOWN_UNSPLIT:  # one line for the rest, not a screenful
+            log.warning("%s: %d more items indexed under their first words", source, len(glossary.unsplit) - _SHOWN_UNSPLIT)
     else:
         tokens = parser().parse(body)
         title = _title(meta.get("title")) or first_heading(body, tokens=tokens) or stem
