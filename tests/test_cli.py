@@ -181,6 +181,31 @@ def test_a_search_that_rebuilds_the_index_says_why_on_stderr(tmp_path, monkeypat
     assert "embedded 1 chunk" in notice and "reused" in notice
 
 
+def test_ctrl_c_in_chat_stops_the_answer_and_keeps_the_session(run, monkeypatch) -> None:
+    """Ctrl-C while an answer streams (the signal lands in the model's loop) ends that answer only:
+    the model's stream is closed, and the next question is answered."""
+    streams: list[str] = []
+    real_stream = FakeGenerator.stream
+
+    def stream(self, *args, **kwargs):
+        streams.append("open")
+        try:
+            for i, piece in enumerate(real_stream(self, *args, **kwargs)):
+                if len(streams) == 1 and i == 2:
+                    raise KeyboardInterrupt
+                yield piece
+        finally:
+            streams.append("closed")
+
+    monkeypatch.setattr(FakeGenerator, "stream", stream)
+    question = "How does PagedAttention store the KV cache?"
+    res = CliRunner().invoke(cli, ["chat"], input=f"{question}\n{question}\n\n")
+    assert res.exit_code == 0, res.output
+    first, _, rest = res.output.partition("(stopped; the conversation is kept.")
+    assert "Sources" not in first and "[1] serving.md › PagedAttention" in rest
+    assert streams == ["open", "closed", "open", "closed"]
+
+
 def test_chat_answers_clears_and_quits_after_the_model_has_loaded(run, monkeypatch) -> None:
     """`studyrag chat` over the fakes: the banner, a cited answer with its sources, /clear, and an
     empty line to quit; the model is loaded before the first prompt and the warm-up thread joined

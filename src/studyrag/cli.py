@@ -310,8 +310,14 @@ def chat(ctx: click.Context) -> None:
             _err(f"unknown command {command}: type /help")
             continue
         warm_up.join()  # the model answers one request at a time; the warm-up's comes first
+        events = rag.ask_stream(question, history=history)
         try:
-            answer = _stream_answer(rag.ask_stream(question, history=history), False)
+            answer = _stream_answer(events, False)
+        except KeyboardInterrupt:  # Ctrl-C stops this answer, not the session
+            events.close()  # and with it the model's stream, so the next question can use it
+            click.echo()
+            click.secho("(stopped; the conversation is kept. /quit or Ctrl-D ends the chat)", dim=True)
+            continue
         except StudyRagError as e:
             _err(str(e))
             continue

@@ -12,6 +12,7 @@ Front ends (CLI, Gradio app, evaluation runner) call only this module.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -318,19 +319,25 @@ class StudyRAG:
         t_gen = time.perf_counter()
         t_first: float | None = None
         checked = CitationStream(prompt.sources, question=standalone)  # what the reader watches
-        for piece in gen.stream(
-            list(prompt.messages),
-            max_tokens=s.max_tokens,
-            temperature=s.temperature if temperature is None else temperature,
-            seed=s.seed,
-        ):
-            if t_first is None:
-                t_first = time.perf_counter()
-                timings["first_token_s"] = t_first - t_gen
-                timings["time_to_first_token_s"] = t_first - t_start
-            pieces.append(piece)
-            if shown := checked.feed(piece):
-                yield TokenEvent(shown)
+        # closing: a reader who stops early (Ctrl-C in chat) releases the model at once, not when
+        # the abandoned stream happens to be collected
+        stream = contextlib.closing(
+            gen.stream(
+                list(prompt.messages),
+                max_tokens=s.max_tokens,
+                temperature=s.temperature if temperature is None else temperature,
+                seed=s.seed,
+            )
+        )
+        with stream as model_pieces:
+            for piece in model_pieces:
+                if t_first is None:
+                    t_first = time.perf_counter()
+                    timings["first_token_s"] = t_first - t_gen
+                    timings["time_to_first_token_s"] = t_first - t_start
+                pieces.append(piece)
+                if shown := checked.feed(piece):
+                    yield TokenEvent(shown)
         if rest := checked.flush():
             yield TokenEvent(rest)
         t_end = time.perf_counter()
