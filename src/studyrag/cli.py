@@ -248,10 +248,27 @@ def _stream_answer(events, as_json: bool) -> Answer:
     assert answer is not None
     if not as_json:
         click.echo()
-        if answer.text.strip() != "".join(streamed).strip():
+        if _reads_differently(answer.text, "".join(streamed)):
             click.secho("\nWith citations checked:" if not answer.abstained else "", dim=True)
             click.echo(answer.text)
     return answer
+
+
+def _reads_differently(final: str, streamed: str) -> bool:
+    """Whether the checked answer says or cites something other than what streamed; a marker
+    that only moved before its full stop does not count.
+
+    >>> _reads_differently("It removes fragmentation [1].", "It removes fragmentation. [1]")
+    False
+    >>> _reads_differently("Blocks [1]. It removes fragmentation [1].", "Blocks. It removes fragmentation. [1]")
+    True
+    """
+    from .citations import parse_citations
+
+    def read(text: str) -> list[tuple[str, tuple[int, ...]]]:
+        return [(s.text, s.numbers) for s in parse_citations(text)]
+
+    return final.strip() != streamed.strip() and read(final) != read(streamed)
 
 
 @cli.command()
