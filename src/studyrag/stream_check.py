@@ -54,23 +54,19 @@ class CitationStream:
             out.append(held[:start])
             held = held[start:]
             end = held.find("]")
-            if end < 0:
-                if len(held) < _MARKER_MAX:
-                    # the rest of the marker is still to come; the spaces before it wait with it, so
-                    # a marker that is then dropped takes them along ("instructions [2]." → "instructions.")
-                    text = out.pop() if out else ""
-                    kept = text.rstrip(" ")
-                    out.append(kept)
-                    held = text[len(kept) :] + held
-                    break
-                out.append(held[0])
-                held = held[1:]
-                continue
-            inner = held.rfind("[", 0, end)  # "[a [2]": the marker is the last "[" before the "]"
-            if inner > 0:
+            inner = held.rfind("[", 0, end) if end > 0 else 0
+            if inner > 0:  # "[a [2]": the marker is the last "[" before the "]"
                 out.append(held[:inner])
                 held, end = held[inner:], end - inner
-            if end >= _MARKER_MAX:  # too long for a marker, as when its "]" had not come in time
+            if end < 0 and len(held) < _MARKER_MAX:
+                # the rest of the marker is still to come; the spaces before it wait with it, so
+                # a marker that is then dropped takes them along ("instructions [2]." → "instructions.")
+                text = out.pop() if out else ""
+                kept = text.rstrip(" ")
+                out.append(kept)
+                held = text[len(kept) :] + held
+                break
+            if end < 0 or end >= _MARKER_MAX:  # no "]" within reach: this "[" is text
                 out.append(held[0])
                 held = held[1:]
                 continue
