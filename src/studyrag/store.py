@@ -449,11 +449,9 @@ def _build(
     bm25 = BM25Index.build([lexical_text(c) for c in chunks])
     dense = DenseIndex.build(vectors, settings.faiss_index, owners if sentences else None, extra_margin=margin)
 
+    tmp: Path | None = None
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=index_dir))
-    except OSError as e:
-        raise IndexError_(f"cannot write an index in {index_dir} ({e}): {_WRITE_FIX}") from e
-    try:
         with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
             f.writelines(_chunk_to_json(c) + "\n" for c in chunks)
         np.save(tmp / "embeddings.npy", vectors[:n])
@@ -499,7 +497,7 @@ def _build(
             f"If the disk is full, {_WRITE_FIX}"
         ) from e
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     log.info(
         "built index %s: %d chunks (%d embedded, %d reused)",
