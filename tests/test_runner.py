@@ -362,7 +362,7 @@ def test_with_hyde_on_the_retrieval_suite_adds_a_fused_hyde_run(rag, workdir, ev
 
 
 def test_a_report_that_cannot_be_written_leaves_no_half_file_and_names_the_path(tmp_path: Path, monkeypatch) -> None:
-    from studyrag.evaluation import report
+    from studyrag.locking import atomic_write_text  # what write_report and the judge cache use
 
     real = Path.write_text
 
@@ -372,6 +372,6 @@ def test_a_report_that_cannot_be_written_leaves_no_half_file_and_names_the_path(
 
     monkeypatch.setattr(Path, "write_text", fill_disk)
     with pytest.raises(OSError, match="No space left") as e:
-        report._atomic_write(tmp_path / "report.json", "{}" * 100)
+        atomic_write_text(tmp_path / "report.json", "{}" * 100)
     assert e.value.filename == str(tmp_path / "report.json")
     assert list(tmp_path.iterdir()) == []

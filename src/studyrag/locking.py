@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["exclusive", "staged_dir"]
+__all__ = ["atomic_write_text", "exclusive", "staged_dir"]
 
 
 @contextlib.contextmanager
@@ -70,3 +70,26 @@ def staged_dir(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a hidden temporary file beside it, renamed into
+    place: a reader sees the old file or the new one, never half of one. On failure the temporary
+    file is removed and the ``OSError`` names ``path`` (a failed write() names no file).
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "report.json"
+    >>> atomic_write_text(out, "{}")
+    >>> out.read_text(), [p.name for p in out.parent.iterdir()]
+    ('{}', ['report.json'])
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(path)) from e
+    finally:
+        tmp.unlink(missing_ok=True)
+

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..locking import atomic_write_text
 from .normalize import (
     CONTRASTS,
     NEGATIONS,
@@ -380,9 +380,4 @@ class LLMJudge:
         if target is None:
             raise ValueError("no cache path: pass one to save() or to LLMJudge(cache_path=...)")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        try:
-            tmp.write_text(json.dumps(self.cache, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        atomic_write_text(target, json.dumps(self.cache, sort_keys=True))

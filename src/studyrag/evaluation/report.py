@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..locking import atomic_write_text
 
 __all__ = ["md_table", "write_report", "load_report", "summarize", "summary_text", "markdown", "compare_text"]
 
@@ -76,17 +76,6 @@ def _clip(text: str, n: int = 500) -> str:
 
 
 # ------------------------------------------------------------------------------------- writing
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as e:  # name the file: a failed write() does not
-        raise OSError(e.errno, e.strerror, str(path)) from e
-    finally:
-        tmp.unlink(missing_ok=True)  # after a failed write (a full disk): leave no half file
-
-
 def _plots(report: Mapping[str, Any], out: Path) -> dict[str, str]:
     """Draw the figures the report has data for; a plotting failure costs the figure, not the run."""
     made: dict[str, str] = {}
@@ -140,11 +129,11 @@ def write_report(report: Mapping[str, Any], out: Path) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     made = _plots(report, out)
-    _atomic_write(
+    atomic_write_text(
         out / "report.json",
         json.dumps(json_safe(report), indent=1, ensure_ascii=False, default=str, allow_nan=False),
     )
-    _atomic_write(out / "report.md", markdown(report, made))
+    atomic_write_text(out / "report.md", markdown(report, made))
 
 
 def load_report(folder: Path | str) -> dict[str, Any]:
