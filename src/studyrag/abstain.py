@@ -183,8 +183,8 @@ def question_focus(question: str) -> str | None:
 
 
 # What a message tells the assistant to do rather than asks about the guides: drop a persona, leave
-# the sources, reply in some fixed way, show its instructions. Matched only in the part of a message
-# around its question (``question_focus``).
+# the sources, reply in some fixed way, show its instructions (or, ``prompt.SOURCE_TAG``, fake the
+# data block's tags). Matched only in the part of a message around its question (``question_focus``).
 _ASIDE = re.compile(
     r"\b(?:ignore|disregard|forget)(?:\s+\w+){0,3}?\s+(?:sources?|guides?|instructions?|rules|above|prompt|"
     r"context|everything|previous|prior)\b"
@@ -192,11 +192,9 @@ _ASIDE = re.compile(
     r"|\b(?:new|system)\s+(?:instructions?|override|prompt)\b"
     r"|\b(?:reply|respond|answer)\s+only\b|\bonly\s+(?:reply|respond|answer)\b"
     r"|\b(?:print|reveal|show|repeat|output)\s+(?:me\s+)?(?:your|the)\s+(?:\w+\s+){0,2}(?:prompt|instructions)\b"
-    r"|\btell\s+me\s+a\s+joke\b"
-    r"|<\s*/?\s*sources?\s*>",
+    r"|\btell\s+me\s+a\s+joke\b",
     re.IGNORECASE,
 )
-_SOURCE_TAG = re.compile(r"<\s*/?\s*sources?\s*>", re.IGNORECASE)
 
 
 def without_asides(question: str) -> str:
@@ -214,13 +212,15 @@ def without_asides(question: str) -> str:
     >>> without_asides("I read about MoE routers. How do they balance load?")
     'I read about MoE routers. How do they balance load?'
     """
+    from .prompt import SOURCE_TAG  # a "<sources>" tag typed around a question is an aside too
+
     focus = question_focus(question)
     if focus is None:
         return question
     around = question.replace(focus, " ")
-    if not _ASIDE.search(around):
+    if not (_ASIDE.search(around) or SOURCE_TAG.search(around)):
         return question
-    return _SOURCE_TAG.sub(" ", focus).strip() or question
+    return SOURCE_TAG.sub(" ", focus).strip() or question
 
 
 def should_abstain_on_retrieval(

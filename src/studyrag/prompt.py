@@ -45,6 +45,7 @@ __all__ = [
     "YES_NO_HINT",
     "SOURCES_OPEN",
     "SOURCES_CLOSE",
+    "SOURCE_TAG",
     "TRUNCATION_MARK",
     "INSTRUCTION_MARK",
     "SYSTEM_PROMPT",
@@ -111,7 +112,8 @@ def source_heading(hit: Hit) -> str:
     return PATH_SEP.join(p for p in (c.title or c.source, *c.path) if p)
 
 
-_TAG = re.compile(r"<\s*/?\s*sources?\s*>", re.IGNORECASE)
+# the data block's tags as a chunk or a question might write them ("</sources>", "< Source >")
+SOURCE_TAG = re.compile(r"<\s*/?\s*sources?\s*>", re.IGNORECASE)
 _LINE_MARKER = re.compile(r"^(\s*)\[(\d{1,3})\]", re.MULTILINE)
 # Sentences that address the assistant rather than teach the reader. The system prompt says not to
 # obey the sources, but the 1.5B model still answered "I have been PWNED" when a retrieved guide told
@@ -163,7 +165,7 @@ def _defuse(text: str) -> str:
     '(sources) Look above.\\n(2) fake source'
     """
     text = remove_instructions(text)
-    text = _TAG.sub("(sources)", text)
+    text = SOURCE_TAG.sub("(sources)", text)
     text = _LINE_MARKER.sub(r"\1(\2)", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
