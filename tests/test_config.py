@@ -24,7 +24,12 @@ def test_environment_values_take_the_type_of_the_default() -> None:
         ("BM25_WEIGHT", "-1", "must be at least 0"),
         ("SOURCE_MIN_RATIO", "2", "must be at most 1"),
         ("TEMPERATURE", "-0.5", "must be at least 0"),
-        ("SOURCES", "abc", "invalid literal"),
+        ("SOURCES", "abc", "not a number"),
+        ("SOURCES", "2.5", "not a whole number"),
+        ("BM25_WEIGHT", "inf", "not a finite number"),
+        ("ABSTAIN_THRESHOLD", "nan", "not a finite number"),
+        ("INDEX_NAME", "../elsewhere", "plain folder name"),
+        ("INDEX_NAME", "", "plain folder name"),
     ],
 )
 def test_a_value_out_of_range_names_the_variable_to_fix(name: str, value: str, says: str) -> None:
@@ -38,8 +43,23 @@ def test_values_at_the_edges_are_accepted() -> None:
 
 
 def test_replace_checks_ranges_too() -> None:
-    with pytest.raises(ConfigError, match="STUDYRAG_SOURCES"):
+    with pytest.raises(ConfigError, match="at least 1.*pass a valid sources to Settings.replace"):
         Settings().replace(sources=0)
+
+
+def test_a_bad_value_in_the_settings_file_names_the_file_not_a_variable(tmp_path) -> None:
+    toml = tmp_path / "my.toml"
+    toml.write_text('sources = 2.5\nk = true\n')
+    with pytest.raises(ConfigError, match=f"sources=2.5 is invalid .not a whole number.; fix sources in {toml}"):
+        Settings.from_env({"STUDYRAG_CONFIG": str(toml)})
+    with pytest.raises(ConfigError, match="k=True is invalid .expected a number"):
+        Settings.from_env({"STUDYRAG_CONFIG": str(toml), "STUDYRAG_SOURCES": "3"})
+    # the environment wins over the file, and its name is the one to fix
+    with pytest.raises(ConfigError, match="STUDYRAG_SOURCES to a valid value"):
+        Settings.from_env({"STUDYRAG_CONFIG": str(toml), "STUDYRAG_SOURCES": "x"})
+    toml.write_text("sources = 3\nk = 7\nseed = 12345678901234567\n")
+    s = Settings.from_env({"STUDYRAG_CONFIG": str(toml)})
+    assert (s.sources, s.k, s.seed) == (3, 7, 12345678901234567)
 
 
 def test_the_cli_refuses_bad_settings_and_counts_before_loading_anything(monkeypatch) -> None:

@@ -13,6 +13,7 @@ False
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -126,24 +127,34 @@ class Settings:
         """Defaults, then the TOML file, then ``STUDYRAG_*`` variables, then ``overrides``."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
+        # where each value came from, so that a bad one is reported with the place to fix it
+        fix: dict[str, str] = {}
         toml_path = env.get("STUDYRAG_CONFIG") or ("studyrag.toml" if Path("studyrag.toml").is_file() else "")
         if toml_path:
             try:
                 values.update(tomllib.loads(Path(toml_path).read_text(encoding="utf-8")))
             except (OSError, tomllib.TOMLDecodeError) as e:
                 raise ConfigError(f"cannot read settings file {toml_path}: {e}. Fix or remove it.") from e
+            fix.update({k: f"fix {k} in {toml_path}" for k in values})
         names = {f.name for f in fields(cls)}
         for key, val in env.items():
             if key.startswith("STUDYRAG_") and key[9:].lower() in names:
                 values[key[9:].lower()] = val
-        values.update({k: v for k, v in overrides.items() if v is not None})
+                fix[key[9:].lower()] = f"set {key} to a valid value"
+        for k, v in overrides.items():
+            if v is not None:
+                values[k] = v
+                fix[k] = f"pass a valid {k}"
         unknown = set(values) - names
         if unknown:
-            raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(names)}")
-        return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
+            where = f" (in {toml_path})" if toml_path and unknown & set(fix) == unknown else ""
+            raise ConfigError(f"unknown setting(s) {sorted(unknown)}{where}; known: {sorted(names)}")
+        return cls(**{k: _coerce(cls, k, v, fix[k]) for k, v in values.items()})
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **{k: _coerce(type(self), k, v) for k, v in changes.items()})
+        return dataclasses.replace(
+            self, **{k: _coerce(type(self), k, v, f"pass a valid {k} to Settings.replace") for k, v in changes.items()}
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready view, recorded in manifests and reports."""
@@ -190,12 +201,17 @@ def _check_range(name: str, value: float) -> None:
         raise ValueError(f"must be at most {hi}")
 
 
-def _coerce(cls: type, name: str, value: Any) -> Any:
-    """``value`` as the type of the setting's default.
+def _coerce(cls: type, name: str, value: Any, fix: str = "") -> Any:
+    """``value`` as the type of the setting's default; ``fix`` says where to correct a bad one.
 
     >>> _coerce(Settings, "fusion", "RRF")
     'rrf'
+    >>> _coerce(Settings, "k", "7.5", "set STUDYRAG_K to a valid value")
+    Traceback (most recent call last):
+    ...
+    studyrag.errors.ConfigError: setting k='7.5' is invalid (not a whole number); set STUDYRAG_K to a valid value
     """
+    fix = fix or f"set STUDYRAG_{name.upper()} to a valid value"
     default = getattr(cls(), name) if name not in ("corpus_dir", "index_dir", "cache_dir") else Path()
     try:
         if isinstance(default, bool):
@@ -210,9 +226,9 @@ def _coerce(cls: type, name: str, value: Any) -> Any:
         if isinstance(default, Path):
             return Path(value).expanduser()
         if isinstance(default, (int, float)):  # bool was handled above
-            number = type(default)(value)
-            _check_range(name, number)
-            return number
+            return _number(name, value, type(default))
+        if name == "index_name":
+            return _folder_name(str(value))
         if name in _CHOICES:
             word = str(value).strip().lower()
             if word not in _CHOICES[name]:
@@ -220,4 +236,48 @@ def _coerce(cls: type, name: str, value: Any) -> Any:
             return word
         return str(value)
     except ValueError as e:
-        raise ConfigError(f"setting {name}={value!r} is invalid ({e}); set STUDYRAG_{name.upper()} to a valid value") from e
+        raise ConfigError(f"setting {name}={value!r} is invalid ({e}); {fix}") from e
+
+
+def _number(name: str, value: Any, kind: type) -> int | float:
+    """A numeric setting from text or TOML: finite, whole where the setting is an int, in range.
+
+    >>> _number("bm25_weight", "0.5", float), _number("k", 5.0, int)
+    (0.5, 5)
+    >>> _number("bm25_weight", "inf", float)
+    Traceback (most recent call last):
+    ...
+    ValueError: not a finite number
+    """
+    if isinstance(value, bool):  # TOML `k = true` is a mistake, not 1
+        raise ValueError("expected a number, not true/false")
+    if isinstance(value, int) or (kind is int and isinstance(value, str) and value.strip().lstrip("+-").isdigit()):
+        number: int | float = kind(int(value))  # exact, however many digits (a seed)
+    else:
+        try:
+            real = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("not a number") from None
+        if not math.isfinite(real):
+            raise ValueError("not a finite number")
+        if kind is int and not real.is_integer():
+            raise ValueError("not a whole number")
+        number = kind(real)
+    _check_range(name, number)
+    return number
+
+
+def _folder_name(name: str) -> str:
+    """``index_name`` is one folder inside ``index_dir``: no path, and no leading dot, which the
+    store keeps for its temporary build folders and locks.
+
+    >>> _folder_name("physics")
+    'physics'
+    >>> _folder_name("../etc")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be a plain folder name (letters, digits, '-', '_'), not a path
+    """
+    if not name or name.startswith(".") or "/" in name or "\\" in name or "\0" in name:
+        raise ValueError("must be a plain folder name (letters, digits, '-', '_'), not a path")
+    return name
