@@ -168,6 +168,20 @@ def test_faiss_type_change_reuses_every_embedding(settings: Settings) -> None:
     assert idx.manifest["faiss_index"].startswith("IVF")  # lists shrink to fit a small corpus
 
 
+def test_an_unknown_faiss_type_is_refused_before_anything_is_embedded(settings: Settings) -> None:
+    from studyrag.errors import IndexError_
+
+    emb = CountingEmbedder()
+    with pytest.raises(IndexError_, match="cannot make an index of type 'HNSW-32'.*STUDYRAG_FAISS_INDEX"):
+        open_index(settings.replace(faiss_index="HNSW-32"), emb, progress=False)
+    assert emb.texts == []  # failed in a blink, not after minutes of embedding
+    first = open_index(settings, CountingEmbedder(), progress=False)
+    with pytest.raises(IndexError_):
+        open_index(settings.replace(faiss_index="HNSW-32"), CountingEmbedder(), progress=False)
+    again = open_index(settings, CountingEmbedder(), progress=False)
+    assert not again.stats.built and again.manifest == first.manifest  # the previous index is untouched
+
+
 def test_another_embedder_reembeds_everything(settings: Settings) -> None:
     open_index(settings, CountingEmbedder(dim=64), progress=False)
     emb = CountingEmbedder(dim=32)

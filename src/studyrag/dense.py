@@ -28,7 +28,7 @@ import numpy as np
 from .errors import IndexError_, ModelNotFoundError
 from .fusion import Scored
 
-__all__ = ["Embedder", "SentenceTransformerEmbedder", "DenseIndex", "embedder_id", "normalize"]
+__all__ = ["Embedder", "SentenceTransformerEmbedder", "DenseIndex", "check_factory", "embedder_id", "normalize"]
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +191,18 @@ def _torch_threads(n: int) -> Iterator[None]:
 
 
 _IVF = re.compile(r"IVF(\d+)")
+
+
+def check_factory(dim: int, factory: str) -> None:
+    """Raise ``IndexError_`` now if FAISS cannot parse ``factory``, before minutes of embedding.
+
+    >>> check_factory(4, "HNSW32")
+    >>> check_factory(4, "Garbage")
+    Traceback (most recent call last):
+    ...
+    studyrag.errors.IndexError_: FAISS cannot make an index of type 'Garbage' (...
+    """
+    _make_index(dim, factory, n_train=1 << 30)
 
 
 def _make_index(dim: int, factory: str, n_train: int):

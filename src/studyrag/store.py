@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .config import Settings
-from .dense import DenseIndex, Embedder, embedder_id
+from .dense import DenseIndex, Embedder, check_factory, embedder_id
 from .errors import ConfigError, CorpusError, IndexError_, StaleIndexError
 from .lexical import TOKENIZER_VERSION, BM25Index
 from .locking import exclusive
@@ -426,6 +426,7 @@ def _build(
     t0 = time.perf_counter()
     index_dir, name = Path(settings.index_dir), settings.index_name
     target = index_dir / name
+    check_factory(embedder.dim, settings.faiss_index)
     chunks = corpus_chunks(settings, embedder)
 
     known = _previous_vectors(target, embedder.id, embedder.dim)
