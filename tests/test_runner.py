@@ -375,3 +375,18 @@ def test_a_report_that_cannot_be_written_leaves_no_half_file_and_names_the_path(
         atomic_write_text(tmp_path / "report.json", "{}" * 100)
     assert e.value.filename == str(tmp_path / "report.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_gold_snippet_found_nowhere_is_reported_on_stderr(rag, workdir, capsys):
+    d = workdir / "typo-set"
+    d.mkdir()
+    rows = [json.loads(line) for line in (EVAL / "retrieval.jsonl").read_text(encoding="utf-8").splitlines()[:2]]
+    rows[1]["evidence"][0]["snippet"] = "a snippet with a typo in it, found in no guide"
+    (d / "retrieval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    runner.run(rag.settings, suite="retrieval", out=workdir / "typo", quiet=True, rag=rag, eval_dir=d)
+    err = capsys.readouterr().err
+    assert f"1 gold evidence snippet(s) match no chunk of the corpus: {rows[1]['id']}" in err
+    assert f"check_eval_data.py --eval-dir {d}" in err
+    assert _report(workdir / "typo")["retrieval"]["unmatched_evidence"][0]["id"] == rows[1]["id"]
+    runner.run(rag.settings, suite="retrieval", limit=1, out=workdir / "fine", quiet=True, rag=rag, eval_dir=d)
+    assert "gold evidence" not in capsys.readouterr().err

@@ -548,6 +548,21 @@ def _of_kinds(questions: Sequence[Any], kinds: Sequence[str]) -> list[Any]:
     return kept
 
 
+def _warn_unmatched(report: Mapping[str, Any], eval_dir: Path) -> None:
+    """Say on stderr when gold snippets matched no chunk: those questions count as misses whatever
+    was retrieved, so every figure of the run is lower than the retriever deserves."""
+    missing = report.get("retrieval", {}).get("unmatched_evidence", [])
+    if not missing:
+        return
+    shown = ", ".join(f"{m['id']} ({m['source']}: {m['snippet'][:40]!r})" for m in missing[:3])
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    print(
+        f"warning: {len(missing)} gold evidence snippet(s) match no chunk of the corpus: {shown}{more}. Those "
+        f"questions count as misses. Fix the snippets: python scripts/check_eval_data.py --eval-dir {eval_dir}",
+        file=sys.stderr,
+    )
+
+
 def run(
     settings: Settings | None = None,
     *,
@@ -634,6 +649,7 @@ def run(
         }
     report["wall_s"] = time.perf_counter() - t0
     report_io.write_report(report, out)
+    _warn_unmatched(report, eval_dir)
     summary = report_io.summarize(report, out)
     if not quiet:
         print(report_io.summary_text(summary))
