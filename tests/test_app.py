@@ -405,6 +405,14 @@ def test_a_busy_port_is_a_clear_error_before_the_model_loads(rag, monkeypatch):
     assert warmed == []
 
 
+def test_a_host_that_is_not_this_machine_is_named_as_the_problem(rag, monkeypatch):
+    """Gradio says "Cannot find empty port" for an address it cannot bind; the fix is --host."""
+    monkeypatch.setattr(type(rag), "warm_up_in_background", lambda self: pytest.fail("model loaded"))
+    for host in ("192.0.2.1", "no-such-host.invalid"):  # TEST-NET-1 (RFC 5737): never this machine's
+        with pytest.raises(ConfigError, match=f"cannot serve on {host}: it is not an address.*--host 127.0.0.1"):
+            launch(rag.settings, rag=rag, host=host, port=7999)
+
+
 def test_root_app_py_parses_port_host_share(monkeypatch):
     import runpy
 

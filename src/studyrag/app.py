@@ -13,6 +13,7 @@ shown as messages, guide text always escaped.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -400,6 +401,28 @@ def build_app(rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None
     return demo
 
 
+def _check_host(host: str) -> None:
+    """Raise ``ConfigError`` when ``host`` is no address of this machine. Gradio would report it as
+    "Cannot find empty port", and the fix is the host, not the port.
+
+    >>> _check_host("127.0.0.1")
+    >>> _check_host("no-such-host.invalid")
+    Traceback (most recent call last):
+    ...
+    studyrag.errors.ConfigError: cannot serve on no-such-host.invalid: ...
+    """
+    try:
+        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.bind(address)  # port 0: any free port, released at once
+    except OSError as e:  # socket.gaierror is an OSError too
+        raise ConfigError(
+            f"cannot serve on {host}: it is not an address of this machine ({e.strerror or e}): pass --host "
+            "127.0.0.1 (this machine only) or 0.0.0.0 (every network interface)"
+        ) from e
+
+
 def serve(
     demo: gr.Blocks,
     *,
@@ -416,6 +439,7 @@ def serve(
     ``block``) leaves out Gradio's "Running on ..." lines. A port that is taken raises
     ``ConfigError`` saying how to pick another.
     """
+    _check_host(host)
     try:
         _, url, _ = demo.launch(
             server_name=host,
