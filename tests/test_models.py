@@ -248,6 +248,30 @@ def test_embedder_local_path_and_hub_id(tmp_path):
     assert resolve_embedder("BAAI/bge-small-en-v1.5") == "BAAI/bge-small-en-v1.5"
 
 
+def test_a_hub_id_that_cannot_be_fetched_fails_at_once_with_the_fix(monkeypatch):
+    """Offline, sentence-transformers retried each file of an unknown hub id for over a minute, with
+    ~70 lines of warnings, before the error; now the check answers in a moment."""
+    from studyrag.dense import SentenceTransformerEmbedder
+    from studyrag.rerank import CrossEncoderReranker
+
+    monkeypatch.setattr(models, "_hub_reachable", lambda timeout=3.0: False)
+    with pytest.raises(ModelNotFoundError, match="embedder 'nope' is neither a folder.*STUDYRAG_EMBEDDER"):
+        SentenceTransformerEmbedder("nope")
+    with pytest.raises(ModelNotFoundError, match="cross-encoder 'org/nope' .*cannot be reached.*STUDYRAG_RERANKER"):
+        CrossEncoderReranker("org/nope")
+    # a model already in the Hugging Face cache, or a reachable hub, lets the load go ahead
+    monkeypatch.setattr(models, "_in_hub_cache", lambda repo: repo == "org/cached")
+    models.require_hub_model("org/cached", "embedder", "")
+    monkeypatch.setattr(models, "_hub_reachable", lambda timeout=3.0: True)
+    models.require_hub_model("org/other", "embedder", "")
+
+
+def test_hub_offline_setting_counts_as_unreachable(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert models._hub_reachable() is False
+    assert models._in_hub_cache("not a valid repo id//x") is False
+
+
 def test_package_dir_does_not_import_the_package():
     import sys
 

@@ -131,6 +131,10 @@ class SentenceTransformerEmbedder:
                 f"no sentence-transformers folder at {path}: set STUDYRAG_EMBEDDER to 'default' or an "
                 "existing model folder"
             )
+        if path_or_id != "default":
+            from .models import require_hub_model
+
+            require_hub_model(path, "embedder", "set STUDYRAG_EMBEDDER to 'default' or a sentence-transformers folder")
         try:
             self.model = _load_model(path, device)
         except (OSError, ValueError) as e:

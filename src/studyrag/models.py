@@ -38,6 +38,7 @@ __all__ = [
     "default_llm_parts",
     "describe_models",
     "has_gguf_magic",
+    "require_hub_model",
     "resolve_embedder",
     "resolve_llm",
 ]
@@ -356,6 +357,60 @@ def _tuned_embedder(cache_dir: Path) -> str:
         return str(merge_adapter(base, ADAPTER_FILE, merged))
     except (OSError, SafetensorError) as e:  # a full or read-only cache
         raise _cache_write_error("the adapted embedder", merged.parent, e, "100 MB") from e
+
+
+def require_hub_model(spec: str, what: str, fix: str) -> None:
+    """Raise ``ModelNotFoundError`` at once when ``spec`` names a hub model that is not in the local
+    Hugging Face cache while the hub cannot be reached. Loading it would fail anyway, after
+    sentence-transformers retried each file for over a minute with a screenful of warnings.
+
+    >>> require_hub_model("/no/such/folder/nor/hub/id", "embedder", "fix it")
+    Traceback (most recent call last):
+    ...
+    studyrag.errors.ModelNotFoundError: the embedder '/no/such/folder/nor/hub/id' is neither a folder here ...
+    """
+    if Path(spec).expanduser().is_dir():
+        return
+    looks_like_path = spec.startswith(("/", ".", "~"))
+    if not looks_like_path and (_in_hub_cache(spec) or _hub_reachable()):
+        return
+    raise ModelNotFoundError(
+        f"the {what} {spec!r} is neither a folder here nor a model in the Hugging Face cache, and "
+        f"{_hub_host()} cannot be reached to download it (StudyRAG runs offline): {fix}"
+    )
+
+
+def _in_hub_cache(repo: str) -> bool:
+    """Whether ``repo`` (or ``sentence-transformers/<repo>``, which a bare name means) has a cached
+    ``config.json``."""
+    from huggingface_hub import try_to_load_from_cache
+
+    for name in (repo,) if "/" in repo else (repo, f"sentence-transformers/{repo}", f"cross-encoder/{repo}"):
+        try:
+            if isinstance(try_to_load_from_cache(name, "config.json"), str):
+                return True
+        except Exception:  # not a valid repo id ("a b", "x//y"): then it is in no cache
+            continue
+    return False
+
+
+def _hub_host() -> str:
+    from urllib.parse import urlparse
+
+    return urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """One TCP connection to the hub's port 443 (or ``HF_HUB_OFFLINE=1``: never)."""
+    import socket
+
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    try:
+        socket.create_connection((_hub_host(), 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 def resolve_embedder(spec: str = "default", cache_dir: Path | None = None) -> str:

@@ -103,6 +103,10 @@ class CrossEncoderReranker:
                 f"no cross-encoder folder at {spec}: set STUDYRAG_RERANKER to 'default', an existing "
                 f"sentence-transformers CrossEncoder folder or a hub id, or STUDYRAG_RERANK=false"
             )
+        if not looks_local:
+            from .models import require_hub_model
+
+            require_hub_model(spec, "cross-encoder", "set STUDYRAG_RERANKER to 'default' or a CrossEncoder folder")
         try:
             from sentence_transformers import CrossEncoder
 
