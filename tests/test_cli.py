@@ -52,8 +52,8 @@ def run(root, monkeypatch):
     monkeypatch.setattr(cli_module, "_load", load)
     monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(root / "corpus"))
 
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args))
+    def invoke(*args: str, stdin: str | bytes | None = None):
+        return CliRunner().invoke(cli, list(args), input=stdin)
 
     return invoke
 
@@ -133,6 +133,26 @@ def test_bad_questions_get_a_message_and_a_nonzero_exit(run, command: str, quest
     assert res.exit_code == BadQuestionError.exit_code != 0
     assert says in res.output and res.output.startswith("error: ")
     assert "Traceback" not in res.output and not isinstance(res.exception, BadQuestionError)
+
+
+def test_a_question_of_dash_is_read_from_standard_input(run) -> None:
+    res = run("search", "-", "--k", "1", "--json", stdin="How does PagedAttention\nstore the KV cache?\n")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["query"] == "How does PagedAttention\nstore the KV cache?"
+    assert data["results"][0]["section"] == "PagedAttention"
+    res = run("ask", "-", "--json", stdin="How does PagedAttention store the KV cache?")
+    assert res.exit_code == 0 and json.loads(res.output)["citations"][0]["section"] == "PagedAttention"
+
+
+@pytest.mark.parametrize(
+    ("stdin", "says"),
+    [("", "empty"), (b"\xff\xfe\x00bin", "not UTF-8"), ("x" * 9000, "over 2,000 characters")],
+    ids=["nothing", "binary", "huge"],
+)
+def test_bad_standard_input_is_refused_like_a_bad_question(run, stdin: str | bytes, says: str) -> None:
+    res = run("ask", "-", stdin=stdin)
+    assert res.exit_code == BadQuestionError.exit_code and says in res.output, res.output
 
 
 @pytest.mark.parametrize("command", ["ask", "search"])

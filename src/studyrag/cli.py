@@ -80,11 +80,26 @@ def _load(settings: Settings, *, quiet: bool = False):
     return rag
 
 
-def _check_question(question: str, s: Settings) -> None:
-    """Refuse an empty, huge or binary question before spending seconds loading models."""
+def _check_question(question: str, s: Settings) -> str:
+    """Refuse an empty, huge or binary question before spending seconds loading models; "-" reads
+    it from standard input (``cat question.txt | studyrag ask -``)."""
     from .pipeline import validate_question
 
-    validate_question(question, s.max_question_chars)
+    if question != "-":
+        validate_question(question, s.max_question_chars)
+        return question
+    # at most 4 UTF-8 bytes a character: more bytes than that is over the limit whatever they hold,
+    # and a 2 GB file piped in by mistake is not read whole
+    cap = 4 * s.max_question_chars
+    data = click.get_binary_stream("stdin").read(cap + 1)
+    if len(data) > cap:
+        from .errors import BadQuestionError
+
+        raise BadQuestionError(
+            f"the question on standard input is over {s.max_question_chars:,} characters long: ask a shorter "
+            "question (or raise STUDYRAG_MAX_QUESTION_CHARS)"
+        )
+    return validate_question(data, s.max_question_chars)
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
@@ -179,9 +194,10 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def search(ctx: click.Context, query: str, k: int | None, hyde: bool, as_json: bool) -> None:
-    """Find the passages most relevant to QUERY (no language model involved unless --hyde)."""
+    """Find the passages most relevant to QUERY (no language model involved unless --hyde). QUERY "-"
+    reads it from standard input."""
     s = _settings(ctx)
-    _check_question(query, s)
+    query = _check_question(query, s)
     rag = _load(s, quiet=as_json)
     hits = rag.search(query, k=k or s.k, hyde=hyde)
     if as_json:
@@ -278,9 +294,10 @@ def _reads_differently(final: str, streamed: str) -> bool:
 @click.pass_context
 @handle_errors
 def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None) -> None:
-    """Answer QUESTION from the guides, streaming, with numbered citations."""
+    """Answer QUESTION from the guides, streaming, with numbered citations. QUESTION "-" reads it
+    from standard input."""
     s = _settings(ctx, sources=sources)
-    _check_question(question, s)
+    question = _check_question(question, s)
     rag = _load(s, quiet=as_json)
     answer = _stream_answer(rag.ask_stream(question), as_json)
     if as_json:
