@@ -56,6 +56,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(404, {"error": "no such endpoint"})
         if srv.fail_status:
             return self._json(srv.fail_status, {"error": {"message": "boom"}})
+        if srv.page:  # a web server at the URL, not an LLM server: 200 and a page
+            page = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            return self.wfile.write(page)
         if not body.get("stream"):
             return self._json(
                 200, {"choices": [{"message": {"role": "assistant", "content": "".join(PIECES)}}]}
@@ -77,7 +84,7 @@ class _Handler(BaseHTTPRequestHandler):
 def server() -> Iterator[ThreadingHTTPServer]:
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     srv.daemon_threads = True
-    srv.requests, srv.tokenize, srv.fail_status, srv.malformed = [], True, 0, False
+    srv.requests, srv.tokenize, srv.fail_status, srv.malformed, srv.page = [], True, 0, False, False
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     watchdog = threading.Timer(60, srv.shutdown)  # bounded: stops itself even if a test hangs
@@ -166,6 +173,26 @@ def test_openai_malformed_stream_is_a_generation_error(server):
     server.malformed = True
     with pytest.raises(GenerationError, match="malformed"):
         list(OpenAIGenerator(_url(server)).stream(QUESTION, max_tokens=8, temperature=0.0))
+
+
+def test_openai_a_page_instead_of_an_event_stream_is_an_error_not_an_empty_answer(server):
+    """An empty stream read as "the model said nothing", which StudyRAG showed as "the guides do not
+    cover this": a wrong URL passed for an honest abstention."""
+    server.page = True
+    g = OpenAIGenerator(_url(server))
+    with pytest.raises(GenerationError, match="answered with text/html, not a stream.*Welcome to nginx!.*end in /v1"):
+        list(g.stream(QUESTION, max_tokens=8, temperature=0.0))
+    with pytest.raises(GenerationError, match="not an OpenAI chat completion"):
+        g.generate(QUESTION, max_tokens=8, temperature=0.0)
+
+
+def test_openai_stream_events_of_the_wrong_shape_are_errors_not_tracebacks():
+    from studyrag.openai_backend import _sse_piece
+
+    assert _sse_piece('data: {"choices": ["text"]}') == ("", False)
+    assert _sse_piece('data: {"choices": [{"delta": null}]}') == ("", False)
+    with pytest.raises(GenerationError, match="not a chat completion"):
+        _sse_piece('data: {"choices": [{"delta": {"content": ["a", "b"]}}]}')
 
 
 def test_openai_sends_api_key(server):

@@ -130,12 +130,24 @@ class OpenAIGenerator:
                 if r.status_code >= 400:
                     r.read()
                     raise self._http_error(r)
+                events, other = 0, []
                 for line in r.iter_lines():
                     piece, done = _sse_piece(line)
                     if done:
                         return
+                    events += line.lstrip().startswith("data:")
+                    if len(other) < 20 and line.strip() and not line.lstrip().startswith(("data:", ":", "event:", "id:", "retry:")):
+                        other.append(line)
                     if piece:
                         yield piece
+                if not events:
+                    # a 200 that is no event stream (a web page, a JSON body): it must not read as
+                    # "the model had nothing to say", which would become "the guides do not cover this"
+                    raise GenerationError(
+                        f"the server at {self.api_base} answered with {r.headers.get('content-type') or 'no content type'}, "
+                        f"not a stream of chat-completion events ({error_detail(chr(10).join(other)) or 'empty body'}): "
+                        "check STUDYRAG_OPENAI_BASE_URL points at an OpenAI-compatible API (it should end in /v1)"
+                    )
         except self._httpx.TimeoutException as e:
             raise self._timed_out(e) from e
         except self._httpx.TransportError as e:
@@ -243,7 +255,11 @@ def _sse_piece(line: str) -> tuple[str, bool]:
     choices = (event.get("choices") or []) if isinstance(event, dict) else []
     if not choices:
         return "", False  # e.g. a final usage-only chunk
-    return (choices[0].get("delta") or {}).get("content") or "", False
+    delta = choices[0].get("delta") if isinstance(choices[0], dict) else None
+    content = delta.get("content") if isinstance(delta, dict) else None
+    if content is not None and not isinstance(content, str):
+        raise GenerationError(f"the server sent a stream event that is not a chat completion ({data[:80]!r}): is it OpenAI-compatible?")
+    return content or "", False
 
 
 def error_detail(body: str, limit: int = 200) -> str:
