@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from studyrag.config import Settings, project_root
-from studyrag.errors import ConfigError, CorpusError, StaleIndexError
+from studyrag.errors import ConfigError, CorpusError, IndexError_, StaleIndexError
 from studyrag.fakes import FakeEmbedder
 from studyrag.store import index_status, open_index, read_manifest, sentence_texts
 
@@ -169,8 +169,6 @@ def test_faiss_type_change_reuses_every_embedding(settings: Settings) -> None:
 
 
 def test_an_unknown_faiss_type_is_refused_before_anything_is_embedded(settings: Settings) -> None:
-    from studyrag.errors import IndexError_
-
     emb = CountingEmbedder()
     with pytest.raises(IndexError_, match="cannot make an index of type 'HNSW-32'.*STUDYRAG_FAISS_INDEX"):
         open_index(settings.replace(faiss_index="HNSW-32"), emb, progress=False)
@@ -271,6 +269,16 @@ def test_empty_or_missing_corpus_raises_corpus_error(tmp_path: Path) -> None:
         s = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "ix")
         with pytest.raises(CorpusError):
             open_index(s, CountingEmbedder(), progress=False)
+
+
+
+def test_a_file_where_a_folder_belongs_is_named_as_such(tmp_path: Path, corpus: Path) -> None:
+    guide = corpus / GUIDES[0]
+    with pytest.raises(CorpusError, match=f"corpus {guide} is a file, not a folder.*--corpus {corpus}"):
+        open_index(Settings(corpus_dir=guide, index_dir=tmp_path / "ix"), CountingEmbedder(), progress=False)
+    (tmp_path / "ixfile").write_text("")
+    with pytest.raises(IndexError_, match="index folder .*ixfile is a file"):
+        open_index(Settings(corpus_dir=corpus, index_dir=tmp_path / "ixfile"), CountingEmbedder(), progress=False)
 
 
 def test_chunks_longer_than_the_embedder_reads_are_refused(settings: Settings) -> None:

@@ -46,8 +46,6 @@ def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = 
     """
     corpus_dir = Path(corpus_dir)
     fix = f"add .md/.txt guides to {corpus_dir} or set STUDYRAG_CORPUS_DIR to a directory that has them"
-    if not corpus_dir.is_dir():
-        raise CorpusError(f"corpus directory {corpus_dir} does not exist: {fix}")
     paths, others = guide_files(corpus_dir)
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
@@ -92,7 +90,17 @@ def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
     >>> paths, others = guide_files(d)
     >>> [p.name for p in paths], others
     (['a.TXT', 'b.md'], ['more/', 'notes.pdf'])
+
+    Raises ``CorpusError`` when ``corpus_dir`` is missing or is a file.
     """
+    corpus_dir = Path(corpus_dir)
+    if corpus_dir.is_file():
+        raise CorpusError(
+            f"the corpus {corpus_dir} is a file, not a folder of guides: pass the folder that holds it "
+            f"(--corpus {corpus_dir.parent}) or set STUDYRAG_CORPUS_DIR"
+        )
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus directory {corpus_dir} does not exist: set STUDYRAG_CORPUS_DIR or pass --corpus")
     paths: list[Path] = []
     others: list[str] = []
     for p in sorted(Path(corpus_dir).iterdir()):

@@ -188,12 +188,9 @@ class IndexStatus:
 # ------------------------------------------------------------------------------ fingerprints
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """The guide files ``load_corpus`` reads from ``corpus_dir`` (non-hidden .md/.markdown/.txt), by name."""
-    d = Path(corpus_dir)
-    if not d.is_dir():
-        raise CorpusError(f"corpus directory {d} does not exist: set STUDYRAG_CORPUS_DIR or pass --corpus")
     from .loaders import guide_files  # exactly the files load_corpus reads
 
-    return guide_files(d)[0]
+    return guide_files(Path(corpus_dir))[0]
 
 
 def _sha256(path: Path) -> str:
@@ -307,6 +304,10 @@ def _build_lock(index_dir: Path, name: str) -> Iterator[None]:
             index_dir.mkdir(parents=True, exist_ok=True)
             stack.enter_context(exclusive(index_dir / f".{name}.lock"))
         except OSError as e:  # a read-only or full disk, a folder we may not write to
+            if index_dir.exists() and not index_dir.is_dir():
+                raise IndexError_(
+                    f"the index folder {index_dir} is a file: set STUDYRAG_INDEX_DIR (or --index-dir) to a folder"
+                ) from e
             raise IndexError_(f"cannot write an index in {index_dir} ({e}): {_WRITE_FIX}") from e
         yield
 
