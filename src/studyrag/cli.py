@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from .bench import BENCH_QUESTIONS
 from .config import Settings
 from .errors import StudyRagError
 from .records import Answer, Hit, TokenEvent
@@ -426,7 +427,10 @@ def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: i
 
 
 @cli.command()
-@click.option("--questions", type=click.IntRange(min=1), default=20, help="How many benchmark questions.")
+@click.option(
+    "--questions", type=click.IntRange(min=1, max=len(BENCH_QUESTIONS)), default=len(BENCH_QUESTIONS),
+    help="How many of the fixed benchmark questions.",
+)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the figures to this JSON file.")
 @click.option("--json", "as_json", is_flag=True, help="Print figures as JSON.")
 @click.pass_context
