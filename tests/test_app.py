@@ -440,3 +440,16 @@ def test_an_abstained_answer_says_why(reason: str, label: str, why: str) -> None
     a = Answer("Q?", "The guides do not cover this.", abstained=True, abstain_reason=reason)
     out = render_answer_html(a, turn=1)
     assert f"<strong>{label}</strong>" in out and why in out
+
+
+def test_a_guide_added_while_the_page_is_open_is_searched_and_listed(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(project_root() / "corpus" / "advanced-ai-knowledge-cheatsheet.md", corpus)
+    s = Settings(corpus_dir=corpus, index_dir=tmp_path / "idx", rerank=False, cache_dir=tmp_path / "c")
+    ui = StudyApp(StudyRAG.load(s, embedder=FakeEmbedder(), generator=FakeGenerator(), progress=False), s, models=["fake"])
+    assert len(ui.guides.guides) == 1
+    (corpus / "rlhf.md").write_text("# RLHF notes\n\n## DPO\n\nDPO skips the reward model and trains on preference pairs.\n")
+    chat, panel, *_ = ask(ui, "What does DPO skip and what does it train on?", ChatState())[-1]
+    assert "RLHF notes" in panel and "DPO" in panel
+    assert len(ui.guides.guides) == 2 and ("RLHF notes", "rlhf.md") in ui.guides.guides

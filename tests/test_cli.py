@@ -272,6 +272,34 @@ def test_chat_answers_clears_and_quits_after_the_model_has_loaded(run, monkeypat
     assert events[:3] == ["loaded", "joined", "asked"]
 
 
+def test_chat_indexes_a_guide_added_during_the_session_before_the_next_question(run, tmp_path, monkeypatch) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
+    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    def no_warm_up(self):
+        import threading
+
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        return thread
+
+    monkeypatch.setattr(StudyRAG, "warm_up_in_background", no_warm_up)
+    real_stream = StudyRAG.ask_stream
+
+    def ask_stream(self, question, **kwargs):  # the student adds a guide while the first answer streams
+        (corpus / "rlhf.md").write_text("# RLHF\n\n## DPO\n\nDPO skips the reward model and trains on preference pairs directly.\n")
+        yield from real_stream(self, question, **kwargs)
+
+    monkeypatch.setattr(StudyRAG, "ask_stream", ask_stream)
+    res = CliRunner().invoke(cli, ["chat"], input="What is PagedAttention?\nWhat does DPO skip?\n")
+    assert res.exit_code == 0, res.output
+    first, _, second = res.output.partition("What does DPO skip?")
+    assert "rebuilt" not in first
+    assert "rebuilt in" in res.output and "rlhf.md" in res.output and "embedded 1 chunk" in res.output
+    assert "[1] rlhf.md › DPO" in res.output
+
+
 def test_every_read_command_offers_json_and_help(run) -> None:
     for command in ("search", "ask", "index", "info", "eval", "bench"):
         res = run(command, "--help")

@@ -305,3 +305,31 @@ def test_hyde_is_not_asked_for_a_question_declined_before_generation(rag: StudyR
     )
     assert answer.abstain_reason == "no_close_passage"
     assert gen.hyde_calls == 0 and gen.calls == 0
+
+
+def test_a_long_session_sees_guides_edited_or_added_since_it_started(tmp_path: Path, caplog) -> None:
+    """`studyrag chat` and the study chat keep one pipeline for hours; a guide edited meanwhile used
+    to be invisible until a restart."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "guide.md").write_text(GUIDE, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "ix", cache_dir=tmp_path / "cache", min_chunk_tokens=8)
+    rag = StudyRAG.load(settings, embedder=FakeEmbedder(dim=1024), generator=FakeGenerator(), progress=False)
+    assert rag.refresh() is None  # nothing changed
+    new = "## Speculative decoding\n\nA small draft model proposes tokens that the large model verifies in one pass.\n"
+    (corpus / "serving.md").write_text("# Serving\n\n" + new, encoding="utf-8")
+    stats = rag.refresh()
+    assert stats is not None and stats.built and "serving.md" in stats.reason
+    assert stats.embedded == 1 and stats.reused == 2  # only the new guide's chunk was embedded
+    assert rag.search("draft model proposes tokens", k=1)[0].chunk.source == "serving.md"
+    assert rag.refresh() is None
+    (corpus / "serving.md").touch()  # a newer time, the same text: nothing to rebuild
+    assert rag.refresh() is None
+    # a half-written guide: the rebuild fails, the session keeps the index it has and says why
+    (corpus / "serving.md").write_bytes(b"\x00\x01\x02 not text")
+    (corpus / "guide.md").unlink()
+    with caplog.at_level(logging.WARNING, logger="studyrag"):
+        assert rag.refresh() is None
+    assert "could not be refreshed" in caplog.text and "answering from the one loaded before" in caplog.text
+    assert rag.search("draft model proposes tokens", k=1)[0].chunk.source == "serving.md"
+    assert rag.refresh() is None and caplog.text.count("could not be refreshed") == 1  # not retried until it changes

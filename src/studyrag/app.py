@@ -176,6 +176,8 @@ class StudyApp:
             return
         state = replace(state, pending="")
         turn = state.asked + 1
+        if self.rag.refresh() is not None:  # a guide was edited or added while the page was open
+            self.guides = build_guide_index(self.rag.chunks)
         rag = self.rag
         chat = [*chat, _msg("assistant", render_streaming_text(""))]
         history = [Turn(question=q, answer=a) for q, a in state.turns]

@@ -81,6 +81,14 @@ def _load(settings: Settings, *, quiet: bool = False):
     return rag
 
 
+def _refresh(rag) -> None:
+    """In a long session, a guide edited or added since the start is indexed before the next
+    question, and stderr says so."""
+    stats = rag.refresh(progress=True)
+    if stats is not None:
+        click.echo(f"index {rag.index.path}: {stats.describe()}", err=True)
+
+
 def _check_question(question: str, s: Settings) -> str:
     """Refuse an empty, huge or binary question before spending seconds loading models; "-" reads
     it from standard input (``cat question.txt | studyrag ask -``)."""
@@ -344,6 +352,7 @@ def chat(ctx: click.Context) -> None:
         if re.fullmatch(r"/\w+", command):  # a mistyped command is not a question for the guides
             _err(f"unknown command {command}: type /help")
             continue
+        _refresh(rag)
         warm_up.join()  # the model answers one request at a time; the warm-up's comes first
         events = rag.ask_stream(question, history=history)
         try:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .errors import BadQuestionError
+from .errors import BadQuestionError, StudyRagError
 from .records import Answer, Chunk, Hit, TokenEvent
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .generate import Generator
     from .prompt import Prompt
     from .rerank import Reranker
-    from .store import Index
+    from .store import BuildStats, Index
 
 __all__ = ["StudyRAG", "validate_question"]
 
@@ -68,6 +68,16 @@ def validate_question(question: object, max_chars: int) -> str:
     return q
 
 
+def _corpus_signature(settings: Settings) -> tuple[tuple[str, int, int], ...] | None:
+    """(name, size, mtime) of each guide, or ``None`` when the corpus folder cannot be listed."""
+    from .store import corpus_files
+
+    try:
+        return tuple((p.name, st.st_size, st.st_mtime_ns) for p in corpus_files(settings.corpus_dir) for st in [p.stat()])
+    except (OSError, StudyRagError):
+        return None
+
+
 class StudyRAG:
     """Hybrid retrieval + reranking + grounded generation over a corpus of study guides."""
 
@@ -89,6 +99,8 @@ class StudyRAG:
         self.reranker = reranker
         self._generator = generator
         self._generator_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._corpus_seen = _corpus_signature(settings)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -111,10 +123,41 @@ class StudyRAG:
             from .models import resolve_embedder
 
             embedder = SentenceTransformerEmbedder(resolve_embedder(settings.embedder, settings.cache_dir))
+        seen = _corpus_signature(settings)  # before the build: an edit made during it is caught later
         index = open_index(settings, embedder, rebuild=rebuild, progress=progress)
         if reranker is None and settings.rerank:
             reranker = _load_reranker(settings)
-        return cls(settings, index, embedder, generator=generator, reranker=reranker)
+        rag = cls(settings, index, embedder, generator=generator, reranker=reranker)
+        rag._corpus_seen = seen
+        return rag
+
+    def refresh(self, *, progress: bool = False) -> BuildStats | None:
+        """Bring the index up to date when a guide was added, edited or removed since it was
+        opened, re-embedding only changed chunks; return the stats of the index now in use (built
+        here, or by another process meanwhile), or ``None`` when nothing changed.
+
+        For long sessions (``studyrag chat``, the study chat), which call it before each question;
+        a one-shot command opens a fresh index anyway. Checking costs one ``stat`` per guide. When
+        the rebuild fails (a guide half-written, the corpus folder gone), the warning says why and
+        the loaded index keeps answering until the corpus changes again.
+        """
+        with self._refresh_lock:
+            now = _corpus_signature(self.settings)
+            if now == self._corpus_seen or now is None:
+                return None
+            self._corpus_seen = now
+            from .retrieve import HybridRetriever
+            from .store import open_index
+
+            try:
+                index = open_index(self.settings, self.embedder, progress=progress)
+            except StudyRagError as e:
+                log.warning("the guides changed but the index could not be refreshed (%s); answering from the one loaded before", e)
+                return None
+            if index.manifest == self.index.manifest:  # touched, not changed
+                return None
+            self.index, self.retriever = index, HybridRetriever(index, self.embedder, self.settings)
+            return index.stats
 
     @property
     def generator(self) -> Generator:
