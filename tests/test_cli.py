@@ -321,3 +321,15 @@ def test_a_full_disk_is_a_message_not_a_traceback(capsys) -> None:
     with pytest.raises(FileNotFoundError):  # not a place the user can fix by making room: a real bug
         write(errno.ENOENT)
 
+
+
+def test_an_out_path_of_the_wrong_kind_is_refused_before_any_work(run, tmp_path, monkeypatch) -> None:
+    """bench wrote its JSON after ~6 minutes of benchmarking: a folder given as --out lost every figure."""
+    import studyrag.bench as bench_module
+
+    monkeypatch.setattr(bench_module, "run_bench", lambda *a, **k: pytest.fail("benchmark started"))
+    res = run("bench", "--out", str(tmp_path))
+    assert res.exit_code == 2 and "is a directory" in res.output
+    (tmp_path / "report").write_text("")
+    res = run("eval", "--suite", "retrieval", "--out", str(tmp_path / "report"))
+    assert res.exit_code == 2 and "is a file" in res.output

@@ -89,8 +89,11 @@ def _llama_alone(llm: Any, messages: list[dict[str, str]], max_tokens: int, temp
 
 
 def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False, out: Path | None = None) -> dict[str, Any]:
+    from .locking import atomic_write_text
     from .pipeline import StudyRAG
 
+    if out is not None:  # a folder that cannot be made fails now, not after minutes of benchmarking
+        out.parent.mkdir(parents=True, exist_ok=True)
     rag = StudyRAG.load(settings, progress=not quiet)
     gen = rag.generator
     llm = getattr(gen, "llama", None)
@@ -154,6 +157,5 @@ def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False,
             print(f"{k:<24}{v['median']:>10.3f}{v['p95']:>10.3f}")
         print(f"StudyRAG overhead beyond llama.cpp alone (sum over questions): {result['overhead_pct_total']:.1f}%")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2))
+        atomic_write_text(out, json.dumps(result, indent=2))
     return result

@@ -412,7 +412,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
 @click.option("--stratify", is_flag=True, help="With --limit: take the N questions spread over every kind.")
 @click.option("--kind", "kinds", multiple=True, help="Only questions of this kind (repeatable), e.g. unanswerable.")
 @click.option("--judge", type=click.Choice(["lexical", "llm"]), default=None, help="Support judge for citations.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Report directory.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Report directory.")
 @click.option("--eval-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder with retrieval.jsonl and questions.jsonl (default: eval/; eval/dev/ and eval/heldout/ are the extra sets).")
 @click.option("--compare", nargs=2, type=click.Path(path_type=Path), default=None, help="Compare two report dirs.")
@@ -440,7 +440,7 @@ def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: i
     "--questions", type=click.IntRange(min=1, max=len(BENCH_QUESTIONS)), default=len(BENCH_QUESTIONS),
     help="How many of the fixed benchmark questions.",
 )
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the figures to this JSON file.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Also write the figures to this JSON file.")
 @click.option("--json", "as_json", is_flag=True, help="Print figures as JSON.")
 @click.pass_context
 @handle_errors
