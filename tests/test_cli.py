@@ -124,8 +124,10 @@ def test_a_question_the_guide_never_mentions_abstains_with_see_also(run) -> None
         ("   \t ", "empty"),
         ("What is LoRA? " * 8000, "characters long"),
         ("\x00\x01\x02\x03 binary \x04\x05\x06\x07\x08", "binary"),
+        ("???", "no words"),
+        ("\U0001f916 \U0001f916 !", "no words"),
     ],
-    ids=["empty", "whitespace", "100k-chars", "binary"],
+    ids=["empty", "whitespace", "100k-chars", "binary", "punctuation", "emoji"],
 )
 @pytest.mark.parametrize("command", ["ask", "search"])
 def test_bad_questions_get_a_message_and_a_nonzero_exit(run, command: str, question: str, says: str) -> None:

@@ -46,6 +46,10 @@ def validate_question(question: object, max_chars: int) -> str:
     Traceback (most recent call last):
     ...
     studyrag.errors.BadQuestionError: the question is empty: type a question about the guides
+    >>> validate_question("???", 100)
+    Traceback (most recent call last):
+    ...
+    studyrag.errors.BadQuestionError: the question has no words in it: type a question about the guides
     """
     if isinstance(question, bytes):
         try:
@@ -65,6 +69,8 @@ def validate_question(question: object, max_chars: int) -> str:
     control = sum(1 for ch in q if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and ch not in "\n\t\r")
     if "\x00" in q or control > max(2, len(q) // 20):
         raise BadQuestionError("the question looks like binary data, not text: type it as plain text")
+    if not any(ch.isalnum() for ch in q):  # "???", "...", emoji: nothing to search for or answer
+        raise BadQuestionError("the question has no words in it: type a question about the guides")
     return q
 
 
