@@ -390,3 +390,23 @@ def test_a_gold_snippet_found_nowhere_is_reported_on_stderr(rag, workdir, capsys
     assert _report(workdir / "typo")["retrieval"]["unmatched_evidence"][0]["id"] == rows[1]["id"]
     runner.run(rag.settings, suite="retrieval", limit=1, out=workdir / "fine", quiet=True, rag=rag, eval_dir=d)
     assert "gold evidence" not in capsys.readouterr().err
+
+
+def test_an_interrupted_run_says_where_its_answers_are_and_the_rerun_reuses_them(workdir, eval_dir, capsys):
+    class StopsAfterTwo(FakeGenerator):
+        def stream(self, messages, **kwargs):
+            if self.calls >= 2:
+                raise KeyboardInterrupt
+            yield from super().stream(messages, **kwargs)
+
+    settings = Settings(index_dir=workdir / "indexes", cache_dir=workdir / "cache", rerank=False)
+    gen = StopsAfterTwo()
+    rag = StudyRAG.load(settings, embedder=FakeEmbedder(), generator=gen, progress=False)
+    out = workdir / "interrupted"
+    kinds = ("factual",)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(settings, suite="answers", kinds=kinds, limit=4, out=out, quiet=True, rag=rag, eval_dir=eval_dir, cache_from=[])
+    assert f"2 answers are saved in {out / 'cache' / 'generations.jsonl'}: the same command again" in capsys.readouterr().err
+    gen.calls = -10  # let it answer now
+    again = runner.run(settings, suite="answers", kinds=kinds, limit=4, out=out, quiet=True, rag=rag, eval_dir=eval_dir, cache_from=[])
+    assert again["answers"]["n_cached"] == 2

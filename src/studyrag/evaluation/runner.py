@@ -641,7 +641,14 @@ def run(
         cache = GenerationCache(out / "cache" / "generations.jsonl", extra)
         judge_obj, judge_why = make_judge(judge, rag, calib_dir)
         t = time.perf_counter()
-        report["answers"] = run_answers(rag, answer_qs, judge_obj, cache, documents, quiet=quiet, memo=memo)
+        try:
+            report["answers"] = run_answers(rag, answer_qs, judge_obj, cache, documents, quiet=quiet, memo=memo)
+        except KeyboardInterrupt:  # the answers so far are cached: say so, the run is not lost
+            print(
+                f"\n{len(cache.own)} answers are saved in {cache.path}: the same command again goes on from there",
+                file=sys.stderr,
+            )
+            raise
         report["answers"]["wall_s"] = time.perf_counter() - t
         report["answers"]["judge_choice"] = judge_why
         report["answers"]["judge_stats"] = {
