@@ -145,6 +145,34 @@ def test_a_full_cache_disk_while_merging_the_embedder_is_a_clear_error(tmp_path,
         models.resolve_embedder("default", tmp_path)
 
 
+def test_a_damaged_merged_embedder_is_merged_again(tmp_path, monkeypatch, caplog):
+    """A cut model.safetensors in the cache ended every command in a SafetensorError traceback."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from studyrag import embed_tune
+
+    merges: list[Path] = []
+
+    def fake_merge(base, adapter, out_dir):  # the real merge writes ~90 MB; the check reads the header only
+        out_dir.mkdir(parents=True)
+        save_file({"w": np.zeros(4, dtype=np.float32)}, str(out_dir / "model.safetensors"))
+        merges.append(out_dir)
+        return out_dir
+
+    monkeypatch.setattr(embed_tune, "merge_adapter", fake_merge)
+    monkeypatch.setattr(embed_tune, "adapter_info", lambda path: {"base": "same"})
+    monkeypatch.setattr("studyrag.dense.embedder_id", lambda path: "same")
+    first = Path(models.resolve_embedder("default", tmp_path))
+    assert models.resolve_embedder("default", tmp_path) == str(first) and len(merges) == 1
+    weights = first / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:20])
+    with caplog.at_level("WARNING", logger="studyrag"):
+        again = Path(models.resolve_embedder("default", tmp_path))
+    assert again == first and len(merges) == 2 and models._weights_damage(weights) == ""
+    assert "is damaged (model.safetensors: " in caplog.text and "merging it again" in caplog.text
+
+
 def test_concurrent_callers_assemble_only_once(tmp_path, monkeypatch):
     import threading
 

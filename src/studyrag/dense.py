@@ -25,7 +25,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import IndexError_, ModelNotFoundError
+from .errors import IndexError_, ModelCorruptError, ModelNotFoundError
 from .fusion import Scored
 
 __all__ = ["Embedder", "SentenceTransformerEmbedder", "DenseIndex", "check_factory", "embedder_id", "normalize"]
@@ -137,9 +137,15 @@ class SentenceTransformerEmbedder:
             require_hub_model(path, "embedder", "set STUDYRAG_EMBEDDER to 'default' or a sentence-transformers folder")
         try:
             self.model = _load_model(path, device)
-        except (OSError, ValueError) as e:
+        except Exception as e:  # missing files, damaged weights (SafetensorError), not an embedder...
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            if Path(path).is_dir():
+                raise ModelCorruptError(
+                    f"cannot load the embedder in {path} ({type(e).__name__}: {first}): it may be damaged or "
+                    "not a sentence-transformers model; copy it again, or set STUDYRAG_EMBEDDER to 'default'"
+                ) from e
             raise ModelNotFoundError(
-                f"cannot load the embedder {path!r} ({e}); set STUDYRAG_EMBEDDER to 'default', a local "
+                f"cannot load the embedder {path!r} ({first}); set STUDYRAG_EMBEDDER to 'default', a local "
                 "sentence-transformers folder or a hub id you can download"
             ) from e
         self.path = path

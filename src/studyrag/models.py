@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -324,6 +325,24 @@ def _base_embedder() -> str:
     return str(model)
 
 
+def _weights_damage(path: Path) -> str:
+    """Why a safetensors file cannot be loaded ("" when its header and length are sound). Reads
+    the header only, in milliseconds.
+
+    >>> _weights_damage(Path("/no/such/model.safetensors"))
+    'model.safetensors is missing'
+    """
+    if not path.is_file():
+        return f"{path.name} is missing"
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy"):
+            return ""
+    except (OSError, SafetensorError) as e:
+        return f"{path.name}: {e}"
+
+
 def _tuned_embedder(cache_dir: Path) -> str:
     """The packaged MiniLM with StudyRAG's shipped LoRA deltas merged in (made once, then cached).
 
@@ -340,7 +359,12 @@ def _tuned_embedder(cache_dir: Path) -> str:
     digest = hashlib.sha256(ADAPTER_FILE.read_bytes()).hexdigest()[:12]
     merged = Path(cache_dir) / "models" / f"{TUNED_EMBEDDER}-{digest}"
     if merged.is_dir():
-        return str(merged)
+        damage = _weights_damage(merged / "model.safetensors")
+        if not damage:
+            return str(merged)
+        # it was written whole (staged, then renamed), so something later cut or changed it
+        log.warning("the adapted embedder in %s is damaged (%s): merging it again", merged, damage)
+        shutil.rmtree(merged, ignore_errors=True)
     trained_on, installed = adapter_info(ADAPTER_FILE).get("base"), embedder_id(base)
     if trained_on != installed:
         log.warning(
