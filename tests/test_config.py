@@ -3,6 +3,8 @@ the variable to fix (``ConfigError``), which the CLI turns into one line and a n
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -71,3 +73,14 @@ def test_the_cli_refuses_bad_settings_and_counts_before_loading_anything(monkeyp
     for args in (["search", "moe", "--k", "0"], ["ask", "What is LoRA?", "--sources", "0"]):
         res = CliRunner().invoke(cli, args)
         assert res.exit_code == 2 and "is not in the range" in res.output, args
+
+
+def test_folders_in_the_settings_file_are_relative_to_the_file(tmp_path, monkeypatch) -> None:
+    (tmp_path / "notes").mkdir()
+    toml = tmp_path / "notes" / "studyrag.toml"
+    toml.write_text('corpus_dir = "guides"\nindex_dir = "/abs/indexes"\n')
+    monkeypatch.chdir(tmp_path)  # run from elsewhere
+    s = Settings.from_env({"STUDYRAG_CONFIG": str(toml)})
+    assert s.corpus_dir == tmp_path / "notes" / "guides" and s.index_dir == Path("/abs/indexes")
+    # a folder from the environment stays relative to the working directory
+    assert Settings.from_env({"STUDYRAG_CONFIG": str(toml), "STUDYRAG_CORPUS_DIR": "here"}).corpus_dir == Path("here")

@@ -2,7 +2,7 @@
 
 Every field can be set from the environment as ``STUDYRAG_<FIELD>`` (``STUDYRAG_RERANK=false``)
 or from a TOML file (``STUDYRAG_CONFIG=path.toml``, or ``studyrag.toml`` in the working directory),
-with the environment winning. Settings are recorded in every index manifest and evaluation report.
+with the environment winning. Relative folders in the TOML file are relative to the file. Settings are recorded in every index manifest and evaluation report.
 
 >>> Settings.from_env({"STUDYRAG_RERANK": "false", "STUDYRAG_SOURCES": "3"}).sources
 3
@@ -136,6 +136,11 @@ class Settings:
             except (OSError, tomllib.TOMLDecodeError) as e:
                 raise ConfigError(f"cannot read settings file {toml_path}: {e}. Fix or remove it.") from e
             fix.update({k: f"fix {k} in {toml_path}" for k in values})
+            # a folder written in the file is relative to the file, as in pyproject.toml, so that
+            # STUDYRAG_CONFIG=~/notes/studyrag.toml works from any working directory
+            for k in ("corpus_dir", "index_dir", "cache_dir"):
+                if isinstance(values.get(k), str) and not Path(values[k]).expanduser().is_absolute():
+                    values[k] = str(Path(toml_path).parent / values[k])
         names = {f.name for f in fields(cls)}
         for key, val in env.items():
             if key.startswith("STUDYRAG_") and key[9:].lower() in names:
