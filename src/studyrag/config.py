@@ -2,7 +2,8 @@
 
 Every field can be set from the environment as ``STUDYRAG_<FIELD>`` (``STUDYRAG_RERANK=false``)
 or from a TOML file (``STUDYRAG_CONFIG=path.toml``, or ``studyrag.toml`` in the working directory),
-with the environment winning. Relative folders in the TOML file are relative to the file. Settings are recorded in every index manifest and evaluation report.
+with the environment winning. Relative folders in the TOML file are relative to the file. Settings are
+recorded in every index manifest and evaluation report.
 
 >>> Settings.from_env({"STUDYRAG_RERANK": "false", "STUDYRAG_SOURCES": "3"}).sources
 3
