@@ -335,3 +335,11 @@ def test_an_out_path_of_the_wrong_kind_is_refused_before_any_work(run, tmp_path,
     (tmp_path / "report").write_text("")
     res = run("eval", "--suite", "retrieval", "--out", str(tmp_path / "report"))
     assert res.exit_code == 2 and "is a file" in res.output
+
+
+@pytest.mark.parametrize("option", ["--corpus", "--index-dir"])
+def test_an_empty_folder_option_is_refused_not_read_as_the_working_directory(run, monkeypatch, option) -> None:
+    """`--corpus ""` indexed the working directory (a checkout's README and docs) into the default index."""
+    monkeypatch.setattr(cli_module, "_load", lambda settings, **kw: pytest.fail("loaded"))
+    res = CliRunner().invoke(cli, [option, "", "search", "lora"])
+    assert res.exit_code == 2 and "empty: give a folder" in res.output

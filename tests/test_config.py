@@ -32,6 +32,9 @@ def test_environment_values_take_the_type_of_the_default() -> None:
         ("ABSTAIN_THRESHOLD", "nan", "not a finite number"),
         ("INDEX_NAME", "../elsewhere", "plain folder name"),
         ("INDEX_NAME", "", "plain folder name"),
+        ("CORPUS_DIR", "", "empty: give a folder"),
+        ("INDEX_DIR", " ", "empty: give a folder"),
+        ("CACHE_DIR", "", "empty: give a folder"),
     ],
 )
 def test_a_value_out_of_range_names_the_variable_to_fix(name: str, value: str, says: str) -> None:

@@ -230,6 +230,8 @@ def _coerce(cls: type, name: str, value: Any, fix: str = "") -> Any:
                 return False
             raise ValueError(f"expected true/false, got {value!r}")
         if isinstance(default, Path):
+            if not str(value).strip():  # Path("") is the working directory: never what was meant
+                raise ValueError("empty: give a folder")
             return Path(value).expanduser()
         if isinstance(default, (int, float)):  # bool was handled above
             return _number(name, value, type(default))
