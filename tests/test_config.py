@@ -35,6 +35,9 @@ def test_environment_values_take_the_type_of_the_default() -> None:
         ("CORPUS_DIR", "", "empty: give a folder"),
         ("INDEX_DIR", " ", "empty: give a folder"),
         ("CACHE_DIR", "", "empty: give a folder"),
+        ("EMBEDDER", "", "empty: use 'default'"),
+        ("LLM", " ", "empty: use 'default'"),
+        ("RERANKER", "", "empty: use 'default'"),
     ],
 )
 def test_a_value_out_of_range_names_the_variable_to_fix(name: str, value: str, says: str) -> None:

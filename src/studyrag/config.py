@@ -237,6 +237,8 @@ def _coerce(cls: type, name: str, value: Any, fix: str = "") -> Any:
             return _number(name, value, type(default))
         if name == "index_name":
             return _folder_name(str(value))
+        if name in ("embedder", "llm", "reranker") and not str(value).strip():
+            raise ValueError("empty: use 'default', or a model's path")
         if name in _CHOICES:
             word = str(value).strip().lower()
             if word not in _CHOICES[name]:
