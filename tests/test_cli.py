@@ -343,3 +343,10 @@ def test_an_empty_folder_option_is_refused_not_read_as_the_working_directory(run
     monkeypatch.setattr(cli_module, "_load", lambda settings, **kw: pytest.fail("loaded"))
     res = CliRunner().invoke(cli, [option, "", "search", "lora"])
     assert res.exit_code == 2 and "empty: give a folder" in res.output
+
+
+def test_a_terminal_that_cannot_show_a_character_gets_a_question_mark_not_a_traceback(run) -> None:
+    """The human output writes "›" between sections; PYTHONIOENCODING=ascii raised UnicodeEncodeError."""
+    res = CliRunner(charset="ascii").invoke(cli, ["search", "How does PagedAttention store the KV cache?", "--k", "1"])
+    assert res.exit_code == 0, res.output
+    assert " 1. serving.md ? PagedAttention" in res.output
