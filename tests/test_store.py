@@ -137,7 +137,7 @@ def test_stale_index_with_on_stale_error_names_the_change_and_the_fix(
     (corpus / "new-guide.md").write_text(
         "# New\n\nSome new material about RLHF reward models.\n", encoding="utf-8"
     )
-    with pytest.raises(StaleIndexError, match=r"corpus file added: new-guide\.md.*studyrag index --rebuild"):
+    with pytest.raises(StaleIndexError, match=r"corpus file added: new-guide\.md.*run `studyrag index` \(it re-embeds only what changed\)"):
         open_index(settings, CountingEmbedder(), on_stale="error", progress=False)
 
 
@@ -257,7 +257,7 @@ def test_index_status_missing_fresh_stale(settings: Settings, corpus: Path) -> N
     (corpus / GUIDES[0]).unlink()
     stale = index_status(settings, eid)
     assert stale.state == "stale" and stale.reasons == (f"corpus file removed: {GUIDES[0]}",)
-    assert "studyrag index --rebuild" in str(stale)
+    assert str(stale).endswith("run `studyrag index` (it re-embeds only what changed)")
     assert json.loads(json.dumps(stale.__dict__, default=str))["state"] == "stale"
 
 

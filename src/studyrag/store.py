@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _FIX = "run `studyrag index --rebuild`"
+# a stale index needs no rebuild from scratch: `studyrag index` re-embeds only what changed
+_UPDATE = "run `studyrag index` (it re-embeds only what changed)"
 _WRITE_FIX = (
     "free some space, or set STUDYRAG_INDEX_DIR to a writable folder with room (the shipped guides need "
     "about 6 MB), then run `studyrag index`"
@@ -182,7 +184,7 @@ class IndexStatus:
             why = "".join(f"{r}; " for r in self.reasons if r != "missing")
             return f"missing ({self.path}): {why}run `studyrag index` to build it"
         head = f"{self.state}: {self.chunks} chunks, built {self.created} with {self.embedder} ({self.path})"
-        return head if self.state == "fresh" else f"{head}; {'; '.join(self.reasons)}; {_FIX}"
+        return head if self.state == "fresh" else f"{head}; {'; '.join(self.reasons)}; {_UPDATE}"
 
 
 # ------------------------------------------------------------------------------ fingerprints
@@ -564,7 +566,7 @@ def open_index(
             log.warning("%s", e)
             forced = f"unreadable: {e}"
     if m is not None and reasons and forced is None and on_stale == "error":
-        raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To rebuild it, {_FIX}")
+        raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To update it, {_UPDATE}")
     with _build_lock(index_dir, name):
         _recover(index_dir, name)
         m, reasons = _check(target, fp)  # another process may have built it while we waited
@@ -572,7 +574,7 @@ def open_index(
             stats = BuildStats(built=False, reason=WAITED, chunks=m["chunk_count"])
             return _timed(_load(target, m, stats), t0)
         if m is not None and reasons and forced is None and on_stale == "error":
-            raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To rebuild it, {_FIX}")
+            raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To update it, {_UPDATE}")
         stats = _build(settings, embedder, fp, forced or "; ".join(reasons), progress)
         m = read_manifest(target)
         if m is None:
