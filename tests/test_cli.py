@@ -350,3 +350,19 @@ def test_a_terminal_that_cannot_show_a_character_gets_a_question_mark_not_a_trac
     res = CliRunner(charset="ascii").invoke(cli, ["search", "How does PagedAttention store the KV cache?", "--k", "1"])
     assert res.exit_code == 0, res.output
     assert " 1. serving.md ? PagedAttention" in res.output
+
+
+def test_a_terminal_that_cannot_read_a_character_does_not_end_the_chat(run, monkeypatch) -> None:
+    """`studyrag chat` under PYTHONIOENCODING=ascii ended in a UnicodeDecodeError on "Qu’est-ce"."""
+    import threading
+
+    def no_warm_up(self):
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        return thread
+
+    monkeypatch.setattr(StudyRAG, "warm_up_in_background", no_warm_up)
+    typed = "How does PagedAttention store the KV cache, caf\u00e9?\n/quit\n".encode()
+    res = CliRunner(charset="ascii").invoke(cli, ["chat"], input=typed)
+    assert res.exit_code == 0, res.output
+    assert "[1] serving.md ? PagedAttention" in res.output

@@ -162,8 +162,9 @@ def cli(ctx: click.Context, corpus_dir: Path | None, index_dir: Path | None, llm
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     # guides hold "›", "é", "≈"...: a terminal that cannot show a character gets "?" for it, not a
-    # UnicodeEncodeError after the work is done (PYTHONIOENCODING=ascii, some Windows consoles)
-    for stream in (sys.stdout, sys.stderr):
+    # UnicodeEncodeError after the work is done (PYTHONIOENCODING=ascii, some Windows consoles); a
+    # character it cannot read from the keyboard becomes "\ufffd" instead of a UnicodeDecodeError
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
         if callable(getattr(stream, "reconfigure", None)):
             stream.reconfigure(errors="replace")
     ctx.obj = {k: v for k, v in {"corpus_dir": corpus_dir, "index_dir": index_dir, "llm": llm, "rerank": rerank}.items() if v is not None}
