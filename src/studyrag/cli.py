@@ -74,19 +74,21 @@ def _load(settings: Settings, *, quiet: bool = False):
     from .store import WAITED
 
     rag = StudyRAG.load(settings, progress=not quiet)
-    stats = rag.index.stats
     # a search or question that had to (re)build the index, or wait for a build, says so on stderr
-    if stats.built or stats.reason == WAITED:
-        click.echo(f"index {rag.index.path}: {stats.describe()}", err=True)
+    if rag.index.stats.built or rag.index.stats.reason == WAITED:
+        _say_index(rag)
     return rag
 
 
 def _refresh(rag) -> None:
     """In a long session, a guide edited or added since the start is indexed before the next
     question, and stderr says so."""
-    stats = rag.refresh(progress=True)
-    if stats is not None:
-        click.echo(f"index {rag.index.path}: {stats.describe()}", err=True)
+    if rag.refresh(progress=True) is not None:
+        _say_index(rag)
+
+
+def _say_index(rag) -> None:
+    click.echo(f"index {rag.index.path}: {rag.index.stats.describe()}", err=True)
 
 
 def _check_question(question: str, s: Settings) -> str:

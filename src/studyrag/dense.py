@@ -131,10 +131,9 @@ class SentenceTransformerEmbedder:
                 f"no sentence-transformers folder at {path}: set STUDYRAG_EMBEDDER to 'default' or an "
                 "existing model folder"
             )
-        if path_or_id != "default":
-            from .models import require_hub_model
+        from .models import require_hub_model  # a folder (the packaged model too) passes at once
 
-            require_hub_model(path, "embedder", "set STUDYRAG_EMBEDDER to 'default' or a sentence-transformers folder")
+        require_hub_model(path, "embedder", "set STUDYRAG_EMBEDDER to 'default' or a sentence-transformers folder")
         try:
             self.model = _load_model(path, device)
         except Exception as e:  # missing files, damaged weights (SafetensorError), not an embedder...

@@ -103,7 +103,7 @@ def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
         raise CorpusError(f"corpus directory {corpus_dir} does not exist: set STUDYRAG_CORPUS_DIR or pass --corpus")
     paths: list[Path] = []
     others: list[str] = []
-    for p in sorted(Path(corpus_dir).iterdir()):
+    for p in sorted(corpus_dir.iterdir()):
         if p.name.startswith("."):
             continue
         if p.is_file() and p.suffix.lower() in SUFFIXES:
