@@ -21,6 +21,7 @@ import yaml
 
 from .errors import CorpusError
 from .glossary import looks_like_glossary, parse_glossary
+from .pdf import pdf_markdown
 from .records import Document, Section
 from .repair import repair_text
 from .structure import clean_title, first_heading, markdown_sections, parser
@@ -29,7 +30,7 @@ __all__ = ["SUFFIXES", "guide_files", "load_corpus", "load_document", "parse_doc
 
 log = logging.getLogger("studyrag")
 
-SUFFIXES = (".md", ".markdown", ".txt")
+SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
 _SHOWN_UNSPLIT = 3  # glossary items whose title could not be found, named one by one
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -38,20 +39,20 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = None) -> list[Document]:
-    """Load every ``*.md``, ``*.markdown`` and ``*.txt`` file in ``corpus_dir``, in name order.
+    """Load every ``*.md``, ``*.markdown``, ``*.txt`` and ``*.pdf`` file in ``corpus_dir``, in name order.
 
     A file that cannot be read (binary, empty, not text) is skipped with a warning on the
     ``studyrag`` logger and a call ``on_skip(path, reason)``; the others still load.
     Raises ``CorpusError`` when the directory is missing or no file loads.
     """
     corpus_dir = Path(corpus_dir)
-    fix = f"add .md/.txt guides to {corpus_dir} or set STUDYRAG_CORPUS_DIR to a directory that has them"
+    fix = f"add .md/.txt/.pdf guides to {corpus_dir} or set STUDYRAG_CORPUS_DIR to a directory that has them"
     paths, others = guide_files(corpus_dir)
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         log.warning(
             "not reading %s in %s: only %s files directly in the corpus folder are guides (convert "
-            "documents to Markdown or text, and move guides out of subfolders)",
+            "other documents to Markdown, text or PDF, and move guides out of subfolders)",
             shown,
             corpus_dir,
             "/".join(SUFFIXES),
@@ -78,18 +79,18 @@ def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = 
 
 
 def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
-    """The guides in ``corpus_dir`` (its non-hidden .md/.markdown/.txt files, by name), and the names
+    """The guides in ``corpus_dir`` (its non-hidden .md/.markdown/.txt/.pdf files, by name), and the names
     of the other entries there (a folder's name ends in "/"), which are not read. Hidden ones are
     left out of both.
 
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
-    >>> for name in ("b.md", "a.TXT", "notes.pdf", ".DS_Store"):
+    >>> for name in ("b.md", "a.TXT", "c.pdf", "notes.docx", ".DS_Store"):
     ...     _ = (d / name).write_text("x")
     >>> (d / "more").mkdir()
     >>> paths, others = guide_files(d)
     >>> [p.name for p in paths], others
-    (['a.TXT', 'b.md'], ['more/', 'notes.pdf'])
+    (['a.TXT', 'b.md', 'c.pdf'], ['more/', 'notes.docx'])
 
     Raises ``CorpusError`` when ``corpus_dir`` is missing or is a file.
     """
@@ -115,10 +116,15 @@ def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
 
 def load_document(path: Path) -> Document:
     """Read one guide. Raises ``CorpusError`` (naming the file and why) for binary, empty or
-    undecodable files."""
+    undecodable files, and for PDFs without text."""
     path = Path(path)
     raw = path.read_bytes()
-    text, notes = decode_bytes(raw, path.name)
+    if path.suffix.lower() == ".pdf":
+        if not raw.strip():
+            raise CorpusError(f"{path.name} is empty: write some text in it or remove it from the corpus")
+        text, notes = pdf_markdown(raw, path.name)
+    else:
+        text, notes = decode_bytes(raw, path.name)
     return parse_document(text, path.name, sha256=hashlib.sha256(raw).hexdigest(), notes=notes)
 
 
@@ -141,7 +147,7 @@ def decode_bytes(raw: bytes, name: str) -> tuple[str, list[str]]:
             return text, ["decoded as UTF-16"]
     if b"\x00" in raw:
         raise CorpusError(
-            f"{name} looks binary (it contains NUL bytes): keep only .md/.txt text guides in the corpus"
+            f"{name} looks binary (it contains NUL bytes): keep only .md/.txt text guides (or .pdf) in the corpus"
         )
     try:
         return raw.decode("utf-8-sig"), []

@@ -1,0 +1,344 @@
+"""PDF guides → Markdown text, so they load, chunk and cite like any other guide.
+
+A PDF has no paragraphs or headings, only lines of text on pages. This module rebuilds them:
+
+- **Headings** come from the PDF's outline (its bookmarks: what Word, LaTeX and browsers write
+  from the document's headings). Each outline entry becomes a Markdown heading at the line of
+  its page that carries its title, so sections and citations read "guide.pdf › Scaling Laws".
+  A PDF without an outline gets one section per page ("Page 3"), which a reader can still find.
+- **Running headers and footers** (a title, a date, "3 / 12" printed on every page) are dropped:
+  a line near the top or bottom of a page whose text, digits aside, recurs on at least half of
+  the pages. Bare page numbers ("7", "Page 7 of 12", "- 7 -") there are dropped too.
+- **Paragraphs**: a line that ends so near the right edge of the text that the next line's
+  first word would not have fitted was wrapped, so the two join; any other line ends its
+  paragraph (a list item, a title, a paragraph's last line). A deeper indent starts a list item.
+  A word hyphenated across lines is joined when the document spells it unhyphenated elsewhere.
+
+>>> lines = [["Notes 11/2026", "Gradient descent moves the weights against the gradient of the",
+...           "loss, one small step at a time.", "Short line", "1 / 2"],
+...          ["Notes 11/2026", "The learning rate sets the size of each step.", "2 / 2"]]
+>>> print(pages_markdown(lines, []), end="")
+## Page 1
+<BLANKLINE>
+Gradient descent moves the weights against the gradient of the loss, one small step at a time.
+<BLANKLINE>
+Short line
+<BLANKLINE>
+## Page 2
+<BLANKLINE>
+The learning rate sets the size of each step.
+<BLANKLINE>
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import CorpusError
+
+__all__ = ["OutlineEntry", "pdf_markdown", "pages_markdown", "running_lines"]
+
+# pypdf logs every oddity of a malformed file ("Ignoring wrong pointing object ...") at WARNING;
+# they say nothing a student can act on. Failures that matter raise and are reported.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+_EDGE = 3  # lines at the top and at the bottom of a page where running headers/footers live
+_WRAP = 0.9  # a line's next word would have reached this share of the text width: it wrapped
+_PAGE_NUMBER = re.compile(r"(?i)^[\s\-–—(\[]*(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?[\s\-–—)\].]*$")
+_BULLET = re.compile(r"^(?:[•●▪◦‣∙○■□➢►]\s*|-\s+)")
+_RULE = re.compile(r"^[-=_*·.\s]{3,}$")
+# A text line that Markdown would read as syntax (a heading, a quote, a fence, HTML).
+_MARKUP_START = re.compile(r"^(?=[#>`~<])")
+_HYPHENATED = re.compile(r"([^\W\d_]+)-$")
+_WORD = re.compile(r"[^\W\d_]+")
+_NON_SPACE = re.compile(r"\S")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+_LIGATURES = str.maketrans(
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "st",
+        "\ufb06": "st",
+    }
+)
+
+
+@dataclass(frozen=True)
+class OutlineEntry:
+    """One bookmark of a PDF: its title, nesting depth (0 = top) and page (0-based)."""
+
+    title: str
+    depth: int
+    page: int
+
+
+def pdf_markdown(raw: bytes, name: str) -> tuple[str, list[str]]:
+    """The bytes of a PDF → (Markdown text, notes on what was done). Raises ``CorpusError``
+    naming the file and what to do for a broken, password-protected or scanned (text-less) PDF."""
+    try:
+        import pypdf
+        from pypdf.errors import DependencyError, PdfReadError
+    except ImportError:  # pragma: no cover - a dependency, but say what to do if it is missing
+        raise CorpusError(f"reading {name} needs pypdf: pip install pypdf") from None
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise CorpusError(
+                f"{name} is password-protected: save a copy without a password, or export it as text"
+            )
+        pages = [_lines(page.extract_text(extraction_mode="layout") or "") for page in reader.pages]
+        outline = _outline(reader)
+        title = _metadata_title(reader)
+    except CorpusError:
+        raise
+    except DependencyError as exc:  # AES encryption without the cryptography package
+        raise CorpusError(
+            f"reading {name} needs another package ({exc}): pip install 'pypdf[crypto]'"
+        ) from None
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+        raise CorpusError(
+            f"{name} is not a readable PDF ({type(exc).__name__}: {exc}): open and re-save it, or export it as text"
+        ) from None
+    except Exception as exc:  # pypdf's DependencyError (AES without cryptography) and the like
+        raise CorpusError(
+            f"{name} could not be read as a PDF ({type(exc).__name__}: {exc}): export it as text"
+        ) from None
+    if not pages:
+        raise CorpusError(f"{name} has no pages: remove it from the corpus")
+    if sum(len(_NON_SPACE.findall(line)) for lines in pages for line in lines) < 16:
+        raise CorpusError(
+            f"{name} has no text to read, only images (a scan?): run OCR on it first (for example "
+            "ocrmypdf), or export it as text"
+        )
+    text = pages_markdown(pages, outline)
+    top = [e for e in outline if e.depth == min(e.depth for e in outline)]
+    if title and len(top) != 1:  # one top heading is the title, and better than most metadata
+        text = f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\n---\n{text}"
+    blank = sum(1 for lines in pages if not lines)
+    notes = [
+        f"read from PDF: {len(pages)} pages, "
+        + (f"{len(outline)} headings from its outline" if outline else "one section per page (no outline)")
+    ]
+    if blank:
+        notes.append(f"{blank} of {len(pages)} pages have no text (images only?)")
+    return text, notes
+
+
+def pages_markdown(pages: Sequence[Sequence[str]], outline: Sequence[OutlineEntry]) -> str:
+    """The text lines of each page, and the outline → Markdown (see the module's docstring)."""
+    pages = [_drop_edges(lines, running_lines(pages)) for lines in pages]
+    if outline:
+        top = min(e.depth for e in outline)
+        # One top entry is the document's title (#); several are chapters under the file's title.
+        shift = 1 if sum(e.depth == top for e in outline) == 1 else 2
+        marks = [(e.page, e.depth - top + shift, e.title) for e in outline]
+    else:
+        marks = [(i, 2, f"Page {i + 1}") for i in range(len(pages))]
+    items = _place_headings(pages, marks)
+    return _blocks(items)
+
+
+def running_lines(pages: Sequence[Sequence[str]]) -> set[str]:
+    """Keys (see ``_key``) of the lines that recur near the top or bottom of at least half of
+    the pages, two pages at least: running headers and footers.
+
+    >>> sorted(running_lines([["My Guide", "Intro", "p. 1"], ["My Guide", "More", "p. 2"]]))
+    ['my guide', 'p. 0']
+    """
+    if len(pages) < 2:
+        return set()
+    seen: Counter[str] = Counter()
+    for lines in pages:
+        text = [line for line in lines if line.strip()]
+        seen.update({_key(line) for line in [*text[:_EDGE], *text[-_EDGE:]]})
+    return {key for key, n in seen.items() if key and n >= max(2, len(pages) / 2)}
+
+
+def _key(line: str) -> str:
+    return re.sub(r"\d+", "0", " ".join(line.lower().split()))
+
+
+def _drop_edges(lines: Sequence[str], running: set[str]) -> list[str]:
+    """``lines`` without running headers, footers and page numbers in its first and last lines."""
+    text = [i for i, line in enumerate(lines) if line.strip()]
+    edges = set(text[:_EDGE] + text[-_EDGE:])
+    return [
+        line
+        for i, line in enumerate(lines)
+        if not (i in edges and (_key(line) in running or _PAGE_NUMBER.match(line)))
+    ]
+
+
+def _place_headings(pages: list[list[str]], marks: list[tuple[int, int, str]]) -> list[tuple[int, str]]:
+    """Interleave headings with text lines: ``(level, text)``, level 0 for a text line. A heading
+    replaces the line (or two lines, when it wrapped) of its page that spells its title, after
+    the previous heading; when its page has no such line, it goes where the previous one ended."""
+    by_page: dict[int, list[tuple[int, str]]] = {}
+    for page, level, title in marks:
+        by_page.setdefault(min(max(page, 0), len(pages) - 1), []).append((level, title))
+    items: list[tuple[int, str]] = []
+    for p, lines in enumerate(pages):
+        cursor = 0
+        for level, title in by_page.get(p, []):
+            want = _squash(title)
+            found = None
+            for i in range(cursor, len(lines)):
+                if _squash(lines[i]) == want:
+                    found = (i, 1)
+                    break
+                if i + 1 < len(lines) and _squash(lines[i] + lines[i + 1]) == want:
+                    found = (i, 2)
+                    break
+            if found is None:
+                items.append((min(level, 6), title))
+                continue
+            i, span = found
+            items.extend((0, line) for line in lines[cursor:i])
+            items.append((min(level, 6), title))
+            cursor = i + span
+        items.extend((0, line) for line in lines[cursor:])
+    return items
+
+
+def _squash(text: str) -> str:
+    """Letters and digits only: an emoji or a mark in a bookmark's title is often not in the text."""
+    return _NOT_ALNUM.sub("", text.lower())
+
+
+def _blocks(items: list[tuple[int, str]]) -> str:
+    """Headings and laid-out lines → Markdown. A line joins the one before it when that one ran
+    to (nearly) the right edge of the text and no gap or deeper indent separates them; blocks are
+    separated by a blank line, and text that Markdown would read as syntax is escaped."""
+    text_lines = [line for level, line in items if level == 0 and line.strip()]
+    width = max((len(line) for line in text_lines), default=0)
+    base = min((_indent(line) for line in text_lines), default=0)
+    vocabulary = {w.lower() for line in text_lines for w in _WORD.findall(line)}
+    out: list[str] = []
+    para, prev = "", ""
+    for level, line in items:
+        joins = bool(para) and not level and bool(line.strip()) and _wrapped(prev, line, width)
+        if para and not joins:
+            out.append(para)
+            para = ""
+        if level:
+            out.append("#" * level + " " + " ".join(line.split()))
+            continue
+        flat = " ".join(line.split())
+        if not flat or _RULE.match(flat):
+            prev = ""
+            continue
+        if joins and _indent(line) <= _indent(prev) + 3 and not _BULLET.match(flat):
+            para = _join(para, flat, vocabulary)
+        else:
+            if para:
+                out.append(para)
+            para = _block_start(flat, indented=_indent(line) > base + 1)
+        prev = line
+    if para:
+        out.append(para)
+    return "".join(block + "\n\n" for block in out)
+
+
+def _block_start(line: str, *, indented: bool) -> str:
+    """The first line of a block as Markdown: a bullet or an indented line is a list item; a
+    line that Markdown would read as syntax (``# 1 rule``, ``> 5``, a fence) is escaped.
+
+    >>> _block_start("• Adam: adaptive moments", indented=False), _block_start("# of heads", indented=False)
+    ('- Adam: adaptive moments', '\\\\# of heads')
+    """
+    m = _BULLET.match(line)
+    if m and len(line) > m.end():
+        return "- " + line[m.end() :]
+    line = _MARKUP_START.sub("\\\\", line)
+    return "- " + line if indented else line
+
+
+def _wrapped(prev: str, line: str, width: int) -> bool:
+    """Did the layout wrap ``prev`` onto ``line``? Only if ``line``'s first word would not have
+    fitted at the end of ``prev`` (character columns approximate a proportional font, hence the
+    slack).
+
+    >>> _wrapped("a b c d e f", "ghi", 12), _wrapped("a b c", "ghi", 12)
+    (True, False)
+    """
+    first = line.split()[0] if line.split() else ""
+    return len(prev) + 1 + len(first) > _WRAP * width
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _join(para: str, line: str, vocabulary: set[str]) -> str:
+    """Append a wrapped line to its paragraph, mending a word hyphenated across the break.
+
+    >>> _join("fine-", "tuning works", {"fine", "tuning"}), _join("quanti-", "zation", {"quantization"})
+    ('fine-tuning works', 'quantization')
+    """
+    if not para:
+        return line
+    m = _HYPHENATED.search(para)
+    if m:
+        head = m.group(1)
+        tail = _WORD.match(line)
+        if tail and tail.group().islower() and (head + tail.group()).lower() in vocabulary:
+            return para[:-1] + line
+        return para + line  # a real hyphen at the line's end: fine-|tuning
+    return para + " " + line
+
+
+def _lines(text: str) -> list[str]:
+    """A page's laid-out text → its lines, right-stripped, indentation kept; "" marks a gap.
+    Typographic ligatures (the "ﬁ" of "ﬁle") become their letters, so words match."""
+    lines: list[str] = []
+    for line in text.translate(_LIGATURES).splitlines():
+        line = line.rstrip()
+        if line or (lines and lines[-1]):
+            lines.append(line)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _outline(reader: object) -> list[OutlineEntry]:
+    """The PDF's bookmarks, flattened in reading order; entries without a page are left out."""
+    entries: list[OutlineEntry] = []
+
+    def walk(items: list, depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+                continue
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            try:
+                page = reader.get_destination_page_number(item)  # type: ignore[attr-defined]
+            except Exception:  # a bookmark to another file or a broken destination
+                continue
+            if title and page is not None and page >= 0:
+                entries.append(OutlineEntry(title, depth, page))
+
+    try:
+        walk(list(reader.outline), 0)  # type: ignore[attr-defined]
+    except Exception:  # a damaged outline: fall back to pages, the text is still good
+        return []
+    return entries
+
+
+def _metadata_title(reader: object) -> str:
+    """The document title in the PDF's metadata, unless it is a file name or a placeholder."""
+    try:
+        title = " ".join(str((reader.metadata or {}).get("/Title") or "").split())  # type: ignore[attr-defined]
+    except Exception:
+        return ""
+    if not title or title.lower() in ("untitled", "title", "document") or re.search(r"\.\w{2,4}$", title):
+        return ""
+    return title
