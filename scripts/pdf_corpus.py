@@ -1,0 +1,78 @@
+"""The shipped guides as PDFs, to measure retrieval over PDF guides against the same gold set.
+
+    python scripts/pdf_corpus.py /tmp/pdfc
+    studyrag --corpus /tmp/pdfc/corpus --index-dir /tmp/pdfc/indexes \\
+        eval --suite retrieval --eval-dir /tmp/pdfc/eval --out eval/reports/pdf-retrieval
+
+Each Markdown guide is rendered to HTML (the loader's repaired text, the project's Markdown parser)
+and printed by headless Chromium, as a student would "print to PDF" from a browser: running header
+(date, title) and footer (address, page "n/m") on, the document outline on. The glossary is a text
+file and stays one. ``eval/retrieval.jsonl`` is copied with each ``.md`` source renamed ``.pdf``;
+its snippets are matched as usual (case, spacing and ``*`` marks aside).
+
+Needs Chromium (``apt-get install chromium``); ``--chromium`` names another binary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from studyrag.config import project_root
+from studyrag.loaders import load_document
+from studyrag.structure import parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out", type=Path, help="folder to write corpus/ and eval/ into")
+    ap.add_argument("--chromium", default="chromium", help="the Chromium binary (default: chromium)")
+    args = ap.parse_args(argv)
+    if shutil.which(args.chromium) is None:
+        print(
+            f"error: {args.chromium} not found: apt-get install chromium, or pass --chromium", file=sys.stderr
+        )
+        return 2
+    root = project_root()
+    corpus, evaldir, pages = args.out / "corpus", args.out / "eval", args.out / "html"
+    for d in (corpus, evaldir, pages):
+        d.mkdir(parents=True, exist_ok=True)
+    for guide in sorted((root / "corpus").iterdir()):
+        if guide.suffix != ".md":
+            shutil.copy(guide, corpus / guide.name)
+            continue
+        doc = load_document(guide)
+        page = pages / f"{guide.stem}.html"
+        page.write_text(
+            f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(doc.title)}</title>"
+            f"</head><body>{parser().render(doc.text)}</body></html>",
+            encoding="utf-8",
+        )
+        pdf = corpus / f"{guide.stem}.pdf"
+        subprocess.run(
+            [
+                args.chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--generate-pdf-document-outline",
+                f"--print-to-pdf={pdf}",
+                page.resolve().as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        print(f"{pdf} ({pdf.stat().st_size:,} bytes)")
+    gold = (root / "eval" / "retrieval.jsonl").read_text(encoding="utf-8")
+    (evaldir / "retrieval.jsonl").write_text(gold.replace('.md"', '.pdf"'), encoding="utf-8")
+    print(f"{evaldir / 'retrieval.jsonl'}: the gold set, sources renamed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
