@@ -278,21 +278,23 @@ def test_bad_files_are_skipped_with_a_warning_naming_them(tmp_path, caplog):
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "blank.md").write_text("  \n\n", encoding="utf-8")
     (tmp_path / "garbled.txt").write_bytes(b"\x81\x8d\x8f\x90 not text")
-    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")  # not a guide suffix: not read, and said so
+    (tmp_path / "slides.pptx").write_bytes(b"PK\x03\x04")  # not a guide suffix: not read, and said so
     (tmp_path / "broken.pdf").write_bytes(b"%PDF")  # a guide suffix, but no PDF inside
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04")  # nor a Word document
     (tmp_path / "week2").mkdir()  # guides in subfolders are not read either
     (tmp_path / ".hidden.md").write_text("# Hidden\n\nNot a guide.\n", encoding="utf-8")
     skipped: dict[str, str] = {}
     with caplog.at_level(logging.WARNING, logger="studyrag"):
         docs = load_corpus(tmp_path, on_skip=lambda p, why: skipped.update({p.name: why}))
     assert [d.source for d in docs] == ["good.md"]
-    assert set(skipped) == {"binary.md", "empty.txt", "blank.md", "garbled.txt", "broken.pdf"}
+    assert set(skipped) == {"binary.md", "empty.txt", "blank.md", "garbled.txt", "broken.pdf", "broken.docx"}
     assert "not a readable PDF" in skipped["broken.pdf"]
+    assert "not a readable Word document" in skipped["broken.docx"]
     assert "binary" in skipped["binary.md"] and "empty" in skipped["empty.txt"]
     assert "UTF-8" in skipped["garbled.txt"]
     for name in skipped:
         assert name in caplog.text
-    assert "not reading notes.docx, week2/ in" in caplog.text and "hidden" not in caplog.text
+    assert "not reading slides.pptx, week2/ in" in caplog.text and "hidden" not in caplog.text
 
 
 def test_utf16_text_loads_but_binary_data_behind_the_same_two_bytes_does_not(tmp_path):
@@ -317,8 +319,8 @@ def test_a_windows_1252_file_still_loads(tmp_path):
 def test_missing_or_unusable_corpus_says_how_to_fix_it(tmp_path):
     with pytest.raises(CorpusError, match="STUDYRAG_CORPUS_DIR"):
         load_corpus(tmp_path / "nope")
-    (tmp_path / "notes.docx").write_bytes(b"PK")  # a folder with no guide in it says what it lacks
-    with pytest.raises(CorpusError, match=r"no readable guide.*it has no \.md/\.markdown/\.txt/\.pdf file"):
+    (tmp_path / "slides.pptx").write_bytes(b"PK")  # a folder with no guide in it says what it lacks
+    with pytest.raises(CorpusError, match=r"no readable guide.*it has no \.md/\.markdown/\.txt/\.pdf/\.docx file"):
         load_corpus(tmp_path)
     (tmp_path / "bad.md").write_bytes(b"\x00\x01")
     with pytest.raises(CorpusError, match=r"no readable guide.*bad\.md.*STUDYRAG_CORPUS_DIR"):

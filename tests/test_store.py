@@ -264,7 +264,7 @@ def test_index_status_missing_fresh_stale(settings: Settings, corpus: Path) -> N
 def test_empty_or_missing_corpus_raises_corpus_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    (empty / "notes.docx").write_bytes(b"PK")
+    (empty / "slides.pptx").write_bytes(b"PK")
     for corpus_dir in (empty, tmp_path / "absent"):
         s = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "ix")
         with pytest.raises(CorpusError):

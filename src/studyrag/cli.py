@@ -149,7 +149,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--corpus", "corpus_dir", type=click.Path(), help="Directory of guides (.md, .txt or .pdf files).")
+@click.option("--corpus", "corpus_dir", type=click.Path(), help="Directory of guides (.md, .txt, .pdf or .docx files).")
 @click.option("--index-dir", type=click.Path(), help="Where indexes are stored.")
 @click.option("--llm", help='Generator: "default" (Qwen2.5-Coder-1.5B), "small" (SmolLM2-135M) or a GGUF path.')
 @click.option("--rerank/--no-rerank", default=None, help="Rerank fused candidates with the cross-encoder.")

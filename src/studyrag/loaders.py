@@ -22,15 +22,18 @@ import yaml
 from .errors import CorpusError
 from .glossary import looks_like_glossary, parse_glossary
 from .pdf import pdf_markdown
-from .records import Document, Section
+from .records import Converted, Document, Section
 from .repair import repair_text
 from .structure import clean_title, first_heading, markdown_sections, parser
+from .word import docx_markdown
 
 __all__ = ["SUFFIXES", "guide_files", "load_corpus", "load_document", "parse_document", "repair_text", "split_front_matter"]
 
 log = logging.getLogger("studyrag")
 
-SUFFIXES = (".md", ".markdown", ".txt", ".pdf")
+SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx")
+# Files that are not text: each is turned into Markdown first (Converted: markdown, notes, title).
+_CONVERTERS: dict[str, Callable[[bytes, str], Converted]] = {".pdf": pdf_markdown, ".docx": docx_markdown}
 _SHOWN_UNSPLIT = 3  # glossary items whose title could not be found, named one by one
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -39,20 +42,20 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = None) -> list[Document]:
-    """Load every ``*.md``, ``*.markdown``, ``*.txt`` and ``*.pdf`` file in ``corpus_dir``, in name order.
+    """Load every ``*.md``, ``*.markdown``, ``*.txt``, ``*.pdf`` and ``*.docx`` file in ``corpus_dir``, in name order.
 
     A file that cannot be read (binary, empty, not text) is skipped with a warning on the
     ``studyrag`` logger and a call ``on_skip(path, reason)``; the others still load.
     Raises ``CorpusError`` when the directory is missing or no file loads.
     """
     corpus_dir = Path(corpus_dir)
-    fix = f"add .md/.txt/.pdf guides to {corpus_dir} or set STUDYRAG_CORPUS_DIR to a directory that has them"
+    fix = f"add .md/.txt/.pdf/.docx guides to {corpus_dir} or set STUDYRAG_CORPUS_DIR to a directory that has them"
     paths, others = guide_files(corpus_dir)
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         log.warning(
             "not reading %s in %s: only %s files directly in the corpus folder are guides (convert "
-            "other documents to Markdown, text or PDF, and move guides out of subfolders)",
+            "other documents to Markdown, text, PDF or Word, and move guides out of subfolders)",
             shown,
             corpus_dir,
             "/".join(SUFFIXES),
@@ -79,18 +82,18 @@ def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = 
 
 
 def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
-    """The guides in ``corpus_dir`` (its non-hidden .md/.markdown/.txt/.pdf files, by name), and the names
+    """The guides in ``corpus_dir`` (its non-hidden .md/.markdown/.txt/.pdf/.docx files, by name), and the names
     of the other entries there (a folder's name ends in "/"), which are not read. Hidden ones are
     left out of both.
 
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
-    >>> for name in ("b.md", "a.TXT", "c.pdf", "notes.docx", ".DS_Store"):
+    >>> for name in ("b.md", "a.TXT", "c.pdf", "slides.pptx", ".DS_Store"):
     ...     _ = (d / name).write_text("x")
     >>> (d / "more").mkdir()
     >>> paths, others = guide_files(d)
     >>> [p.name for p in paths], others
-    (['a.TXT', 'b.md', 'c.pdf'], ['more/', 'notes.docx'])
+    (['a.TXT', 'b.md', 'c.pdf'], ['more/', 'slides.pptx'])
 
     Raises ``CorpusError`` when ``corpus_dir`` is missing or is a file.
     """
@@ -116,16 +119,20 @@ def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
 
 def load_document(path: Path) -> Document:
     """Read one guide. Raises ``CorpusError`` (naming the file and why) for binary, empty or
-    undecodable files, and for PDFs without text."""
+    undecodable files, and for PDF or Word files it cannot read."""
     path = Path(path)
     raw = path.read_bytes()
-    if path.suffix.lower() == ".pdf":
-        if not raw.strip():
-            raise CorpusError(f"{path.name} is empty: write some text in it or remove it from the corpus")
-        text, notes = pdf_markdown(raw, path.name)
-    else:
+    sha256 = hashlib.sha256(raw).hexdigest()
+    convert = _CONVERTERS.get(path.suffix.lower())
+    if convert is None:
         text, notes = decode_bytes(raw, path.name)
-    return parse_document(text, path.name, sha256=hashlib.sha256(raw).hexdigest(), notes=notes)
+        return parse_document(text, path.name, sha256=sha256, notes=notes)
+    if not raw.strip():
+        raise CorpusError(f"{path.name} is empty: write some text in it or remove it from the corpus")
+    converted = convert(raw, path.name)
+    return parse_document(
+        converted.markdown, path.name, sha256=sha256, notes=converted.notes, fallback_title=converted.title
+    )
 
 
 def decode_bytes(raw: bytes, name: str) -> tuple[str, list[str]]:
@@ -147,7 +154,7 @@ def decode_bytes(raw: bytes, name: str) -> tuple[str, list[str]]:
             return text, ["decoded as UTF-16"]
     if b"\x00" in raw:
         raise CorpusError(
-            f"{name} looks binary (it contains NUL bytes): keep only .md/.txt text guides (or .pdf) in the corpus"
+            f"{name} looks binary (it contains NUL bytes): keep only .md/.txt text guides (or .pdf/.docx) in the corpus"
         )
     try:
         return raw.decode("utf-8-sig"), []
@@ -196,12 +203,18 @@ def _plain(value: Any) -> Any:
 
 
 def parse_document(
-    text: str, source: str, *, sha256: str = "", notes: list[str] | tuple[str, ...] = ()
+    text: str,
+    source: str,
+    *,
+    sha256: str = "",
+    notes: list[str] | tuple[str, ...] = (),
+    fallback_title: str = "",
 ) -> Document:
     """Decoded text of one file → ``Document`` (pure: no file access).
 
     Repairs mojibake, lifts the front matter into ``metadata``, picks the title (front matter
-    ``title``, else the first ``#`` heading, else the file stem) and splits the body into
+    ``title``, else the first ``#`` heading, else ``fallback_title``, a title the file's own
+    metadata gave, else the file stem) and splits the body into
     sections: glossary topics when the text is a glossary (detected by content), else Markdown
     sections.
     """
@@ -216,7 +229,7 @@ def parse_document(
     if looks_like_glossary(body):
         glossary = parse_glossary(body)
         head = body[: glossary.topics[0].start] if glossary.topics else body
-        title = _title(meta.get("title")) or first_heading(head) or stem
+        title = _title(meta.get("title")) or first_heading(head) or fallback_title or stem
         sections = tuple(
             Section(path=(t.title,), text=body[t.start : t.end], start=t.start, end=t.end, kind="topic")
             for t in glossary.topics
@@ -231,7 +244,7 @@ def parse_document(
             log.warning("%s: %d more items indexed under their first words", source, len(glossary.unsplit) - _SHOWN_UNSPLIT)
     else:
         tokens = parser().parse(body)
-        title = _title(meta.get("title")) or first_heading(body, tokens=tokens) or stem
+        title = _title(meta.get("title")) or first_heading(body, tokens=tokens) or fallback_title or stem
         sections = markdown_sections(body, title, tokens=tokens)
         meta = {**meta, "format": "markdown"}
     return Document(

@@ -33,7 +33,6 @@ The learning rate sets the size of each step.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 from collections import Counter
@@ -41,6 +40,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import CorpusError
+from .records import Converted
+from .structure import as_text_line, metadata_title
 
 __all__ = ["OutlineEntry", "pdf_markdown", "pages_markdown", "running_lines"]
 
@@ -53,8 +54,6 @@ _WRAP = 0.9  # a line's next word would have reached this share of the text widt
 _PAGE_NUMBER = re.compile(r"(?i)^[\s\-–—(\[]*(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?[\s\-–—)\].]*$")
 _BULLET = re.compile(r"^(?:[•●▪◦‣∙○■□➢►]\s*|-\s+)")
 _RULE = re.compile(r"^[-=_*·.\s]{3,}$")
-# A text line that Markdown would read as syntax (a heading, a quote, a fence, HTML).
-_MARKUP_START = re.compile(r"^(?=[#>`~<])")
 _HYPHENATED = re.compile(r"([^\W\d_]+)-$")
 _WORD = re.compile(r"[^\W\d_]+")
 _NON_SPACE = re.compile(r"\S")
@@ -81,8 +80,8 @@ class OutlineEntry:
     page: int
 
 
-def pdf_markdown(raw: bytes, name: str) -> tuple[str, list[str]]:
-    """The bytes of a PDF → (Markdown text, notes on what was done). Raises ``CorpusError``
+def pdf_markdown(raw: bytes, name: str) -> Converted:
+    """The bytes of a PDF → its Markdown, notes on what was done, its metadata title. Raises ``CorpusError``
     naming the file and what to do for a broken, password-protected or scanned (text-less) PDF."""
     try:
         import pypdf
@@ -97,7 +96,7 @@ def pdf_markdown(raw: bytes, name: str) -> tuple[str, list[str]]:
             )
         pages = [_lines(page.extract_text(extraction_mode="layout") or "") for page in reader.pages]
         outline = _outline(reader)
-        title = _metadata_title(reader)
+        title = metadata_title((reader.metadata or {}).get("/Title") or "")
     except CorpusError:
         raise
     except DependencyError as exc:  # AES encryption without the cryptography package
@@ -119,10 +118,6 @@ def pdf_markdown(raw: bytes, name: str) -> tuple[str, list[str]]:
             f"{name} has no text to read, only images (a scan?): run OCR on it first (for example "
             "ocrmypdf), or export it as text"
         )
-    text = pages_markdown(pages, outline)
-    top = [e for e in outline if e.depth == min(e.depth for e in outline)]
-    if title and len(top) != 1:  # one top heading is the title, and better than most metadata
-        text = f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\n---\n{text}"
     blank = sum(1 for lines in pages if not lines)
     notes = [
         f"read from PDF: {len(pages)} pages, "
@@ -130,7 +125,7 @@ def pdf_markdown(raw: bytes, name: str) -> tuple[str, list[str]]:
     ]
     if blank:
         notes.append(f"{blank} of {len(pages)} pages have no text (images only?)")
-    return text, notes
+    return Converted(pages_markdown(pages, outline), tuple(notes), title)
 
 
 def pages_markdown(pages: Sequence[Sequence[str]], outline: Sequence[OutlineEntry]) -> str:
@@ -258,7 +253,7 @@ def _block_start(line: str, *, indented: bool) -> str:
     m = _BULLET.match(line)
     if m and len(line) > m.end():
         return "- " + line[m.end() :]
-    line = _MARKUP_START.sub("\\\\", line)
+    line = as_text_line(line)
     return "- " + line if indented else line
 
 
@@ -331,14 +326,3 @@ def _outline(reader: object) -> list[OutlineEntry]:
     except Exception:  # a damaged outline: fall back to pages, the text is still good
         return []
     return entries
-
-
-def _metadata_title(reader: object) -> str:
-    """The document title in the PDF's metadata, unless it is a file name or a placeholder."""
-    try:
-        title = " ".join(str((reader.metadata or {}).get("/Title") or "").split())  # type: ignore[attr-defined]
-    except Exception:
-        return ""
-    if not title or title.lower() in ("untitled", "title", "document") or re.search(r"\.\w{2,4}$", title):
-        return ""
-    return title

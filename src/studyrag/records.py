@@ -12,13 +12,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["PATH_SEP", "Section", "Document", "Chunk", "Hit", "Citation", "Answer", "TokenEvent"]
+__all__ = ["PATH_SEP", "Converted", "Section", "Document", "Chunk", "Hit", "Citation", "Answer", "TokenEvent"]
 
 PATH_SEP = " › "
 
 
 def _frozen_map(m: Mapping | None) -> Mapping:
     return MappingProxyType(dict(m or {}))
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A guide that is not text (a PDF, a Word file) as Markdown, with what the conversion did and
+    the title its metadata gives ("" when none), for ``loaders.parse_document``."""
+
+    markdown: str
+    notes: tuple[str, ...] = ()
+    title: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from markdown_it.token import Token
 
 from .records import Section
 
-__all__ = ["clean_title", "markdown_sections", "first_heading", "parser"]
+__all__ = ["clean_title", "markdown_sections", "first_heading", "parser", "as_text_line", "metadata_title"]
 
 
 @cache
@@ -62,6 +62,34 @@ def clean_title(raw: str) -> str:
     text = _DEBRIS.sub("", "".join(parts))
     text = "".join(ch for ch in text if not _is_pictograph(ch))
     return " ".join(text.split()).rstrip(":").rstrip()
+
+
+# A line of plain text that Markdown would read as syntax: a heading, a quote, a fence, HTML.
+_MARKUP_START = re.compile(r"^(?=[#>`~<])")
+_FILE_NAME = re.compile(r"\.\w{2,4}$")
+
+
+def as_text_line(line: str) -> str:
+    """Plain text (a line of a PDF, a Word paragraph) as one line that Markdown reads as text:
+    spacing collapsed, a leading ``#``, ``>``, fence or ``<`` escaped.
+
+    >>> as_text_line("# of heads:   8"), as_text_line("> 5 GB of memory"), as_text_line("  LoRA")
+    ('\\\\# of heads: 8', '\\\\> 5 GB of memory', 'LoRA')
+    """
+    return _MARKUP_START.sub("\\\\", " ".join(line.split()))
+
+
+def metadata_title(raw: str) -> str:
+    """A document title from a file's metadata (a PDF's /Title, a Word file's title), or "" when it
+    is a placeholder or a file name, as such metadata often is.
+
+    >>> metadata_title("Graph Neural Networks"), metadata_title("Microsoft Word - week3.docx"), metadata_title("Untitled")
+    ('Graph Neural Networks', '', '')
+    """
+    title = " ".join(str(raw or "").split())
+    if title.lower() in ("untitled", "title", "document", "presentation") or _FILE_NAME.search(title):
+        return ""
+    return title
 
 
 def _line_starts(text: str) -> list[int]:
