@@ -5,6 +5,8 @@ LaTeX would make it:
 
     chromium --headless --no-sandbox --generate-pdf-document-outline \\
         --print-to-pdf=tests/data/gnn-notes.pdf tests/data/gnn-notes.html
+
+and the same for ``gnn-notes-2col``, the notes set in two columns.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from studyrag.pdf import OutlineEntry, pages_markdown, pdf_markdown
 from studyrag.pipeline import StudyRAG
 
 FIXTURE = Path(__file__).parent / "data" / "gnn-notes.pdf"
+TWO_COLUMNS = FIXTURE.with_name("gnn-notes-2col.pdf")  # the same notes set in two columns, on two pages
 
 
 def _rewrite(
@@ -77,6 +80,12 @@ def test_a_printed_pdf_reads_as_the_guide_it_was_printed_from() -> None:
     assert "\n- GraphSAGE samples a fixed number of neighbours per node.\n" in doc.text
     assert "\\# of layers: two or three" in doc.text and doc.metadata["format"] == "markdown"
     assert doc.repairs == ("read from PDF: 3 pages, 4 headings from its outline",)
+
+
+def test_a_two_column_pdf_reads_column_by_column() -> None:
+    # pypdf's layout text runs the two columns side by side on each line; read as lines, every
+    # paragraph would interleave with its neighbour across the gutter
+    assert load_document(TWO_COLUMNS).text == load_document(FIXTURE).text
 
 
 def test_a_pdf_without_an_outline_has_one_section_per_page(tmp_path: Path) -> None:

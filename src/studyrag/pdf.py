@@ -50,7 +50,7 @@ __all__ = ["OutlineEntry", "pdf_markdown", "pages_markdown", "running_lines"]
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 _EDGE = 3  # lines at the top and at the bottom of a page where running headers/footers live
-_WRAP = 0.9  # a line's next word would have reached this share of the text width: it wrapped
+_WRAP = 0.88  # a line's next word would have reached this share of the text width: it wrapped
 _PAGE_NUMBER = re.compile(r"(?i)^[\s\-–—(\[]*(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?[\s\-–—)\].]*$")
 _BULLET = re.compile(r"^(?:[•●▪◦‣∙○■□➢►]\s*|-\s+)")
 _RULE = re.compile(r"^[-=_*·.\s]{3,}$")
@@ -130,7 +130,13 @@ def pdf_markdown(raw: bytes, name: str) -> Converted:
 
 def pages_markdown(pages: Sequence[Sequence[str]], outline: Sequence[OutlineEntry]) -> str:
     """The text lines of each page, and the outline → Markdown (see the module's docstring)."""
-    pages = [_drop_edges(lines, running_lines(pages)) for lines in pages]
+    running = running_lines(pages)
+    split: list[tuple[list[str], bool]] = []
+    gutter = 0
+    for lines in pages:
+        lines, gutter = split_columns(_drop_edges(lines, running), hint=gutter)
+        # a page number under a column is at the end of the right column's lines now
+        split.append((_drop_edges(lines, running), True) if gutter else (lines, False))
     if outline:
         top = min(e.depth for e in outline)
         # One top entry is the document's title (#); several are chapters under the file's title.
@@ -138,8 +144,78 @@ def pages_markdown(pages: Sequence[Sequence[str]], outline: Sequence[OutlineEntr
         marks = [(e.page, e.depth - top + shift, e.title) for e in outline]
     else:
         marks = [(i, 2, f"Page {i + 1}") for i in range(len(pages))]
-    items = _place_headings(pages, marks)
-    return _blocks(items)
+    items = _place_headings([lines for lines, _ in split], marks)
+    # Lines wrap at the text's width: a column's on pages set in columns, the page's on the others.
+    # So does the left margin that a list item is indented past.
+    width, margin = {}, {}
+    for columns in (False, True):
+        text = [line for lines, c in split if c == columns for line in lines if line.strip()]
+        width[columns] = max((len(line) for line in text), default=0)
+        margin[columns] = min((_indent(line) for line in text), default=0)
+    layouts = [columns for _, columns in split]
+    return _blocks(items, [width[c] for c in layouts], [margin[c] for c in layouts])
+
+
+def split_columns(lines: Sequence[str], hint: int = 0) -> tuple[list[str], int]:
+    """A page set in two columns → the left column's lines, then the right one's (each dedented),
+    and the gutter's character column; any other page → its lines and 0. The gutter is a band of
+    columns blank on nearly every line, with text either side on most of them, where the left side
+    is prose that wraps near the gutter (a two-column table of short terms is not split). ``hint``,
+    the gutter of the page before, splits a page too short to tell on its own (a last page).
+
+    >>> left = ["Gradient descent takes a", "step against the gradient", "of the loss each time."]
+    >>> right = ["Momentum keeps a running", "average of past steps, so", "it rolls through noise."]
+    >>> page = [f"  {a:<28}    {b}" for a, b in zip(left * 3, right * 3)]
+    >>> cols, gutter = split_columns(page)
+    >>> gutter, cols[:2], cols[9:11]
+    (30, ['Gradient descent takes a', 'step against the gradient'], ['', 'Momentum keeps a running'])
+    >>> split_columns(page[:2], hint=gutter)[0]
+    ['Gradient descent takes a', 'step against the gradient', '', 'Momentum keeps a running', 'average of past steps, so']
+    """
+    text = [line for line in lines if line.strip()]
+    clear_at_hint = hint and text and all(not line[hint - 1 : hint + 2].strip() for line in text)
+    if clear_at_hint and any(line[:hint].strip() and line[hint:].strip() for line in text):
+        return _split_at(lines, hint), hint
+    if len(text) < 4:
+        return list(lines), 0
+    width = max(len(line) for line in text)
+    scores: dict[int, int] = {}
+    for c in range(width // 4, 3 * width // 4):
+        clear = sum(1 for line in text if not line[c - 1 : c + 2].strip())
+        both = sum(1 for line in text if line[:c].strip() and line[c:].strip())
+        if clear >= 0.95 * len(text) and both >= 0.5 * len(text):
+            scores[c] = clear + both
+    if not scores:
+        return list(lines), 0
+    best = max(scores.values())
+    band = [min(c for c, v in scores.items() if v == best)]
+    while scores.get(band[-1] + 1) == best:
+        band.append(band[-1] + 1)
+    gutter = band[len(band) // 2]  # the middle of the blank band, clear of both columns
+    lefts = [len(line[:gutter].rstrip()) for line in text if line[:gutter].strip()]
+    if sum(n >= 0.8 * max(lefts) for n in lefts) < 0.5 * len(lefts):
+        return list(lines), 0
+    return _split_at(lines, gutter), gutter
+
+
+def _split_at(lines: Sequence[str], gutter: int) -> list[str]:
+    return [
+        *_dedent([line[:gutter].rstrip() for line in lines]),
+        "",
+        *_dedent([line[gutter:].rstrip() for line in lines]),
+    ]
+
+
+def _dedent(lines: list[str]) -> list[str]:
+    """Remove the indent all non-blank ``lines`` share; collapse runs of blank lines to one."""
+    margin = min((_indent(line) for line in lines if line.strip()), default=0)
+    out: list[str] = []
+    for line in lines:
+        if line.strip() or (out and out[-1]):
+            out.append(line[margin:])
+    while out and not out[-1]:
+        out.pop()
+    return out
 
 
 def running_lines(pages: Sequence[Sequence[str]]) -> set[str]:
@@ -173,35 +249,66 @@ def _drop_edges(lines: Sequence[str], running: set[str]) -> list[str]:
     ]
 
 
-def _place_headings(pages: list[list[str]], marks: list[tuple[int, int, str]]) -> list[tuple[int, str]]:
-    """Interleave headings with text lines: ``(level, text)``, level 0 for a text line. A heading
+def _place_headings(pages: list[list[str]], marks: list[tuple[int, int, str]]) -> list[tuple[int, str, int]]:
+    """Interleave headings with text lines: ``(level, text, page)``, level 0 for a text line. A heading
     replaces the line (or two lines, when it wrapped) of its page that spells its title, after
     the previous heading; when its page has no such line, it goes where the previous one ended."""
     by_page: dict[int, list[tuple[int, str]]] = {}
     for page, level, title in marks:
         by_page.setdefault(min(max(page, 0), len(pages) - 1), []).append((level, title))
-    items: list[tuple[int, str]] = []
+    items: list[tuple[int, str, int]] = []
     for p, lines in enumerate(pages):
         cursor = 0
         for level, title in by_page.get(p, []):
-            want = _squash(title)
-            found = None
-            for i in range(cursor, len(lines)):
-                if _squash(lines[i]) == want:
-                    found = (i, 1)
-                    break
-                if i + 1 < len(lines) and _squash(lines[i] + lines[i + 1]) == want:
-                    found = (i, 2)
-                    break
+            found = _find_heading(lines, cursor, _squash(title))
             if found is None:
-                items.append((min(level, 6), title))
+                items.append((min(level, 6), title, p))
                 continue
             i, span = found
-            items.extend((0, line) for line in lines[cursor:i])
-            items.append((min(level, 6), title))
+            items.extend((0, line, p) for line in lines[cursor:i])
+            items.append((min(level, 6), _respace(title, lines[i]) if span > 1 else title, p))
             cursor = i + span
-        items.extend((0, line) for line in lines[cursor:])
+        items.extend((0, line, p) for line in lines[cursor:])
     return items
+
+
+def _find_heading(lines: list[str], start: int, want: str) -> tuple[int, int] | None:
+    """Where the heading whose squashed title is ``want`` is set, at or after ``start``: its
+    first line and how many lines it takes (up to three, blank lines between them included).
+
+    >>> _find_heading(["Text.", "Scaling to Large", "", "Graphs", "More."], 0, _squash("Scaling to LargeGraphs"))
+    (1, 3)
+    """
+    for i in range(start, len(lines)):
+        got, j, used = "", i, 0
+        while j < len(lines) and used < 3:
+            if lines[j].strip():
+                got += _squash(lines[j])
+                used += 1
+                if got == want:
+                    return i, j + 1 - i
+                if not want.startswith(got):
+                    break
+            elif not got:
+                break
+            j += 1
+    return None
+
+
+def _respace(title: str, first_line: str) -> str:
+    """An outline runs a wrapped title's lines together ("Scaling to LargeGraphs"): put the space
+    back where the title's first line ends on the page.
+
+    >>> _respace("Scaling to LargeGraphs", "Scaling to Large"), _respace("Mixture of Experts", "Mixture of")
+    ('Scaling to Large Graphs', 'Mixture of Experts')
+    """
+    want, seen = len(_squash(first_line)), 0
+    for k, ch in enumerate(title):
+        seen += bool(_squash(ch))
+        if seen == want:
+            rest = title[k + 1 :]
+            return title if not rest or rest[0].isspace() else f"{title[: k + 1]} {rest}"
+    return title
 
 
 def _squash(text: str) -> str:
@@ -209,18 +316,17 @@ def _squash(text: str) -> str:
     return _NOT_ALNUM.sub("", text.lower())
 
 
-def _blocks(items: list[tuple[int, str]]) -> str:
+def _blocks(items: list[tuple[int, str, int]], widths: Sequence[int], margins: Sequence[int]) -> str:
     """Headings and laid-out lines → Markdown. A line joins the one before it when that one ran
-    to (nearly) the right edge of the text and no gap or deeper indent separates them; blocks are
-    separated by a blank line, and text that Markdown would read as syntax is escaped."""
-    text_lines = [line for level, line in items if level == 0 and line.strip()]
-    width = max((len(line) for line in text_lines), default=0)
-    base = min((_indent(line) for line in text_lines), default=0)
+    to (nearly) the right edge of the text (``widths``: each page's) and no gap or deeper indent
+    separates them; a line indented past its page's left margin (``margins``) is a list item;
+    blocks are separated by a blank line, and text Markdown would read as syntax is escaped."""
+    text_lines = [line for level, line, _ in items if level == 0 and line.strip()]
     vocabulary = {w.lower() for line in text_lines for w in _WORD.findall(line)}
     out: list[str] = []
-    para, prev = "", ""
-    for level, line in items:
-        joins = bool(para) and not level and bool(line.strip()) and _wrapped(prev, line, width)
+    para, prev, prev_page = "", "", 0
+    for level, line, page in items:
+        joins = bool(para) and not level and bool(line.strip()) and _wrapped(prev, line, widths[prev_page])
         if para and not joins:
             out.append(para)
             para = ""
@@ -236,8 +342,8 @@ def _blocks(items: list[tuple[int, str]]) -> str:
         else:
             if para:
                 out.append(para)
-            para = _block_start(flat, indented=_indent(line) > base + 1)
-        prev = line
+            para = _block_start(flat, indented=_indent(line) > margins[page] + 1)
+        prev, prev_page = line, page
     if para:
         out.append(para)
     return "".join(block + "\n\n" for block in out)
