@@ -18,12 +18,14 @@ from pathlib import Path
 import pypdf
 import pytest
 
+from studyrag import loaders
 from studyrag.chunking import chunk_document
 from studyrag.config import Settings
 from studyrag.errors import CorpusError
 from studyrag.loaders import load_corpus, load_document
 from studyrag.pdf import OutlineEntry, pages_markdown, pdf_markdown
 from studyrag.pipeline import StudyRAG
+from studyrag.records import Converted
 
 FIXTURE = Path(__file__).parent / "data" / "gnn-notes.pdf"
 TWO_COLUMNS = FIXTURE.with_name("gnn-notes-2col.pdf")  # the same notes set in two columns, on two pages
@@ -204,3 +206,22 @@ def test_a_pdf_guide_is_searchable_with_the_real_embedder(tmp_path: Path) -> Non
     hits = rag.search("Why do deep GNNs do worse than shallow ones?", k=2)
     assert hits[0].chunk.source == "gnn-notes.pdf"
     assert "over-smoothing" in (hits[0].chunk.section + hits[0].chunk.text).lower()
+
+
+def test_an_unchanged_pdf_is_read_once_per_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a chat session refreshes its index when any guide changes: a big PDF that did not change is
+    # not read again (about 30 ms a page)
+    calls: list[str] = []
+
+    def counting(raw: bytes, name: str) -> Converted:
+        calls.append(name)
+        return pdf_markdown(raw, name)
+
+    monkeypatch.setitem(loaders._CONVERTERS, ".pdf", counting)
+    monkeypatch.setattr(loaders, "_CONVERTED", {})
+    path = tmp_path / "gnn.pdf"
+    shutil.copy(FIXTURE, path)
+    first = load_document(path)
+    assert load_document(path) == first and calls == ["gnn.pdf"]
+    shutil.copy(TWO_COLUMNS, path)  # new content: read again
+    assert load_document(path).sha256 != first.sha256 and calls == ["gnn.pdf", "gnn.pdf"]

@@ -129,10 +129,26 @@ def load_document(path: Path) -> Document:
         return parse_document(text, path.name, sha256=sha256, notes=notes)
     if not raw.strip():
         raise CorpusError(f"{path.name} is empty: write some text in it or remove it from the corpus")
-    converted = convert(raw, path.name)
+    converted = _converted(sha256, path.name, raw, convert)
     return parse_document(
         converted.markdown, path.name, sha256=sha256, notes=converted.notes, fallback_title=converted.title
     )
+
+
+# Reading a PDF takes ~30 ms a page, and every rebuild reloads the whole corpus: a chat session or
+# the study chat that refreshes its index would read an unchanged 300-page PDF again each time.
+_CONVERTED: dict[tuple[str, str], Converted] = {}
+_CONVERTED_MAX = 64
+
+
+def _converted(sha256: str, name: str, raw: bytes, convert: Callable[[bytes, str], Converted]) -> Converted:
+    """``convert(raw, name)``, remembered by content and name (the name is in its messages)."""
+    key = (sha256, name)
+    if key not in _CONVERTED:
+        if len(_CONVERTED) >= _CONVERTED_MAX:
+            _CONVERTED.pop(next(iter(_CONVERTED)))
+        _CONVERTED[key] = convert(raw, name)
+    return _CONVERTED[key]
 
 
 def decode_bytes(raw: bytes, name: str) -> tuple[str, list[str]]:
