@@ -453,3 +453,34 @@ def test_a_guide_added_while_the_page_is_open_is_searched_and_listed(tmp_path):
     chat, panel, *_ = ask(ui, "What does DPO skip and what does it train on?", ChatState())[-1]
     assert "RLHF notes" in panel and "DPO" in panel
     assert len(ui.guides.guides) == 2 and ("RLHF notes", "rlhf.md") in ui.guides.guides
+
+
+def test_uploaded_guides_are_copied_indexed_and_shown_and_a_bad_one_is_named(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(project_root() / "corpus" / "advanced-ai-knowledge-cheatsheet.md", corpus)
+    s = Settings(corpus_dir=corpus, index_dir=tmp_path / "idx", rerank=False, cache_dir=tmp_path / "c")
+    ui = StudyApp(StudyRAG.load(s, embedder=FakeEmbedder(), generator=FakeGenerator(), progress=False), s, models=["fake"])
+    uploads = tmp_path / "gradio-upload"  # where Gradio keeps an upload: its own name, a folder of its own
+    uploads.mkdir()
+    (uploads / "rlhf.md").write_text("# RLHF notes\n\n## DPO\n\nDPO skips the reward model and trains on preference pairs.\n")
+    (uploads / "scan.pdf").write_bytes(b"%PDF-1.4 not really")
+    guide, section, reader, notice, status, box = ui.add_guides([str(uploads / "rlhf.md"), str(uploads / "scan.pdf")], None)
+    assert (corpus / "rlhf.md").read_text().startswith("# RLHF notes") and not (corpus / "scan.pdf").exists()
+    assert "added rlhf.md: RLHF notes (1 section)" in notice and "scan.pdf is not a readable PDF" in notice
+    assert guide.value == "rlhf.md" and "preference pairs" in reader and box is None
+    assert ("RLHF notes", "rlhf.md") in ui.guides.guides and "2 guides" in status
+    assert ui.rag.search("DPO preference pairs", k=1)[0].chunk.source == "rlhf.md"
+    _, _, _, notice, _, _ = ui.add_guides([str(uploads / "rlhf.md")], "rlhf.md")
+    assert "unchanged rlhf.md" in notice
+
+
+def test_uploads_are_offered_only_on_a_page_this_machine_alone_can_open(rag, monkeypatch):
+    seen: list[bool] = []
+    monkeypatch.setattr(app_mod, "build_app", lambda rag, settings, uploads: seen.append(uploads) or gr.Blocks())
+    monkeypatch.setattr(app_mod, "serve", lambda *a, **kw: "http://x")
+    monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
+    monkeypatch.setattr(type(rag), "warm_up_in_background", lambda self: None)
+    for host, share in (("127.0.0.1", False), ("0.0.0.0", False), ("127.0.0.1", True)):
+        launch(rag.settings, rag=rag, host=host, share=share)
+    assert seen == [True, False, False]

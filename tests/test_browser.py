@@ -297,6 +297,25 @@ def test_guide_browser_reads_any_section(page):
     assert page.locator("#reader img, #reader script").count() == 0
 
 
+def test_an_uploaded_guide_is_added_shown_and_answered_from(page, tmp_path):
+    # last of the page tests: it adds a guide to the shared server's corpus
+    notes = tmp_path / "axolotl-notes.md"
+    notes.write_text("# Axolotl Notes\n\n## Regrowth\n\nAxolotl regrowth rebuilds a lost limb from blastema cells.\n")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 cut short")
+    page.get_by_role("tab", name="Browse the guides").click()
+    page.locator("#upload input[type=file]").set_input_files([str(notes), str(tmp_path / "broken.pdf")])
+    page.wait_for_function("() => document.querySelector('#added').innerText.includes('added')")
+    added = page.locator("#added").inner_text()
+    assert "added axolotl-notes.md: Axolotl Notes (1 section)" in added
+    assert "broken.pdf is not a readable PDF" in added
+    page.wait_for_function("() => document.querySelector('#reader').innerText.includes('blastema')")
+    assert page.locator("#guide input").input_value() == "Axolotl Notes"
+    assert "chunks from 7 guides" in page.locator("#status").inner_text()
+    page.get_by_role("tab", name="Ask").click()
+    wait_answer(page, ask(page, "How does axolotl regrowth rebuild a lost limb?"))
+    assert "axolotl-notes.md" in sources_text(page)
+
+
 # --------------------------------------------------------------------------------------------- docs
 
 

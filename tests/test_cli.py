@@ -303,7 +303,7 @@ def test_chat_indexes_a_guide_added_during_the_session_before_the_next_question(
 
 
 def test_every_read_command_offers_json_and_help(run) -> None:
-    for command in ("search", "ask", "index", "info", "eval", "bench"):
+    for command in ("search", "ask", "index", "info", "eval", "bench", "add"):
         res = run(command, "--help")
         assert res.exit_code == 0 and "--json" in res.output, command
 
@@ -366,3 +366,23 @@ def test_a_terminal_that_cannot_read_a_character_does_not_end_the_chat(run, monk
     res = CliRunner(charset="ascii").invoke(cli, ["chat"], input=typed)
     assert res.exit_code == 0, res.output
     assert "[1] serving.md ? PagedAttention" in res.output
+
+
+def test_add_copies_readable_guides_indexes_them_and_names_the_rest(run, tmp_path, monkeypatch) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
+    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    new = tmp_path / "rlhf.md"
+    new.write_text("# RLHF\n\n## DPO\n\nDPO trains on preference pairs without a reward model.\n", encoding="utf-8")
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4")
+    res = run("add", str(new), str(tmp_path / "scan.pdf"), str(tmp_path / "slides.pptx"))
+    assert res.exit_code == 4, res.output
+    assert f"added rlhf.md: RLHF (1 section) in {corpus}" in res.output
+    assert "error: scan.pdf is not a readable PDF" in res.output
+    assert "error: slides.pptx is not a guide StudyRAG reads" in res.output
+    assert sorted(p.name for p in corpus.iterdir()) == ["rlhf.md", "serving.md"]
+    res = run("search", "DPO preference pairs", "--k", "1", "--json")
+    assert json.loads(res.output)["results"][0]["source"] == "rlhf.md"
+    res = run("add", str(new), "--json")
+    assert res.exit_code == 0 and json.loads(res.output)[0]["status"] == "unchanged"

@@ -12,6 +12,7 @@ shown as messages, guide text always escaped.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ import gradio as gr
 
 from .config import Settings
 from .errors import ConfigError, StudyRagError
+from .loaders import SUFFIXES
 from .records import Answer, Hit, TokenEvent
 from .ui_html import (
     APP_CSS,
@@ -31,6 +33,7 @@ from .ui_html import (
     build_guide_index,
     hit_label,
     md_esc,
+    render_added,
     render_answer_html,
     render_error,
     render_section_html,
@@ -251,6 +254,26 @@ class StudyApp:
             text,
         )
 
+    def add_guides(self, files: Sequence[str] | None, current: str | None) -> tuple[Any, ...]:
+        """Copy uploaded guides into the corpus once each reads (``loaders.add_guide``), index them
+        and show the first new one. Outputs: guide, section, reader, notice, status, upload box."""
+        from .errors import CorpusError
+        from .loaders import add_guide, describe_guide
+
+        done: list[tuple[bool, str]] = []
+        shown = current
+        for file in files or ():
+            try:  # Gradio keeps an upload under its own name, in a folder of its own
+                doc, how = add_guide(self.settings.corpus_dir, Path(file))
+            except CorpusError as e:
+                done.append((False, str(e)))
+                continue
+            done.append((True, f"{how} {describe_guide(doc)}"))
+            shown = doc.source if how != "unchanged" else shown
+        if self.rag.refresh() is not None:  # a failed refresh warns and keeps the loaded index
+            self.guides = build_guide_index(self.rag.chunks)
+        return (*self.guide_view(shown), render_added(done), self.status(), None)
+
     def open_source(self, index: int | None, state: ChatState) -> tuple[Any, ...]:
         """Jump to the guide browser at the section of source ``index`` of the newest answer."""
         if index is None or not 0 <= int(index) < len(state.readable):
@@ -266,11 +289,14 @@ def _unlock() -> tuple[Any, Any]:
 PLACEHOLDER = "Ask about the guides… (Enter to send)"
 
 
-def build_app(rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None = None) -> gr.Blocks:
+def build_app(
+    rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None = None, uploads: bool = True
+) -> gr.Blocks:
     """The page: a chat tab (conversation, settings, status, sources panel) and a guide browser.
 
-    ``models`` are the generator choices (default: ``available_models(settings)``). The returned
-    Blocks has its queue set so the model answers one request at a time.
+    ``models`` are the generator choices (default: ``available_models(settings)``); ``uploads``
+    lets the page add guides to the corpus folder. The returned Blocks has its queue set so the
+    model answers one request at a time.
     """
     ui = StudyApp(rag, settings, models)
     has_reranker = rag.reranker is not None
@@ -360,6 +386,17 @@ def build_app(rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None
                         elem_id="read-source",
                     )
             with gr.Tab("Browse the guides", id="browse"):
+                if uploads:
+                    with gr.Row(equal_height=False):
+                        upload = gr.File(
+                            label=f"Add guides ({', '.join(SUFFIXES)}): copied into {settings.corpus_dir}",
+                            file_count="multiple",
+                            file_types=list(SUFFIXES),
+                            height=110,
+                            elem_id="upload",
+                            scale=2,
+                        )
+                        added = gr.HTML("", elem_id="added", scale=3)
                 sections0 = ui.guides.sections.get(first_guide or "", ())
                 with gr.Row():
                     guide = gr.Dropdown(
@@ -398,9 +435,25 @@ def build_app(rag: StudyRAG, settings: Settings, *, models: Sequence[str] | None
         guide.input(lambda g: ui.guide_view(g), [guide], [guide, section, reader], queue=False)
         section.input(lambda g, s: ui.guide_view(g, s)[2], [guide, section], [reader], queue=False)
         read.input(ui.open_source, [read, state], [tabs, guide, section, reader], queue=False)
+        if uploads:  # indexing shares the model's lane: an answer never sees half an index
+            upload.upload(ui.add_guides, [upload, guide], [guide, section, reader, added, status, upload], **model_lane)
 
     demo.queue(default_concurrency_limit=1, max_size=64)
     return demo
+
+
+def _loopback(host: str) -> bool:
+    """Whether a server bound to ``host`` is reachable from this machine only.
+
+    >>> _loopback("127.0.0.1"), _loopback("localhost"), _loopback("0.0.0.0"), _loopback("192.168.1.5")
+    (True, True, False, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_host(host: str) -> None:
@@ -476,7 +529,8 @@ def launch(
     settings = settings or Settings.from_env()
     if rag is None:
         rag = StudyRAG.load(settings)
-    demo = build_app(rag, settings)
+    # adding guides writes to this machine's disk: only for a page that only this machine can open
+    demo = build_app(rag, settings, uploads=_loopback(host) and not share)
     # bind the port before the model loads: llama.cpp silences the process's stdout and stderr while
     # it loads, so an error raised then (a busy port) would vanish without a word
     serve(demo, host=host, port=port, share=share, block=False, quiet=False)

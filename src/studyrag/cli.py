@@ -202,6 +202,39 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print what happened to each file as JSON.")
+@click.pass_context
+@handle_errors
+def add(ctx: click.Context, files: tuple[Path, ...], as_json: bool) -> None:
+    """Copy guide FILES (.md, .txt, .pdf, .docx) into the corpus folder and index them. Each file
+    is read first: one that cannot be (a scanned PDF, a broken file) is named with the reason and
+    not copied, and the exit code is 4."""
+    from .errors import CorpusError
+    from .loaders import add_guide, describe_guide
+
+    s = _settings(ctx)
+    done: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            doc, how = add_guide(s.corpus_dir, path)
+        except CorpusError as e:
+            done.append({"file": str(path), "status": "refused", "reason": str(e)})
+            _err(str(e))
+            continue
+        sections = sum(1 for sec in doc.sections if sec.text.strip())
+        done.append({"file": str(path), "status": how, "guide": doc.source, "title": doc.title, "sections": sections})
+        if not as_json:
+            click.echo(f"{how} {describe_guide(doc)} in {s.corpus_dir}")
+    if any(d["status"] in ("added", "replaced") for d in done):
+        _load(s, quiet=as_json)  # builds the index now, re-embedding only the new text
+    if as_json:
+        click.echo(json.dumps(done, indent=2, ensure_ascii=False))
+    if any(d["status"] == "refused" for d in done):
+        sys.exit(CorpusError.exit_code)
+
+
+@cli.command()
 @click.argument("query")
 @click.option("-k", "--k", "k", type=click.IntRange(min=1), default=None, help="How many results (default 10).")
 @click.option(

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import logging
+import os
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from .repair import repair_text
 from .structure import clean_title, first_heading, markdown_sections, parser
 from .word import docx_markdown
 
-__all__ = ["SUFFIXES", "guide_files", "load_corpus", "load_document", "parse_document", "repair_text", "split_front_matter"]
+__all__ = ["SUFFIXES", "add_guide", "describe_guide", "guide_files", "load_corpus", "load_document", "parse_document", "repair_text", "split_front_matter"]
 
 log = logging.getLogger("studyrag")
 
@@ -115,6 +117,52 @@ def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
         else:
             others.append(p.name + "/" if p.is_dir() else p.name)
     return paths, others
+
+
+def add_guide(corpus_dir: Path, path: Path) -> tuple[Document, str]:
+    """Copy the guide at ``path`` into ``corpus_dir`` once it has loaded: (the ``Document``, what
+    happened: "added", "replaced" (a guide of that name was there) or "unchanged"). A file that
+    does not load raises its ``CorpusError`` and nothing is copied; the copy is written beside its
+    target and renamed into place, so the index never sees half a file.
+
+    >>> import tempfile
+    >>> d, src = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp()) / "rl.md"
+    >>> _ = src.write_text("# RL\\n\\nQ-learning.\\n")
+    >>> [add_guide(d, src)[1] for _ in range(2)], sorted(p.name for p in d.iterdir())
+    (['added', 'unchanged'], ['rl.md'])
+    """
+    corpus_dir, path = Path(corpus_dir), Path(path)
+    if path.suffix.lower() not in SUFFIXES or path.name.startswith("."):
+        raise CorpusError(
+            f"{path.name} is not a guide StudyRAG reads: add {'/'.join(SUFFIXES)} files (convert other "
+            "documents first)"
+        )
+    if not path.is_file():
+        raise CorpusError(f"{path} is not a file: give the path of a guide")
+    guide_files(corpus_dir)  # the corpus folder must exist (and be a folder)
+    doc = load_document(path)
+    target = corpus_dir / path.name
+    if target.is_file() and target.read_bytes() == path.read_bytes():
+        return doc, "unchanged"
+    how = "replaced" if target.exists() else "added"
+    part = corpus_dir / f".{path.name}.part"  # hidden: guide_files skips it
+    try:
+        shutil.copyfile(path, part)
+        os.replace(part, target)
+    except OSError as e:
+        part.unlink(missing_ok=True)
+        raise CorpusError(f"could not copy {path.name} into {corpus_dir} ({e.strerror or e}): check that it is writable") from e
+    return doc, how
+
+
+def describe_guide(doc: Document) -> str:
+    """A guide in a few words, for messages about it.
+
+    >>> describe_guide(parse_document("# RL\\n\\n## DQN\\n\\nReplay.\\n", "rl.md"))
+    'rl.md: RL (1 section)'
+    """
+    n = sum(1 for sec in doc.sections if sec.text.strip())
+    return f"{doc.source}: {doc.title} ({n} section{'' if n == 1 else 's'})"
 
 
 def load_document(path: Path) -> Document:

@@ -156,6 +156,15 @@ def render_error(message: str) -> str:
     return f'<p class="error">⚠ {esc(message)}</p>'
 
 
+def render_added(done: Sequence[tuple[bool, str]]) -> str:
+    """What became of each uploaded guide: ``(ok, line)`` pairs, failures marked.
+
+    >>> render_added([(True, "added rl.md"), (False, "scan.pdf has no text <to read>")])
+    '<p class="added">added rl.md</p><p class="error">⚠ scan.pdf has no text &lt;to read&gt;</p>'
+    """
+    return "".join(f'<p class="added">{esc(line)}</p>' if ok else render_error(line) for ok, line in done)
+
+
 # ------------------------------------------------------------------------- sources panel
 
 
