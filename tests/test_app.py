@@ -442,12 +442,18 @@ def test_an_abstained_answer_says_why(reason: str, label: str, why: str) -> None
     assert f"<strong>{label}</strong>" in out and why in out
 
 
-def test_a_guide_added_while_the_page_is_open_is_searched_and_listed(tmp_path):
+def _one_guide_app(tmp_path: Path) -> tuple[StudyApp, Path]:
+    """A page over a corpus of one shipped guide (fake models), and that corpus folder."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(project_root() / "corpus" / "advanced-ai-knowledge-cheatsheet.md", corpus)
     s = Settings(corpus_dir=corpus, index_dir=tmp_path / "idx", rerank=False, cache_dir=tmp_path / "c")
-    ui = StudyApp(StudyRAG.load(s, embedder=FakeEmbedder(), generator=FakeGenerator(), progress=False), s, models=["fake"])
+    rag = StudyRAG.load(s, embedder=FakeEmbedder(), generator=FakeGenerator(), progress=False)
+    return StudyApp(rag, s, models=["fake"]), corpus
+
+
+def test_a_guide_added_while_the_page_is_open_is_searched_and_listed(tmp_path):
+    ui, corpus = _one_guide_app(tmp_path)
     assert len(ui.guides.guides) == 1
     (corpus / "rlhf.md").write_text("# RLHF notes\n\n## DPO\n\nDPO skips the reward model and trains on preference pairs.\n")
     chat, panel, *_ = ask(ui, "What does DPO skip and what does it train on?", ChatState())[-1]
@@ -456,11 +462,7 @@ def test_a_guide_added_while_the_page_is_open_is_searched_and_listed(tmp_path):
 
 
 def test_uploaded_guides_are_copied_indexed_and_shown_and_a_bad_one_is_named(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(project_root() / "corpus" / "advanced-ai-knowledge-cheatsheet.md", corpus)
-    s = Settings(corpus_dir=corpus, index_dir=tmp_path / "idx", rerank=False, cache_dir=tmp_path / "c")
-    ui = StudyApp(StudyRAG.load(s, embedder=FakeEmbedder(), generator=FakeGenerator(), progress=False), s, models=["fake"])
+    ui, corpus = _one_guide_app(tmp_path)
     uploads = tmp_path / "gradio-upload"  # where Gradio keeps an upload: its own name, a folder of its own
     uploads.mkdir()
     (uploads / "rlhf.md").write_text("# RLHF notes\n\n## DPO\n\nDPO skips the reward model and trains on preference pairs.\n")
