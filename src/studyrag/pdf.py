@@ -9,6 +9,8 @@ A PDF has no paragraphs or headings, only lines of text on pages. This module re
 - **Running headers and footers** (a title, a date, "3 / 12" printed on every page) are dropped:
   a line near the top or bottom of a page whose text, digits aside, recurs on at least half of
   the pages. Bare page numbers ("7", "Page 7 of 12", "- 7 -") there are dropped too.
+- **Columns**: a page set in two columns (a band of blank character columns down the page, prose
+  on either side) is read column by column, not line by line across both.
 - **Paragraphs**: a line that ends so near the right edge of the text that the next line's
   first word would not have fitted was wrapped, so the two join; any other line ends its
   paragraph (a list item, a title, a paragraph's last line). A deeper indent starts a list item.
@@ -43,7 +45,7 @@ from .errors import CorpusError
 from .records import Converted
 from .structure import as_text_line, metadata_title
 
-__all__ = ["OutlineEntry", "pdf_markdown", "pages_markdown", "running_lines"]
+__all__ = ["OutlineEntry", "pdf_markdown", "pages_markdown", "running_lines", "split_columns"]
 
 # pypdf logs every oddity of a malformed file ("Ignoring wrong pointing object ...") at WARNING;
 # they say nothing a student can act on. Failures that matter raise and are reported.
@@ -107,7 +109,7 @@ def pdf_markdown(raw: bytes, name: str) -> Converted:
         raise CorpusError(
             f"{name} is not a readable PDF ({type(exc).__name__}: {exc}): open and re-save it, or export it as text"
         ) from None
-    except Exception as exc:  # pypdf's DependencyError (AES without cryptography) and the like
+    except Exception as exc:  # whatever else pypdf raises on a damaged file
         raise CorpusError(
             f"{name} could not be read as a PDF ({type(exc).__name__}: {exc}): export it as text"
         ) from None
