@@ -387,6 +387,7 @@ def test_launch_binds_loopback_without_share_by_default(rag, monkeypatch):
     launch(rag.settings, rag=rag)
     assert seen["server_name"] == "127.0.0.1" and seen["share"] is False and seen["server_port"] is None
     assert seen["css"] == app_mod.APP_CSS
+    assert seen["max_file_size"] == "200mb"  # an uploaded guide is indexed while questions wait
 
 
 def test_a_busy_port_is_a_clear_error_before_the_model_loads(rag, monkeypatch):

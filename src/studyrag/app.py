@@ -442,6 +442,10 @@ def build_app(
     return demo
 
 
+# An added guide is converted and indexed while questions wait: a few hundred pages at most.
+MAX_UPLOAD = "200mb"
+
+
 def _loopback(host: str) -> bool:
     """Whether a server bound to ``host`` is reachable from this machine only.
 
@@ -503,6 +507,7 @@ def serve(
             prevent_thread_lock=not block,
             css=APP_CSS,
             theme=gr.themes.Soft(),
+            max_file_size=MAX_UPLOAD,
             quiet=not block if quiet is None else quiet,
         )
     except OSError as e:
