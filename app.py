@@ -26,7 +26,7 @@ def _env_port() -> int | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from studyrag import app
+    from studyrag import serving
     from studyrag.config import Settings
     from studyrag.errors import StudyRagError
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--share", action="store_true", help="create a public Gradio share link")
     args = parser.parse_args(argv)
     try:
-        app.launch(Settings.from_env(), host=args.host, port=args.port or _env_port(), share=args.share)
+        serving.launch(Settings.from_env(), host=args.host, port=args.port or _env_port(), share=args.share)
     except StudyRagError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)

@@ -13,13 +13,14 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
-from studyrag import app as app_mod
-from studyrag.app import ChatState, StudyApp, available_models, build_app, launch
+from studyrag import serving
+from studyrag.app import ChatState, StudyApp, available_models, build_app
 from studyrag.config import Settings, project_root
 from studyrag.errors import ConfigError
 from studyrag.fakes import FakeEmbedder, FakeGenerator, FakeReranker
 from studyrag.pipeline import StudyRAG
 from studyrag.records import Answer, Chunk, Citation, Hit
+from studyrag.serving import launch
 from studyrag.ui_html import (
     build_guide_index,
     highlight_passage,
@@ -386,7 +387,7 @@ def test_launch_binds_loopback_without_share_by_default(rag, monkeypatch):
     monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: seen.update(kw) or (None, "http://x", None))
     launch(rag.settings, rag=rag)
     assert seen["server_name"] == "127.0.0.1" and seen["share"] is False and seen["server_port"] is None
-    assert seen["css"] == app_mod.APP_CSS
+    assert seen["css"] == serving.APP_CSS
     assert seen["max_file_size"] == "200mb"  # an uploaded guide is indexed while questions wait
 
 
@@ -418,7 +419,7 @@ def test_root_app_py_parses_port_host_share(monkeypatch):
     import runpy
 
     calls = []
-    monkeypatch.setattr(app_mod, "launch", lambda settings, **kw: calls.append(kw))
+    monkeypatch.setattr(serving, "launch", lambda settings, **kw: calls.append(kw))
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
     module = runpy.run_path(str(Path(__file__).parents[1] / "app.py"))
     module["main"]([])
@@ -480,8 +481,8 @@ def test_uploaded_guides_are_copied_indexed_and_shown_and_a_bad_one_is_named(tmp
 
 def test_uploads_are_offered_only_on_a_page_this_machine_alone_can_open(rag, monkeypatch):
     seen: list[bool] = []
-    monkeypatch.setattr(app_mod, "build_app", lambda rag, settings, uploads: seen.append(uploads) or gr.Blocks())
-    monkeypatch.setattr(app_mod, "serve", lambda *a, **kw: "http://x")
+    monkeypatch.setattr(serving, "build_app", lambda rag, settings, uploads: seen.append(uploads) or gr.Blocks())
+    monkeypatch.setattr(serving, "serve", lambda *a, **kw: "http://x")
     monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
     monkeypatch.setattr(type(rag), "warm_up_in_background", lambda self: None)
     for host, share in (("127.0.0.1", False), ("0.0.0.0", False), ("127.0.0.1", True)):

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from studyrag.app import build_app, serve
+from studyrag.app import build_app
 from studyrag.config import Settings, project_root
 from studyrag.fakes import FakeEmbedder, FakeGenerator, FakeReranker
 from studyrag.pipeline import StudyRAG
+from studyrag.serving import serve
 
 pytestmark = pytest.mark.browser
 

@@ -503,7 +503,7 @@ def bench(ctx: click.Context, questions: int, out: Path | None, as_json: bool) -
 @handle_errors
 def serve(ctx: click.Context, host: str, port: int | None, share: bool) -> None:
     """Start the Gradio study chat in the browser."""
-    from .app import launch
+    from .serving import launch
 
     launch(_settings(ctx), host=host, port=port, share=share)
 
