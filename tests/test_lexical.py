@@ -166,3 +166,19 @@ def test_bm25_needs_documents() -> None:
         BM25Index.build([])
     # documents without a single term still make a (useless but valid) index
     assert BM25Index.build(["the", "a"]).search("the", k=2) == []
+
+
+def test_chinese_and_japanese_text_is_searchable_without_spaces() -> None:
+    # a run of these characters used to be one term the length of a sentence, matching nothing
+    docs = [
+        "过拟合是指模型在训练集上表现很好，但在测试集上表现很差。",
+        "梯度下降通过沿着损失函数梯度的反方向更新参数来最小化损失。",
+        "過学習とは、モデルが訓練データに過度に適合することです。",
+        "Gradient descent moves the weights against the gradient.",
+    ]
+    idx = BM25Index.build(docs)
+    assert idx.search("什么是过拟合？", k=1)[0].index == 0
+    assert idx.search("梯度下降的学习率", k=1)[0].index == 1
+    assert idx.search("過学習とは何ですか", k=1)[0].index == 2
+    assert idx.search("gradient descent", k=1)[0].index == 3  # English as before
+    assert tokenize("用GPT-4模型") == ["用", "gpt-4", "gpt", "4", "模型"]

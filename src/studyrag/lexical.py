@@ -32,7 +32,7 @@ from .fusion import Scored
 __all__ = ["TOKENIZER_VERSION", "STOP_WORDS", "tokenize", "BM25Index", "top_k", "score_moments"]
 
 # Bump when tokenize() changes: the index manifest records it, so old indexes are rebuilt.
-TOKENIZER_VERSION = "1"
+TOKENIZER_VERSION = "2"  # 2: Chinese and Japanese runs become overlapping character pairs
 
 # English function words (contractions as the tokenizer cuts them: don't -> don) plus question
 # boilerplate ("explain", "tell me"): words that say nothing about *which* passage answers.
@@ -88,6 +88,11 @@ _COMPOUND = re.compile(r"[^\W_]+(?:[-_.][^\W_]+)*")
 _PART = re.compile(r"[^\W_]+")
 _HAS_ALPHA = re.compile(r"[^\W\d_]")
 
+# Chinese and Japanese write no spaces: a run of these characters would be one "word" the length
+# of a sentence, matching nothing. Each run is indexed as its overlapping pairs of characters
+# instead (as Lucene's CJK analyzer does), so 过拟合 in a question meets 过拟合 in a guide.
+_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
 _stemmer = snowballstemmer.stemmer("english")
 
 
@@ -126,6 +131,9 @@ def tokenize(text: str) -> list[str]:
     out: list[str] = []
     for m in _COMPOUND.finditer(text):
         whole = m.group()
+        if _CJK.search(whole):
+            out.extend(_cjk_terms(whole))
+            continue
         parts = _PART.findall(whole)
         if len(parts) == 1:
             if _keep(whole):
@@ -159,6 +167,23 @@ def score_moments(scores: np.ndarray) -> tuple[float, float]:
     (1.0, 1.224744871391589)
     """
     return (float(scores.mean()), float(scores.std())) if scores.size else (0.0, 0.0)
+
+
+def _cjk_terms(word: str) -> list[str]:
+    """A word with Chinese or Japanese characters → each such run as overlapping character pairs
+    (a lone character as itself), the rest tokenized as usual.
+
+    >>> _cjk_terms("什么是过拟合"), _cjk_terms("GPT模型")
+    (['什么', '么是', '是过', '过拟', '拟合'], ['gpt', '模型'])
+    """
+    out: list[str] = []
+    end = 0
+    for m in _CJK.finditer(word):
+        out += tokenize(word[end : m.start()])
+        run = m.group()
+        out += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+        end = m.end()
+    return out + tokenize(word[end:])
 
 
 class BM25Index:
