@@ -320,7 +320,7 @@ def test_missing_or_unusable_corpus_says_how_to_fix_it(tmp_path):
     with pytest.raises(CorpusError, match="STUDYRAG_CORPUS_DIR"):
         load_corpus(tmp_path / "nope")
     (tmp_path / "slides.pptx").write_bytes(b"PK")  # a folder with no guide in it says what it lacks
-    with pytest.raises(CorpusError, match=r"no readable guide.*it has no \.md/\.markdown/\.txt/\.pdf/\.docx file"):
+    with pytest.raises(CorpusError, match=r"no readable guide.*it has no \.md/\.markdown/\.txt/\.pdf/\.docx/\.html/\.htm file"):
         load_corpus(tmp_path)
     (tmp_path / "bad.md").write_bytes(b"\x00\x01")
     with pytest.raises(CorpusError, match=r"no readable guide.*bad\.md.*STUDYRAG_CORPUS_DIR"):

@@ -149,7 +149,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--corpus", "corpus_dir", type=click.Path(), help="Directory of guides (.md, .txt, .pdf or .docx files).")
+@click.option("--corpus", "corpus_dir", type=click.Path(), help="Directory of guides (.md, .txt, .pdf, .docx or .html files).")
 @click.option("--index-dir", type=click.Path(), help="Where indexes are stored.")
 @click.option("--llm", help='Generator: "default" (Qwen2.5-Coder-1.5B), "small" (SmolLM2-135M) or a GGUF path.')
 @click.option("--rerank/--no-rerank", default=None, help="Rerank fused candidates with the cross-encoder.")
@@ -207,7 +207,7 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def add(ctx: click.Context, files: tuple[Path, ...], as_json: bool) -> None:
-    """Copy guide FILES (.md, .txt, .pdf, .docx) into the corpus folder and index them. Each file
+    """Copy guide FILES (.md, .txt, .pdf, .docx, .html) into the corpus folder and index them. Each file
     is read first: one that cannot be (a scanned PDF, a broken file) is named with the reason and
     not copied, and the exit code is 4."""
     from .errors import CorpusError

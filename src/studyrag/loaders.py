@@ -27,15 +27,21 @@ from .pdf import pdf_markdown
 from .records import Converted, Document, Section
 from .repair import repair_text
 from .structure import clean_title, first_heading, markdown_sections, parser
+from .webpage import html_markdown
 from .word import docx_markdown
 
 __all__ = ["SUFFIXES", "add_guide", "describe_guide", "guide_files", "load_corpus", "load_document", "parse_document", "repair_text", "split_front_matter"]
 
 log = logging.getLogger("studyrag")
 
-SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx")
+SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm")
 # Files that are not text: each is turned into Markdown first (Converted: markdown, notes, title).
-_CONVERTERS: dict[str, Callable[[bytes, str], Converted]] = {".pdf": pdf_markdown, ".docx": docx_markdown}
+_CONVERTERS: dict[str, Callable[[bytes, str], Converted]] = {
+    ".pdf": pdf_markdown,
+    ".docx": docx_markdown,
+    ".html": html_markdown,
+    ".htm": html_markdown,
+}
 _SHOWN_UNSPLIT = 3  # glossary items whose title could not be found, named one by one
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -51,13 +57,13 @@ def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = 
     Raises ``CorpusError`` when the directory is missing or no file loads.
     """
     corpus_dir = Path(corpus_dir)
-    fix = f"add .md/.txt/.pdf/.docx guides to {corpus_dir} or set STUDYRAG_CORPUS_DIR to a directory that has them"
+    fix = f"add .md/.txt/.pdf/.docx/.html guides to {corpus_dir} or set STUDYRAG_CORPUS_DIR to a directory that has them"
     paths, others = guide_files(corpus_dir)
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         log.warning(
             "not reading %s in %s: only %s files directly in the corpus folder are guides (convert "
-            "other documents to Markdown, text, PDF or Word, and move guides out of subfolders)",
+            "other documents to Markdown, text, PDF, Word or HTML, and move guides out of subfolders)",
             shown,
             corpus_dir,
             "/".join(SUFFIXES),
@@ -84,7 +90,7 @@ def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = 
 
 
 def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
-    """The guides in ``corpus_dir`` (its non-hidden .md/.markdown/.txt/.pdf/.docx files, by name), and the names
+    """The guides in ``corpus_dir`` (its non-hidden files of a ``SUFFIXES`` type, by name), and the names
     of the other entries there (a folder's name ends in "/"), which are not read. Hidden ones are
     left out of both.
 
@@ -167,7 +173,7 @@ def describe_guide(doc: Document) -> str:
 
 def load_document(path: Path) -> Document:
     """Read one guide. Raises ``CorpusError`` (naming the file and why) for binary, empty or
-    undecodable files, and for PDF or Word files it cannot read."""
+    undecodable files, and for PDF, Word or HTML files it cannot read."""
     path = Path(path)
     raw = path.read_bytes()
     sha256 = hashlib.sha256(raw).hexdigest()
@@ -218,7 +224,7 @@ def decode_bytes(raw: bytes, name: str) -> tuple[str, list[str]]:
             return text, ["decoded as UTF-16"]
     if b"\x00" in raw:
         raise CorpusError(
-            f"{name} looks binary (it contains NUL bytes): keep only .md/.txt text guides (or .pdf/.docx) in the corpus"
+            f"{name} looks binary (it contains NUL bytes): keep only .md/.txt text guides (or .pdf/.docx/.html) in the corpus"
         )
     try:
         return raw.decode("utf-8-sig"), []

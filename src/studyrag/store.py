@@ -197,7 +197,7 @@ class IndexStatus:
 
 # ------------------------------------------------------------------------------ fingerprints
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """The guide files ``load_corpus`` reads from ``corpus_dir`` (non-hidden .md/.markdown/.txt/.pdf/.docx), by name."""
+    """The guide files ``load_corpus`` reads from ``corpus_dir`` (non-hidden, of a ``loaders.SUFFIXES`` type), by name."""
     from .loaders import guide_files  # exactly the files load_corpus reads
 
     return guide_files(Path(corpus_dir))[0]
@@ -416,7 +416,7 @@ def corpus_chunks(settings: Settings, embedder: Embedder) -> list[Chunk]:
     docs = load_corpus(settings.corpus_dir)
     if not docs:
         raise CorpusError(
-            f"no guides (.md/.txt/.pdf/.docx) in {settings.corpus_dir}: add files or set STUDYRAG_CORPUS_DIR"
+            f"no guides (.md/.txt/.pdf/.docx/.html) in {settings.corpus_dir}: add files or set STUDYRAG_CORPUS_DIR"
         )
     chunks = chunk_corpus(
         docs,

@@ -38,7 +38,8 @@ _LIST = re.compile(r"^list", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Block:
-    """A paragraph's style name and text, or a table (``rows``; style "Table")."""
+    """A paragraph's style name and text, or a table (``rows``; style "Table"). Style "Code" keeps
+    its text's lines (a web page's ``<pre>``)."""
 
     style: str
     text: str = ""
@@ -85,6 +86,11 @@ def blocks_markdown(blocks: Sequence[Block]) -> str:
     for block in blocks:
         if block.rows:
             out.append(_table(block.rows))
+            continue
+        if block.style == "Code":  # a web page's <pre>: its lines as they are, fenced
+            if block.text.strip():
+                fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", block.text)), default=0))
+                out.append(f"{fence}\n{block.text.strip(chr(10)).rstrip()}\n{fence}")
             continue
         text = " ".join(block.text.split())
         if not text:
