@@ -1,14 +1,18 @@
-"""The shipped guides as PDFs, to measure retrieval over PDF guides against the same gold set.
+"""The shipped guides as PDFs (and as web pages), to measure retrieval over such guides against the
+same gold set.
 
     python scripts/pdf_corpus.py /tmp/pdfc
     studyrag --corpus /tmp/pdfc/corpus --index-dir /tmp/pdfc/indexes \\
         eval --suite retrieval --eval-dir /tmp/pdfc/eval --out eval/reports/pdf-retrieval
+    studyrag --corpus /tmp/pdfc/corpus-html --index-dir /tmp/pdfc/indexes-html \\
+        eval --suite retrieval --eval-dir /tmp/pdfc/eval-html --out eval/reports/html-retrieval
 
 Each Markdown guide is rendered to HTML (the loader's repaired text, the project's Markdown parser)
 and printed by headless Chromium, as a student would "print to PDF" from a browser: running header
 (date, title) and footer (address, page "n/m") on, the document outline on. The glossary is a text
 file and stays one. ``eval/retrieval.jsonl`` is copied with each ``.md`` source renamed ``.pdf``;
-its snippets are matched as usual (case, spacing and ``*`` marks aside).
+its snippets are matched as usual (case, spacing and ``*`` marks aside). The HTML pages themselves,
+with the glossary, make ``corpus-html/`` and its gold set ``eval-html/`` (sources renamed ``.html``).
 
 Needs Chromium (``apt-get install chromium``); ``--chromium`` names another binary.
 """
@@ -38,12 +42,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     root = project_root()
-    corpus, evaldir, pages = args.out / "corpus", args.out / "eval", args.out / "html"
-    for d in (corpus, evaldir, pages):
+    corpus, evaldir, pages = args.out / "corpus", args.out / "eval", args.out / "corpus-html"
+    for d in (corpus, evaldir, pages, args.out / "eval-html"):
         d.mkdir(parents=True, exist_ok=True)
     for guide in sorted((root / "corpus").iterdir()):
         if guide.suffix != ".md":
             shutil.copy(guide, corpus / guide.name)
+            shutil.copy(guide, pages / guide.name)
             continue
         doc = load_document(guide)
         page = pages / f"{guide.stem}.html"
@@ -69,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"{pdf} ({pdf.stat().st_size:,} bytes)")
     gold = (root / "eval" / "retrieval.jsonl").read_text(encoding="utf-8")
-    (evaldir / "retrieval.jsonl").write_text(gold.replace('.md"', '.pdf"'), encoding="utf-8")
-    print(f"{evaldir / 'retrieval.jsonl'}: the gold set, sources renamed")
+    for folder, suffix in ((evaldir, ".pdf"), (args.out / "eval-html", ".html")):
+        (folder / "retrieval.jsonl").write_text(gold.replace('.md"', f'{suffix}"'), encoding="utf-8")
+        print(f"{folder / 'retrieval.jsonl'}: the gold set, sources renamed {suffix}")
     return 0
 
 
