@@ -254,6 +254,9 @@ def test_index_status_missing_fresh_stale(settings: Settings, corpus: Path) -> N
     open_index(settings, CountingEmbedder(), progress=False)
     fresh = index_status(settings, eid)
     assert fresh.state == "fresh" and fresh.chunks > 0 and fresh.reasons == ()
+    # the guides it holds, each with its title and share of the chunks (studyrag info lists them)
+    assert [g.source for g in fresh.guides] == sorted(GUIDES) and sum(g.chunks for g in fresh.guides) == fresh.chunks
+    assert all(g.title and g.chunks > 0 for g in fresh.guides)
     (corpus / GUIDES[0]).unlink()
     stale = index_status(settings, eid)
     assert stale.state == "stale" and stale.reasons == (f"corpus file removed: {GUIDES[0]}",)

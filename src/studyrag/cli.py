@@ -5,6 +5,7 @@ Library exceptions become one-line messages and exit codes here, and only here.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import logging
@@ -415,7 +416,7 @@ def chat(ctx: click.Context) -> None:
 @click.pass_context
 @handle_errors
 def info(ctx: click.Context, as_json: bool) -> None:
-    """Show the models (location, size), CPU/CUDA, and the index status."""
+    """Show the models (location, size), CPU/CUDA, the index status and the guides it holds."""
     from .models import cuda_available, describe_models
     from .store import index_status
 
@@ -426,7 +427,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
         "settings": s.as_dict(),
         "models": [m.__dict__ if not hasattr(m, "_asdict") else m._asdict() for m in models],
         "cuda": cuda_available(),
-        "index": status.__dict__ if hasattr(status, "__dict__") else str(status),
+        "index": dataclasses.asdict(status),
     }
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
@@ -444,6 +445,11 @@ def info(ctx: click.Context, as_json: bool) -> None:
     con.print(f"[bold]Device[/bold]  {'CUDA (GPU offload available)' if data['cuda'] else 'CPU'}", markup=True)
     con.print(f"[bold]Index[/bold]   {status}", markup=True)
     con.print(f"[bold]Corpus[/bold]  {s.corpus_dir}", markup=True)
+    if status.guides:
+        con.print(f"[bold]Guides[/bold]  {len(status.guides)} in the index", markup=True)
+        width = max(len(g.source) for g in status.guides)
+        for g in status.guides:
+            con.print(f"  {g.source:<{width}}  {g.chunks:>4} chunks  {g.title}", markup=False)
 
 
 @cli.command(name="eval")

@@ -44,6 +44,7 @@ __all__ = [
     "BuildStats",
     "Index",
     "IndexStatus",
+    "IndexedGuide",
     "corpus_chunks",
     "corpus_files",
     "diff_fingerprints",
@@ -172,9 +173,19 @@ class Index:
 
 
 @dataclass(frozen=True)
+class IndexedGuide:
+    """One guide in an index: its file, its title and how many chunks it gave."""
+
+    source: str
+    title: str
+    chunks: int
+
+
+@dataclass(frozen=True)
 class IndexStatus:
-    """For ``studyrag info``: ``state`` is missing, fresh or stale (``reasons`` say why). A directory
-    that holds no usable index (half-written, damaged) is missing, with the reason.
+    """For ``studyrag info``: ``state`` is missing, fresh or stale (``reasons`` say why), and the
+    guides the index holds. A directory that holds no usable index (half-written, damaged) is
+    missing, with the reason.
 
     >>> print(IndexStatus("missing", Path("indexes/default"), ("damaged (dense.faiss is missing)",)))
     missing (indexes/default): damaged (dense.faiss is missing); run `studyrag index` to build it
@@ -186,6 +197,7 @@ class IndexStatus:
     chunks: int = 0
     created: str = ""
     embedder: str = ""
+    guides: tuple[IndexedGuide, ...] = ()
 
     def __str__(self) -> str:
         if self.state == "missing":
@@ -617,4 +629,19 @@ def index_status(settings: Settings, embedder_id_: str | None = None) -> IndexSt
         chunks=m.get("chunk_count", 0),
         created=m.get("created", ""),
         embedder=m.get("embedder", ""),
+        guides=_indexed_guides(target),
     )
+
+
+def _indexed_guides(directory: Path) -> tuple[IndexedGuide, ...]:
+    """The guides of the index in ``directory``, by file name (none if its chunks cannot be read)."""
+    try:
+        chunks = _load_chunks(directory)
+    except (OSError, ValueError, KeyError, TypeError):
+        return ()
+    counts: dict[str, int] = {}
+    titles: dict[str, str] = {}
+    for c in chunks:
+        counts[c.source] = counts.get(c.source, 0) + 1
+        titles.setdefault(c.source, c.title)
+    return tuple(IndexedGuide(source, titles[source], counts[source]) for source in sorted(counts))
