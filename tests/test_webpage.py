@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,8 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>RL, week 4</ti
 
 def test_a_saved_page_reads_as_the_pdf_printed_from_it() -> None:
     # the same notes as a web page and as Chromium's print of it (tests/test_pdf.py)
-    assert load_document(DATA / "gnn-notes.html").text == load_document(DATA / "gnn-notes.pdf").text
+    printed = re.sub(r" \(p\. \d+\)$", "", load_document(DATA / "gnn-notes.pdf").text, flags=re.MULTILINE)
+    assert load_document(DATA / "gnn-notes.html").text == printed  # page numbers aside
 
 
 def test_a_page_keeps_its_text_and_structure_and_drops_its_furniture(tmp_path: Path) -> None:

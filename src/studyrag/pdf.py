@@ -4,7 +4,8 @@ A PDF has no paragraphs or headings, only lines of text on pages. This module re
 
 - **Headings** come from the PDF's outline (its bookmarks: what Word, LaTeX and browsers write
   from the document's headings). Each outline entry becomes a Markdown heading at the line of
-  its page that carries its title, so sections and citations read "guide.pdf › Scaling Laws".
+  its page that carries its title, with that page's number, so sections and citations read
+  "guide.pdf › Scaling Laws (p. 3)" and a reader can turn to the page.
   A PDF without an outline gets one section per page ("Page 3"), which a reader can still find.
 - **Running headers and footers** (a title, a date, "3 / 12" printed on every page) are dropped:
   a line near the top or bottom of a page whose text, digits aside, recurs on at least half of
@@ -147,6 +148,9 @@ def pages_markdown(pages: Sequence[Sequence[str]], outline: Sequence[OutlineEntr
     else:
         marks = [(i, 2, f"Page {i + 1}") for i in range(len(pages))]
     items = _place_headings([lines for lines, _ in split], marks)
+    if outline:  # a reader checks a citation in the PDF by its page: "Scaling Laws (p. 3)"
+        # (level 1 is the document's title, not a section)
+        items = [(level, f"{text} (p. {page + 1})" if level > 1 else text, page) for level, text, page in items]
     # Lines wrap at the text's width: a column's on pages set in columns, the page's on the others.
     # So does the left margin that a list item is indented past.
     width, margin = {}, {}
