@@ -508,7 +508,8 @@ def bench(ctx: click.Context, questions: int, out: Path | None, as_json: bool) -
 @click.pass_context
 @handle_errors
 def serve(ctx: click.Context, host: str, port: int | None, share: bool) -> None:
-    """Start the Gradio study chat in the browser."""
+    """Start the Gradio study chat in the browser. Its guide browser takes new guides (uploads) only
+    when the page is served to this machine alone: loopback, no share link."""
     from .serving import launch
 
     launch(_settings(ctx), host=host, port=port, share=share)
