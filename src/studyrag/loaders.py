@@ -50,7 +50,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = None) -> list[Document]:
-    """Load every ``*.md``, ``*.markdown``, ``*.txt``, ``*.pdf`` and ``*.docx`` file in ``corpus_dir``, in name order.
+    """Load every guide (a file of a ``SUFFIXES`` type) in ``corpus_dir``, in name order.
 
     A file that cannot be read (binary, empty, not text) is skipped with a warning on the
     ``studyrag`` logger and a call ``on_skip(path, reason)``; the others still load.
