@@ -232,3 +232,21 @@ def test_an_unchanged_pdf_is_read_once_per_process(tmp_path: Path, monkeypatch: 
     assert load_document(path) == first and calls == ["gnn.pdf"]
     shutil.copy(TWO_COLUMNS, path)  # new content: read again
     assert load_document(path).sha256 != first.sha256 and calls == ["gnn.pdf", "gnn.pdf"]
+
+
+def test_a_converter_that_fails_unforeseen_skips_its_file_not_the_corpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(raw: bytes, name: str) -> Converted:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setitem(loaders._CONVERTERS, ".pdf", broken)
+    monkeypatch.setattr(loaders, "_CONVERTED", {})
+    shutil.copy(FIXTURE, tmp_path / "odd.pdf")
+    (tmp_path / "notes.md").write_text("# Notes\n\nDropout zeroes random activations.\n")
+    skipped: dict[str, str] = {}
+    docs = load_corpus(tmp_path, on_skip=lambda p, why: skipped.update({p.name: why}))
+    assert [d.source for d in docs] == ["notes.md"]
+    assert skipped["odd.pdf"].startswith(
+        "odd.pdf could not be converted (IndexError: list index out of range)"
+    )

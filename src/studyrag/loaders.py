@@ -201,7 +201,16 @@ def _converted(sha256: str, name: str, raw: bytes, convert: Callable[[bytes, str
     if key not in _CONVERTED:
         if len(_CONVERTED) >= _CONVERTED_MAX:
             _CONVERTED.pop(next(iter(_CONVERTED)))
-        _CONVERTED[key] = convert(raw, name)
+        try:
+            _CONVERTED[key] = convert(raw, name)
+        except CorpusError:
+            raise
+        except Exception as e:  # a file no converter foresaw: skip it, not the whole corpus
+            log.debug("converting %s failed", name, exc_info=True)
+            raise CorpusError(
+                f"{name} could not be converted ({type(e).__name__}: {e}): export it as text or Markdown, "
+                "and please report the file"
+            ) from e
     return _CONVERTED[key]
 
 

@@ -63,23 +63,23 @@ def html_markdown(raw: bytes, name: str) -> Converted:
     """The bytes of a saved web page → its Markdown, a note, and its ``<title>``. Raises
     ``CorpusError`` naming the file when it is not HTML or holds no text."""
     import lxml.html
-    from lxml.etree import ParserError
+    from lxml.etree import LxmlError
 
     if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 has NULs, and a BOM
         raise CorpusError(f"{name} looks binary (it contains NUL bytes), not like a saved web page")
     try:
         root = lxml.html.document_fromstring(raw)
-    except (ParserError, ValueError) as exc:
+        for br in root.iter("br"):  # a line break inside a paragraph is a space, not nothing
+            br.tail = " " + (br.tail or "")
+        title = metadata_title(root.findtext(".//title") or "")
+        body = next(iter(root.xpath("//main | //article")), None)
+        if body is None:
+            body = root.find("body") if root.find("body") is not None else root
+        blocks = _blocks(body)
+    except (LxmlError, ValueError, RecursionError) as exc:  # lxml's ParserError is a LxmlError
         raise CorpusError(
-            f"{name} is not a readable web page ({exc}): save it again, or export it as text"
+            f"{name} is not a readable web page ({type(exc).__name__}: {exc}): save it again, or export it as text"
         ) from None
-    for br in root.iter("br"):  # a line break inside a paragraph is a space, not nothing
-        br.tail = " " + (br.tail or "")
-    title = metadata_title(root.findtext(".//title") or "")
-    body = next(iter(root.xpath("//main | //article")), None)
-    if body is None:
-        body = root.find("body") if root.find("body") is not None else root
-    blocks = list(_blocks(body))
     markdown = blocks_markdown(blocks)
     if not markdown.strip():
         raise CorpusError(
