@@ -46,7 +46,7 @@ def test_a_word_file_reads_with_its_headings_lists_and_tables(tmp_path: Path) ->
     assert "\n- Epsilon-greedy: a random action with probability epsilon.\n\n- Boltzmann:" in doc.text
     assert "\\# of rollouts per update" in doc.text  # text, not a heading
     assert "| Method | Learns |\n| --- | --- |\n| REINFORCE | a policy \\| directly |" in doc.text
-    assert doc.repairs == ("read from Word: 4 headings, 1 tables",)
+    assert doc.repairs == ("read from Word: 4 headings, 1 table",)
 
 
 def test_several_top_headings_are_chapters_under_the_files_title(tmp_path: Path) -> None:

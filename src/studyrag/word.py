@@ -74,7 +74,8 @@ def docx_markdown(raw: bytes, name: str) -> Converted:
         raise CorpusError(f"{name} has no text to read (images only?): add its text, or remove it from the corpus")
     headings = sum(1 for b in blocks if _level(b.style))
     tables = sum(1 for b in blocks if b.rows)
-    return Converted(markdown, (f"read from Word: {headings} headings, {tables} tables",), title)
+    note = f"read from Word: {headings} heading{'s' * (headings != 1)}, {tables} table{'s' * (tables != 1)}"
+    return Converted(markdown, (note,), title)
 
 
 def blocks_markdown(blocks: Sequence[Block]) -> str:
