@@ -488,3 +488,14 @@ def test_uploads_are_offered_only_on_a_page_this_machine_alone_can_open(rag, mon
     for host, share in (("127.0.0.1", False), ("0.0.0.0", False), ("127.0.0.1", True)):
         launch(rag.settings, rag=rag, host=host, share=share)
     assert seen == [True, False, False]
+
+
+def test_a_guide_added_before_a_model_switch_is_still_indexed(tmp_path, monkeypatch):
+    # the new pipeline shares the loaded index, so it must also share what that index was built from
+    ui, corpus = _one_guide_app(tmp_path)
+    monkeypatch.setattr(StudyRAG, "warm_up_in_background", lambda self: None)
+    (corpus / "rlhf.md").write_text("# RLHF notes\n\n## DPO\n\nDPO skips the reward model and trains on preference pairs.\n")
+    ui.switch_model("small")
+    stats = ui.rag.refresh()
+    assert stats is not None and "rlhf.md" in stats.reason
+    assert ui.rag.search("DPO preference pairs", k=1)[0].chunk.source == "rlhf.md"

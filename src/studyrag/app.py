@@ -140,13 +140,8 @@ class StudyApp:
     def switch_model(self, choice: str) -> str:
         """A new pipeline on the same index with another generator, loaded in the background at once
         (``StudyRAG.warm_up``) so that the next question does not wait for it."""
-        from .pipeline import StudyRAG
-
         if choice and choice != self.model:
-            rag = self.rag
-            self.rag = StudyRAG(
-                rag.settings.replace(llm=choice), rag.index, rag.embedder, reranker=rag.reranker
-            )
+            self.rag = self.rag.with_llm(choice)
             self.model, self.loaded = choice, ""
             self.rag.warm_up_in_background()
         return self.status()

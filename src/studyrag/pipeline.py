@@ -137,6 +137,14 @@ class StudyRAG:
         rag._corpus_seen = seen
         return rag
 
+    def with_llm(self, llm: str) -> StudyRAG:
+        """The same index, embedder, reranker and corpus check with another generator (``llm`` as in
+        ``Settings.llm``), loaded on first use. The corpus check travels with the index: a guide
+        edited before the switch is still seen by the next :meth:`refresh`."""
+        rag = StudyRAG(self.settings.replace(llm=llm), self.index, self.embedder, reranker=self.reranker)
+        rag._corpus_seen = self._corpus_seen
+        return rag
+
     def refresh(self, *, progress: bool = False) -> BuildStats | None:
         """Bring the index up to date when a guide was added, edited or removed since it was
         opened, re-embedding only changed chunks; return the stats of the index now in use (built
