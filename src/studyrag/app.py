@@ -169,8 +169,7 @@ class StudyApp:
             return
         state = replace(state, pending="")
         turn = state.asked + 1
-        if self.rag.refresh() is not None:  # a guide was edited or added while the page was open
-            self.guides = build_guide_index(self.rag.chunks)
+        self._refresh()
         rag = self.rag
         chat = [*chat, _msg("assistant", render_streaming_text(""))]
         history = [Turn(question=q, answer=a) for q, a in state.turns]
@@ -260,9 +259,14 @@ class StudyApp:
                 continue
             done.append((True, f"{how} {describe_guide(doc)}"))
             shown = doc.source if how != "unchanged" else shown
-        if self.rag.refresh() is not None:  # a failed refresh warns and keeps the loaded index
-            self.guides = build_guide_index(self.rag.chunks)
+        self._refresh()
         return (*self.guide_view(shown), render_added(done), self.status(), None)
+
+    def _refresh(self) -> None:
+        """Index guides added or edited while the page is open, and list them in the guide browser.
+        A failed refresh warns and keeps the loaded index."""
+        if self.rag.refresh() is not None:
+            self.guides = build_guide_index(self.rag.chunks)
 
     def open_source(self, index: int | None, state: ChatState) -> tuple[Any, ...]:
         """Jump to the guide browser at the section of source ``index`` of the newest answer."""

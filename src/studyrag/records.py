@@ -23,7 +23,7 @@ def _frozen_map(m: Mapping | None) -> Mapping:
 
 @dataclass(frozen=True)
 class Converted:
-    """A guide that is not text (a PDF, a Word file) as Markdown, with what the conversion did and
+    """A guide that is not text (a PDF, a Word file, a web page) as Markdown, with what the conversion did and
     the title its metadata gives ("" when none), for ``loaders.parse_document``."""
 
     markdown: str
