@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     root = project_root()
     corpus, evaldir, pages = args.out / "corpus", args.out / "eval", args.out / "corpus-html"
-    for d in (corpus, evaldir, pages, args.out / "eval-html"):
+    for d in (corpus, evaldir, pages, args.out / "eval-html", args.out / "eval-md"):
         d.mkdir(parents=True, exist_ok=True)
     for guide in sorted((root / "corpus").iterdir()):
         if guide.suffix != ".md":
@@ -98,7 +98,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{folder / 'retrieval.jsonl'}: the gold set, sources renamed {suffix}")
     # answers: a slice whose evidence is all in the Markdown guides, as .pdf and as the .md baseline
     picked = answer_slice([json.loads(line) for line in (root / "eval" / "questions.jsonl").open(encoding="utf-8")])
-    (args.out / "eval-md").mkdir(exist_ok=True)
     for folder, suffix in ((evaldir, ".pdf"), (args.out / "eval-md", ".md")):
         lines = [json.dumps(q, ensure_ascii=False).replace('.md"', f'{suffix}"') for q in picked]
         (folder / "questions.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
