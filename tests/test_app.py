@@ -477,6 +477,11 @@ def test_uploaded_guides_are_copied_indexed_and_shown_and_a_bad_one_is_named(tmp
     assert ui.rag.search("DPO preference pairs", k=1)[0].chunk.source == "rlhf.md"
     _, _, _, notice, _, _ = ui.add_guides([str(uploads / "rlhf.md")], "rlhf.md")
     assert "unchanged rlhf.md" in notice
+    (uploads / "rlhf.md").write_text("# RLHF notes\n\n## PPO\n\nPPO clips the policy ratio.\n")
+    _, _, _, notice, _, _ = ui.add_guides([str(uploads / "rlhf.md")], "rlhf.md")
+    (kept,) = (corpus / ".replaced").iterdir()
+    assert "replaced rlhf.md" in notice and f"the previous version is kept as {kept}" in notice
+    assert "DPO skips the reward model" in kept.read_text() and "PPO clips" in (corpus / "rlhf.md").read_text()
 
 
 def test_uploads_are_offered_only_on_a_page_this_machine_alone_can_open(rag, monkeypatch):

@@ -386,3 +386,22 @@ def test_add_copies_readable_guides_indexes_them_and_names_the_rest(run, tmp_pat
     assert json.loads(res.output)["results"][0]["source"] == "rlhf.md"
     res = run("add", str(new), "--json")
     assert res.exit_code == 0 and json.loads(res.output)[0]["status"] == "unchanged"
+
+
+def test_add_over_a_different_guide_of_the_same_name_keeps_the_old_one(run, tmp_path, monkeypatch) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
+    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    newer = tmp_path / "serving.md"
+    newer.write_text("# Serving\n\n## Batching\n\nContinuous batching admits requests every step.\n", encoding="utf-8")
+    res = run("add", str(newer), "--json")
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.output)
+    kept = Path(row["kept"])
+    assert row["status"] == "replaced" and kept.parent == corpus / ".replaced" and kept.suffix == ".md"
+    assert kept.read_text(encoding="utf-8") == GUIDE
+    assert (corpus / "serving.md").read_text(encoding="utf-8") == newer.read_text(encoding="utf-8")
+    res = run("search", "continuous batching admits requests", "--k", "1", "--json")
+    assert json.loads(res.output)["results"][0]["section"].endswith("Batching")
+    assert {h["source"] for h in json.loads(run("search", "PagedAttention", "--json").output)["results"]} == {"serving.md"}

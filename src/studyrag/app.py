@@ -247,18 +247,18 @@ class StudyApp:
         """Copy uploaded guides into the corpus once each reads (``loaders.add_guide``), index them
         and show the first new one. Outputs: guide, section, reader, notice, status, upload box."""
         from .errors import CorpusError
-        from .loaders import add_guide, describe_guide
+        from .loaders import add_guide
 
         done: list[tuple[bool, str]] = []
         shown = current
         for file in files or ():
             try:  # Gradio keeps an upload under its own name, in a folder of its own
-                doc, how = add_guide(self.settings.corpus_dir, Path(file))
+                added = add_guide(self.settings.corpus_dir, Path(file))
             except CorpusError as e:
                 done.append((False, str(e)))
                 continue
-            done.append((True, f"{how} {describe_guide(doc)}"))
-            shown = doc.source if how != "unchanged" else shown
+            done.append((True, added.describe(self.settings.corpus_dir)))
+            shown = added.doc.source if added.status != "unchanged" else shown
         self._refresh()
         return (*self.guide_view(shown), render_added(done), self.status(), None)
 

@@ -210,23 +210,25 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 def add(ctx: click.Context, files: tuple[Path, ...], as_json: bool) -> None:
     """Copy guide FILES (.md, .txt, .pdf, .docx, .html) into the corpus folder and index them. Each file
     is read first: one that cannot be (a scanned PDF, a broken file) is named with the reason and
-    not copied, and the exit code is 4."""
+    not copied, and the exit code is 4. A different guide of the same name is replaced, and its old
+    version kept in the corpus folder's .replaced/ folder."""
     from .errors import CorpusError
-    from .loaders import add_guide, describe_guide
+    from .loaders import add_guide, section_count
 
     s = _settings(ctx)
     done: list[dict[str, Any]] = []
     for path in files:
         try:
-            doc, how = add_guide(s.corpus_dir, path)
+            added = add_guide(s.corpus_dir, path)
         except CorpusError as e:
             done.append({"file": str(path), "status": "refused", "reason": str(e)})
             _err(str(e))
             continue
-        sections = sum(1 for sec in doc.sections if sec.text.strip())
-        done.append({"file": str(path), "status": how, "guide": doc.source, "title": doc.title, "sections": sections})
+        doc = added.doc
+        row = {"file": str(path), "status": added.status, "guide": doc.source, "title": doc.title, "sections": section_count(doc)}
+        done.append(row | ({"kept": str(added.kept)} if added.kept else {}))
         if not as_json:
-            click.echo(f"{how} {describe_guide(doc)} in {s.corpus_dir}")
+            click.echo(added.describe(s.corpus_dir))
     if any(d["status"] in ("added", "replaced") for d in done):
         _load(s, quiet=as_json)  # builds the index now, re-embedding only the new text
     if as_json:

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from .structure import clean_title, first_heading, markdown_sections, parser
 from .webpage import html_markdown
 from .word import docx_markdown
 
-__all__ = ["SUFFIXES", "add_guide", "describe_guide", "guide_files", "load_corpus", "load_document", "parse_document", "repair_text", "split_front_matter"]
+__all__ = ["SUFFIXES", "AddedGuide", "add_guide", "describe_guide", "guide_files", "load_corpus", "load_document", "parse_document", "repair_text", "section_count", "split_front_matter"]
 
 log = logging.getLogger("studyrag")
 
@@ -125,17 +126,44 @@ def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
     return paths, others
 
 
-def add_guide(corpus_dir: Path, path: Path) -> tuple[Document, str]:
-    """Copy the guide at ``path`` into ``corpus_dir`` once it has loaded: (the ``Document``, what
-    happened: "added", "replaced" (a guide of that name was there) or "unchanged"). A file that
-    does not load raises its ``CorpusError`` and nothing is copied; the copy is written beside its
-    target and renamed into place, so the index never sees half a file.
+@dataclass(frozen=True)
+class AddedGuide:
+    """What ``add_guide`` did with one file: ``status`` is "added", "replaced" (a different guide of
+    that name was there; it was moved to ``kept``) or "unchanged" (the same file was there)."""
+
+    doc: Document
+    status: str
+    kept: Path | None = None
+
+    def describe(self, corpus_dir: Path) -> str:
+        """One line for the user.
+
+        >>> doc = parse_document("# RL\\n\\nQ-learning.\\n", "rl.md")
+        >>> AddedGuide(doc, "replaced", Path("c/.replaced/rl.1.md")).describe(Path("c"))
+        'replaced rl.md: RL (1 section) in c; the previous version is kept as c/.replaced/rl.1.md'
+        """
+        kept = f"; the previous version is kept as {self.kept}" if self.kept else ""
+        return f"{self.status} {describe_guide(self.doc)} in {corpus_dir}{kept}"
+
+
+REPLACED = ".replaced"  # in the corpus folder, hidden, so never read as a guide
+
+
+def add_guide(corpus_dir: Path, path: Path) -> AddedGuide:
+    """Copy the guide at ``path`` into ``corpus_dir`` once it has loaded. A file that does not load
+    raises its ``CorpusError`` and nothing is copied; the copy is written beside its target and
+    renamed into place, so the index never sees half a file. A different guide of the same name is
+    not lost: it is first copied to ``corpus_dir/.replaced/`` under a timestamped name.
 
     >>> import tempfile
     >>> d, src = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp()) / "rl.md"
     >>> _ = src.write_text("# RL\\n\\nQ-learning.\\n")
-    >>> [add_guide(d, src)[1] for _ in range(2)], sorted(p.name for p in d.iterdir())
+    >>> [add_guide(d, src).status for _ in range(2)], sorted(p.name for p in d.iterdir())
     (['added', 'unchanged'], ['rl.md'])
+    >>> _ = src.write_text("# RL\\n\\nSARSA.\\n")
+    >>> added = add_guide(d, src)
+    >>> added.status, added.kept.read_text(), (d / "rl.md").read_text()
+    ('replaced', '# RL\\n\\nQ-learning.\\n', '# RL\\n\\nSARSA.\\n')
     """
     corpus_dir, path = Path(corpus_dir), Path(path)
     if path.suffix.lower() not in SUFFIXES or path.name.startswith("."):
@@ -146,19 +174,43 @@ def add_guide(corpus_dir: Path, path: Path) -> tuple[Document, str]:
     if not path.is_file():
         raise CorpusError(f"{path} is not a file: give the path of a guide")
     guide_files(corpus_dir)  # the corpus folder must exist (and be a folder)
-    doc = load_document(path)
+    raw = path.read_bytes()
+    doc = _document(raw, path.name)
     target = corpus_dir / path.name
-    if target.is_file() and target.read_bytes() == path.read_bytes():
-        return doc, "unchanged"
-    how = "replaced" if target.exists() else "added"
+    if target.is_file() and target.stat().st_size == len(raw) and target.read_bytes() == raw:
+        return AddedGuide(doc, "unchanged")
+    kept = None
     part = corpus_dir / f".{path.name}.part"  # hidden: guide_files skips it
     try:
-        shutil.copyfile(path, part)
+        if target.exists():
+            kept = _keep_old(target)
+        part.write_bytes(raw)
         os.replace(part, target)
     except OSError as e:
         part.unlink(missing_ok=True)
         raise CorpusError(f"could not copy {path.name} into {corpus_dir} ({e.strerror or e}): check that it is writable") from e
-    return doc, how
+    return AddedGuide(doc, "replaced" if kept else "added", kept)
+
+
+def _keep_old(target: Path) -> Path:
+    """Copy ``target`` to ``.replaced/STEM.YYYYmmdd-HHMMSS[-N]SUFFIX`` beside it; return the copy's path."""
+    folder = target.parent / REPLACED
+    folder.mkdir(exist_ok=True)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    n = 0
+    while (kept := folder / f"{target.stem}.{stamp}{f'-{n}' if n else ''}{target.suffix}").exists():
+        n += 1
+    shutil.copy2(target, kept)
+    return kept
+
+
+def section_count(doc: Document) -> int:
+    """Sections of ``doc`` that have text.
+
+    >>> section_count(parse_document("# RL\\n\\n## DQN\\n\\nReplay.\\n\\n## PPO\\n", "rl.md"))
+    1
+    """
+    return sum(1 for sec in doc.sections if sec.text.strip())
 
 
 def describe_guide(doc: Document) -> str:
@@ -167,7 +219,7 @@ def describe_guide(doc: Document) -> str:
     >>> describe_guide(parse_document("# RL\\n\\n## DQN\\n\\nReplay.\\n", "rl.md"))
     'rl.md: RL (1 section)'
     """
-    n = sum(1 for sec in doc.sections if sec.text.strip())
+    n = section_count(doc)
     return f"{doc.source}: {doc.title} ({n} section{'' if n == 1 else 's'})"
 
 
@@ -175,18 +227,20 @@ def load_document(path: Path) -> Document:
     """Read one guide. Raises ``CorpusError`` (naming the file and why) for binary, empty or
     undecodable files, and for PDF, Word or HTML files it cannot read."""
     path = Path(path)
-    raw = path.read_bytes()
+    return _document(path.read_bytes(), path.name)
+
+
+def _document(raw: bytes, name: str) -> Document:
+    """The guide named ``name`` whose file holds ``raw`` (see :func:`load_document`)."""
     sha256 = hashlib.sha256(raw).hexdigest()
-    convert = _CONVERTERS.get(path.suffix.lower())
+    convert = _CONVERTERS.get(Path(name).suffix.lower())
     if convert is None:
-        text, notes = decode_bytes(raw, path.name)
-        return parse_document(text, path.name, sha256=sha256, notes=notes)
+        text, notes = decode_bytes(raw, name)
+        return parse_document(text, name, sha256=sha256, notes=notes)
     if not raw.strip():
-        raise CorpusError(f"{path.name} is empty: write some text in it or remove it from the corpus")
-    converted = _converted(sha256, path.name, raw, convert)
-    return parse_document(
-        converted.markdown, path.name, sha256=sha256, notes=converted.notes, fallback_title=converted.title
-    )
+        raise CorpusError(f"{name} is empty: write some text in it or remove it from the corpus")
+    converted = _converted(sha256, name, raw, convert)
+    return parse_document(converted.markdown, name, sha256=sha256, notes=converted.notes, fallback_title=converted.title)
 
 
 # Reading a PDF takes ~30 ms a page, and every rebuild reloads the whole corpus: a chat session or
