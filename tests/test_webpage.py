@@ -54,6 +54,21 @@ def test_a_page_keeps_its_text_and_structure_and_drops_its_furniture(tmp_path: P
     assert doc.repairs == ("read from a web page: 2 headings",)
 
 
+def test_a_page_of_several_articles_reads_them_all_and_nothing_around_them(tmp_path: Path) -> None:
+    page = """<html><head><title>Blog</title></head><body><nav>Home</nav><aside>Popular posts</aside>
+    <article><h1>Dropout</h1><p>Dropout zeroes random units.</p>
+      <article><p>A reader's comment on dropout.</p></article></article>
+    <div class="ad">Buy now</div>
+    <article><h1>Weight decay</h1><p>Weight decay shrinks the weights.</p></article>
+    <footer>Blog footer</footer></body></html>"""
+    (tmp_path / "blog.html").write_text(page, encoding="utf-8")
+    doc = load_document(tmp_path / "blog.html")
+    assert [s.path for s in doc.sections if s.text] == [("Dropout",), ("Weight decay",)]
+    assert "Weight decay shrinks the weights." in doc.text and "A reader's comment" in doc.text
+    for furniture in ("Home", "Popular posts", "Buy now", "Blog footer"):
+        assert furniture not in doc.text, furniture
+
+
 def test_bad_pages_are_refused_with_a_reason(tmp_path: Path) -> None:
     for name, raw, says in (
         ("empty.html", b"<html><body><script>x()</script><nav>Home</nav></body></html>", "has no text to read"),

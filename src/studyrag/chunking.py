@@ -38,7 +38,7 @@ __all__ = ["CHUNKER_VERSION", "chunk_document", "chunk_corpus", "chunk_id", "is_
 
 # Recorded in index manifests (store.fingerprint): change it whenever loading or chunking would
 # cut the same files differently, so indexes built before are rebuilt.
-CHUNKER_VERSION = "3"  # 3: PDF section titles carry their page, "Scaling Laws (p. 3)"
+CHUNKER_VERSION = "4"  # 4: a web page of several <article>s reads them all (3: PDF titles carry their page)
 
 CountTokens = Callable[[str], int]
 

@@ -3,7 +3,7 @@
 A page's headings (``h1``..``h6``) become Markdown headings, its paragraphs, list items, quotes,
 code blocks and tables become the same in Markdown, and what is not the text (scripts, styles,
 navigation, headers, footers, forms) is left out. When the page marks its text as ``<main>`` or
-``<article>``, only that is read. As with PDFs, one top heading is the document's title;
+as ``<article>``s, only that is read. As with PDFs, one top heading is the document's title;
 several are chapters under the page's ``<title>``.
 
 >>> page = '''<html><head><title>Notes</title><script>track()</script></head><body>
@@ -29,6 +29,7 @@ step()
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .errors import CorpusError
 from .records import Converted
@@ -72,10 +73,7 @@ def html_markdown(raw: bytes, name: str) -> Converted:
         for br in root.iter("br"):  # a line break inside a paragraph is a space, not nothing
             br.tail = " " + (br.tail or "")
         title = metadata_title(root.findtext(".//title") or "")
-        body = next(iter(root.xpath("//main | //article")), None)
-        if body is None:
-            body = root.find("body") if root.find("body") is not None else root
-        blocks = _blocks(body)
+        blocks = [block for part in _text_parts(root) for block in _blocks(part)]
     except (LxmlError, ValueError, RecursionError) as exc:  # lxml's ParserError is a LxmlError
         raise CorpusError(
             f"{name} is not a readable web page ({type(exc).__name__}: {exc}): save it again, or export it as text"
@@ -87,6 +85,19 @@ def html_markdown(raw: bytes, name: str) -> Converted:
         )
     headings = sum(1 for b in blocks if b.style.startswith("Heading"))
     return Converted(markdown, (f"read from a web page: {headings} headings",), title)
+
+
+def _text_parts(root: Any) -> list[Any]:
+    """The elements whose text is the page's: its ``<main>``; else every ``<article>`` not inside
+    another (a page of posts has one each); else the ``<body>``."""
+    mains = root.xpath("//main")
+    if mains:
+        return mains[:1]
+    articles = root.xpath("//article[not(ancestor::article)]")
+    if articles:
+        return articles
+    body = root.find("body")
+    return [body if body is not None else root]
 
 
 def _blocks(element: object) -> list[Block]:
