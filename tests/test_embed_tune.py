@@ -133,10 +133,15 @@ def test_default_embedder_is_merged_once_into_the_cache(tiny_st, train_file, tmp
     )
     monkeypatch.setattr(embed_tune, "ADAPTER_FILE", adapter)
     monkeypatch.setattr(models, "_base_embedder", lambda: tiny_st)
+    earlier = tmp_path / "cache" / "models" / "studyrag-minilm-lora-0123456789ab"  # an older adapter's
+    earlier.mkdir(parents=True)
+    (earlier / "model.safetensors").write_bytes(b"x" * 100)
+    (earlier.parent / f".{earlier.name}.lock").touch()
     first = resolve_embedder("default", tmp_path / "cache")
     assert Path(first).parent == tmp_path / "cache" / "models" and Path(first).name.startswith(
         "studyrag-minilm-lora-"
     )
+    assert sorted(p.name for p in earlier.parent.iterdir()) == sorted([Path(first).name, f".{Path(first).name}.lock"])
 
     def boom(*args: object) -> None:
         raise AssertionError("merged again")

@@ -378,9 +378,22 @@ def _tuned_embedder(cache_dir: Path) -> str:
     from safetensors import SafetensorError  # what saving the weights raises on a full disk
 
     try:
-        return str(merge_adapter(base, ADAPTER_FILE, merged))
+        made = merge_adapter(base, ADAPTER_FILE, merged)
     except (OSError, SafetensorError) as e:  # a full or read-only cache
         raise _cache_write_error("the adapted embedder", merged.parent, e, "100 MB") from e
+    _drop_older_merges(merged)
+    return str(made)
+
+
+def _drop_older_merges(current: Path) -> None:
+    """Delete the adapted embedders merged from earlier adapters (~90 MB each) beside ``current``:
+    each StudyRAG update that ships a new adapter would otherwise leave one behind. An older
+    install sharing the cache merges its own again, in a few seconds."""
+    for old in current.parent.glob(f"{TUNED_EMBEDDER}-*"):
+        if old != current and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+            (old.parent / f".{old.name}.lock").unlink(missing_ok=True)
+            log.info("removed %s, an adapted embedder merged from an earlier adapter", old)
 
 
 def require_hub_model(spec: str, what: str, fix: str) -> None:
