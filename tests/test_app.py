@@ -292,10 +292,10 @@ def ui(rag) -> StudyApp:
     return StudyApp(rag, rag.settings, models=["fake"])
 
 
-def ask(ui: StudyApp, question: str, state: ChatState, chat=(), *, rerank=False, sources=4):
+def ask(ui: StudyApp, question: str, state: ChatState, chat=(), *, rerank=False, sources=4, guides=()):
     """Run the two steps of a question (take it, then stream the answer); return every yield."""
     _, chat, state, _ = ui.take_question(question, list(chat), state)
-    return list(ui.answer(chat, state, sources, rerank, 0.0))
+    return list(ui.answer(chat, state, sources, rerank, 0.0, list(guides)))
 
 
 def test_answer_streams_then_links_citations_and_fills_the_panel(ui):
@@ -309,6 +309,20 @@ def test_answer_streams_then_links_citations_and_fills_the_panel(ui):
     assert state.asked == 1 and state.turns[0][0] == "What is PagedAttention?"
     assert "Last answer" in status and "fake-generator" in status
     assert read.choices and read.choices[0][0].startswith("[1] ")
+
+
+def test_an_answer_kept_to_chosen_guides_cites_and_lists_only_them(ui):
+    titles = {s: t for t, s in ui.guides.guides}
+    others = [t for s, t in titles.items() if s != "advanced-ai-glossary-248-topics.txt"]
+    _, panel, *_ = ask(ui, "What is PagedAttention?", ChatState())[-1]
+    assert any(t in panel for t in others)  # unscoped, other guides are among the candidates
+    chat, panel, read, *_ = ask(ui, "What is PagedAttention?", ChatState(), guides=["advanced-ai-glossary-248-topics.txt"])[-1]
+    assert 'class="cite"' in chat[-1]["content"]
+    glossary = titles["advanced-ai-glossary-248-topics.txt"]
+    assert glossary in panel and not [t for t in others if t in panel]  # cited sources and candidates alike
+    assert read.choices and all(label.split("] ", 1)[1].startswith(glossary) for label, _ in read.choices)
+    chat, *_ = ask(ui, "What is PagedAttention?", ChatState(), guides=["no-such-guide.md"])[-1]
+    assert "no guide named &#x27;no-such-guide.md&#x27;" in chat[-1]["content"]
 
 
 def test_follow_up_is_rewritten_and_numbered_separately(ui):
@@ -469,16 +483,19 @@ def test_uploaded_guides_are_copied_indexed_and_shown_and_a_bad_one_is_named(tmp
     uploads.mkdir()
     (uploads / "rlhf.md").write_text("# RLHF notes\n\n## DPO\n\nDPO skips the reward model and trains on preference pairs.\n")
     (uploads / "scan.pdf").write_bytes(b"%PDF-1.4 not really")
-    guide, section, reader, notice, status, box = ui.add_guides([str(uploads / "rlhf.md"), str(uploads / "scan.pdf")], None)
+    guide, section, reader, notice, status, box, scope = ui.add_guides(
+        [str(uploads / "rlhf.md"), str(uploads / "scan.pdf")], None
+    )
     assert (corpus / "rlhf.md").read_text().startswith("# RLHF notes") and not (corpus / "scan.pdf").exists()
     assert "added rlhf.md: RLHF notes (1 section)" in notice and "scan.pdf is not a readable PDF" in notice
     assert guide.value == "rlhf.md" and "preference pairs" in reader and box is None
     assert ("RLHF notes", "rlhf.md") in ui.guides.guides and "2 guides" in status
+    assert ("RLHF notes", "rlhf.md") in scope.choices  # it can be chosen to answer from at once
     assert ui.rag.search("DPO preference pairs", k=1)[0].chunk.source == "rlhf.md"
-    _, _, _, notice, _, _ = ui.add_guides([str(uploads / "rlhf.md")], "rlhf.md")
+    _, _, _, notice, _, _, _ = ui.add_guides([str(uploads / "rlhf.md")], "rlhf.md")
     assert "unchanged rlhf.md" in notice
     (uploads / "rlhf.md").write_text("# RLHF notes\n\n## PPO\n\nPPO clips the policy ratio.\n")
-    _, _, _, notice, _, _ = ui.add_guides([str(uploads / "rlhf.md")], "rlhf.md")
+    _, _, _, notice, _, _, _ = ui.add_guides([str(uploads / "rlhf.md")], "rlhf.md")
     (kept,) = (corpus / ".replaced").iterdir()
     assert "replaced rlhf.md" in notice and f"the previous version is kept as {kept}" in notice
     assert "DPO skips the reward model" in kept.read_text() and "PPO clips" in (corpus / "rlhf.md").read_text()

@@ -279,6 +279,23 @@ def test_malicious_guide_renders_as_text(page):
     assert page.evaluate("() => window.__pwned") is None
 
 
+def test_answers_keep_to_the_guides_chosen_to_answer_from(page):
+    question = "How does quokka routing balance the marsupial experts?"  # only the evil guide says
+    wait_answer(page, ask(page, question))
+    assert "Evil" in page.locator("#src-1-1").inner_text()
+    page.locator("#scope input").click()
+    page.locator("ul[role=listbox] li", has_text="advanced-ai-glossary-248-topics").click()
+    page.keyboard.press("Escape")
+    wait_answer(page, ask(page, question))
+    page.wait_for_function("() => document.querySelector('#status').innerText.includes('Last answer')")
+    page.wait_for_selector("#src-2-1")
+    cards = page.locator("[id^=src-2-]")
+    assert cards.count() >= 1
+    for i in range(cards.count()):
+        text = cards.nth(i).inner_text()
+        assert "advanced-ai-glossary-248-topics" in text and "Evil" not in text, text
+
+
 def test_cited_source_opens_in_the_guide_browser(page):
     wait_answer(page, ask(page, "What is PagedAttention?"))
     page.locator("#read-source input").click()
@@ -313,6 +330,9 @@ def test_an_uploaded_guide_is_added_shown_and_answered_from(page, tmp_path):
     assert page.locator("#guide input").input_value() == "Axolotl Notes"
     assert "chunks from 7 guides" in page.locator("#status").inner_text()
     page.get_by_role("tab", name="Ask").click()
+    page.locator("#scope input").click()  # and it can be chosen to answer from
+    page.locator("ul[role=listbox] li", has_text="Axolotl Notes").wait_for()
+    page.keyboard.press("Escape")
     wait_answer(page, ask(page, "How does axolotl regrowth rebuild a lost limb?"))
     assert "axolotl-notes.md" in sources_text(page)
 

@@ -77,6 +77,25 @@ def test_search_human_output_shows_rank_section_and_component_scores(run) -> Non
     assert "bm25" in res.output and "dense" in res.output
 
 
+def test_search_and_ask_keep_to_the_guides_named_with_guide(run, tmp_path, monkeypatch) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
+    (corpus / "rl-notes.md").write_text("# RL\n\n## PPO\n\nPPO clips the policy ratio so one update stays small.\n")
+    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    res = run("search", "How does PagedAttention store the KV cache?", "-g", "rl-notes", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["guides"] == ["rl-notes.md"] and {r["source"] for r in data["results"]} == {"rl-notes.md"}
+    res = run("ask", "How does PagedAttention store the KV cache?", "--guide", "SERVING", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["guides"] == ["serving.md"] and {c["source"] for c in data["citations"]} == {"serving.md"}
+    res = run("search", "PPO", "-g", "lecture-3")
+    assert res.exit_code == 2
+    assert "no guide named 'lecture-3' in the index; its guides are rl-notes.md, serving.md" in res.output
+
+
 def test_ask_json_answer_cites_the_section_it_came_from(run) -> None:
     res = run("ask", "How does PagedAttention store the KV cache?", "--json")
     assert res.exit_code == 0, res.output

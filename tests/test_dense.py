@@ -114,6 +114,26 @@ def test_an_extra_vector_must_beat_the_own_vectors_by_the_margin() -> None:
     assert margined[1].score == pytest.approx(0.72 / np.linalg.norm(q) - 0.05, abs=1e-5)
 
 
+@pytest.mark.parametrize("factory", ["Flat", "HNSW32", "IVF8,Flat"])
+def test_a_search_kept_to_some_items_finds_the_best_of_them_by_any_of_their_vectors(factory: str) -> None:
+    v = _unit(400)
+    owners = np.concatenate([np.arange(100), np.arange(100).repeat(3)])
+    idx = DenseIndex.build(v, factory, owners)
+    items = np.arange(0, 100, 2)  # the even items
+    q = v[100 + 3 * 38 + 2]  # an extra vector of item 38, an even one
+    top = idx.search(q, k=10, items=items)
+    assert top[0].index == 38 and len(top) == 10 and all(s.index % 2 == 0 for s in top)
+    assert idx.search(v[100 + 3 * 37], k=1, items=items)[0].index != 37  # an odd item is never found
+    own = idx.search(q, k=5, own=True, items=items)
+    assert len(own) == 5 and all(s.index % 2 == 0 for s in own)
+    if factory == "Flat":  # by their own vectors alone
+        assert [s.index for s in own] == [int(i) for i in items[np.argsort(-(v[items] @ q))][:5]]
+    if factory == "Flat":  # exact: the same order as over the even items' vectors alone
+        scores = np.maximum(v[:100] @ q, (v[100:] @ q).reshape(100, 3).max(axis=1))
+        assert [s.index for s in top] == [int(i) for i in items[np.argsort(-scores[items])][:10]]
+    assert idx.search(q, k=5, items=np.zeros(0, dtype=np.int64)) == []
+
+
 def test_own_vector_search_works_for_ivf() -> None:
     v = _unit(2000)
     owners = np.concatenate([np.arange(1000), np.arange(1000)])

@@ -12,7 +12,7 @@ import pytest
 from studyrag import prompt as pr
 from studyrag.abstain import question_focus
 from studyrag.config import Settings
-from studyrag.errors import GenerationError
+from studyrag.errors import ConfigError, GenerationError
 from studyrag.fakes import FakeEmbedder, FakeGenerator
 from studyrag.pipeline import StudyRAG
 
@@ -333,3 +333,39 @@ def test_a_long_session_sees_guides_edited_or_added_since_it_started(tmp_path: P
     assert "could not be refreshed" in caplog.text and "answering from the one loaded before" in caplog.text
     assert rag.search("draft model proposes tokens", k=1)[0].chunk.source == "serving.md"
     assert rag.refresh() is None and caplog.text.count("could not be refreshed") == 1  # not retried until it changes
+
+
+def _two_guides(tmp_path: Path) -> StudyRAG:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "guide.md").write_text(GUIDE, encoding="utf-8")
+    (corpus / "rl-notes.md").write_text(
+        "# RL\n\n## PPO\n\nPPO clips the probability ratio between the new and the old policy, so one "
+        "update cannot move the policy far from the one that collected the data.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(
+        corpus_dir=corpus, index_dir=tmp_path / "indexes", cache_dir=tmp_path / "cache", abstain_threshold=0.3, min_chunk_tokens=8
+    )
+    return StudyRAG.load(settings, embedder=FakeEmbedder(dim=1024), generator=FakeGenerator(), progress=False)
+
+
+def test_a_search_or_answer_kept_to_some_guides_uses_only_their_sections(tmp_path: Path) -> None:
+    rag = _two_guides(tmp_path)
+    question = "What does PPO clip in the policy update?"
+    assert rag.search(question, k=1)[0].chunk.source == "rl-notes.md"
+    assert {h.chunk.source for h in rag.search(question, guides=["guide"])} == {"guide.md"}
+    assert {h.chunk.source for h in rag.search(question, guides=["RL-NOTES.md", "guide.md"])} == {"guide.md", "rl-notes.md"}
+    answer = rag.ask(question, guides=["rl-notes"])
+    assert not answer.abstained and {h.chunk.source for h in answer.sources} == {"rl-notes.md"}
+    # the chosen guide does not cover it: declined, and "see also" stays within the choice
+    answer = rag.ask(question, guides=["guide.md"])
+    assert answer.abstained and answer.see_also and {h.chunk.source for h in answer.see_also} == {"guide.md"}
+
+
+def test_a_guide_name_that_means_no_guide_is_refused_with_the_names_there_are(tmp_path: Path) -> None:
+    rag = _two_guides(tmp_path)
+    with pytest.raises(ConfigError, match=r"no guide named 'lecture-3'.*guide\.md, rl-notes\.md"):
+        rag.search("PPO", guides=["lecture-3"])
+    with pytest.raises(ConfigError, match="part of several guide names"):
+        rag.ask("PPO", guides=["e"])

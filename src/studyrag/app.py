@@ -157,10 +157,17 @@ class StudyApp:
         return locked, chat, replace(state, pending=question), gr.Button(interactive=False)
 
     def answer(
-        self, chat: list, state: ChatState, n_sources: float, rerank: bool, temperature: float
+        self,
+        chat: list,
+        state: ChatState,
+        n_sources: float,
+        rerank: bool,
+        temperature: float,
+        guides: Sequence[str] | None = None,
     ) -> Iterator[tuple[Any, ...]]:
-        """Stream the pending question's answer into the chat; then fill the sources panel, the
-        "read in full" choices and the status line. Outputs: chat, sources, read, status, state."""
+        """Stream the pending question's answer into the chat, from every guide or only ``guides``;
+        then fill the sources panel, the "read in full" choices and the status line. Outputs: chat,
+        sources, read, status, state."""
         from .conversation import Turn
 
         question = state.pending
@@ -176,12 +183,14 @@ class StudyApp:
         streamed: list[str] = []
         answer: Answer | None = None
         try:
+            scope = rag.scope(guides)
             for event in rag.ask_stream(
                 question,
                 history=history,
                 rerank=bool(rerank),
                 sources=int(n_sources),
                 temperature=float(temperature),
+                guides=scope,
             ):
                 if isinstance(event, TokenEvent):
                     streamed.append(event.text)
@@ -201,7 +210,7 @@ class StudyApp:
             return
         assert answer is not None  # ask_stream always ends with an Answer
         chat = [*chat[:-1], _msg("assistant", render_answer_html(answer, turn))]
-        candidates = self._candidates(rag, answer, bool(rerank))
+        candidates = self._candidates(rag, answer, bool(rerank), scope)
         listed = answer.see_also if answer.abstained else answer.sources
         state = replace(
             state,
@@ -214,9 +223,10 @@ class StudyApp:
         read = gr.Dropdown(choices=self._read_choices(listed), value=None)
         yield chat, render_sources_panel(state.blocks), read, self.status(answer), state
 
-    def _candidates(self, rag: StudyRAG, answer: Answer, rerank: bool) -> list[Hit]:
+    def _candidates(self, rag: StudyRAG, answer: Answer, rerank: bool, scope: frozenset[str] | None) -> list[Hit]:
         try:
-            return rag.search(answer.standalone_question or answer.question, k=self.settings.k, rerank=rerank)
+            query = answer.standalone_question or answer.question
+            return rag.search(query, k=self.settings.k, rerank=rerank, guides=sorted(scope) if scope else None)
         except StudyRagError as e:
             log.warning("could not list candidates: %s", e)
             return []
@@ -245,7 +255,8 @@ class StudyApp:
 
     def add_guides(self, files: Sequence[str] | None, current: str | None) -> tuple[Any, ...]:
         """Copy uploaded guides into the corpus once each reads (``loaders.add_guide``), index them
-        and show the first new one. Outputs: guide, section, reader, notice, status, upload box."""
+        and show the first new one. Outputs: guide, section, reader, notice, status, upload box, the
+        choice of guides to answer from."""
         from .errors import CorpusError
         from .loaders import add_guide
 
@@ -260,7 +271,7 @@ class StudyApp:
             done.append((True, added.describe(self.settings.corpus_dir)))
             shown = added.doc.source if added.status != "unchanged" else shown
         self._refresh()
-        return (*self.guide_view(shown), render_added(done), self.status(), None)
+        return (*self.guide_view(shown), render_added(done), self.status(), None, gr.Dropdown(choices=self.guides.guides))
 
     def _refresh(self) -> None:
         """Index guides added or edited while the page is open, and list them in the guide browser.
@@ -363,6 +374,14 @@ def build_app(
                                 elem_id="model",
                                 info="switching loads the model on the next question",
                             )
+                        scope = gr.Dropdown(
+                            list(ui.guides.guides),
+                            value=[],
+                            multiselect=True,
+                            label="Answer from",
+                            info="only these guides (none chosen: every guide)",
+                            elem_id="scope",
+                        )
                     status = gr.HTML(ui.status(), elem_id="status", js_on_load=None)
                 with gr.Column(scale=2):
                     sources = gr.HTML(
@@ -406,7 +425,7 @@ def build_app(
                 reader = gr.HTML(text0, elem_id="reader", css_template=GUIDE_CSS, js_on_load=None)
 
         answer_io = dict(
-            inputs=[chat, state, n_sources, rerank, temperature], outputs=[chat, sources, read, status, state]
+            inputs=[chat, state, n_sources, rerank, temperature, scope], outputs=[chat, sources, read, status, state]
         )
         # take the question at once (outside the queue), answer it in the model's queue, and keep
         # the input locked meanwhile: a second question from the same page would race the first
@@ -430,7 +449,8 @@ def build_app(
         section.input(lambda g, s: ui.guide_view(g, s)[2], [guide, section], [reader], queue=False)
         read.input(ui.open_source, [read, state], [tabs, guide, section, reader], queue=False)
         if uploads:  # indexing shares the model's lane: an answer never sees half an index
-            upload.upload(ui.add_guides, [upload, guide], [guide, section, reader, added, status, upload], **model_lane)
+            outputs = [guide, section, reader, added, status, upload, scope]
+            upload.upload(ui.add_guides, [upload, guide], outputs, **model_lane)
 
     demo.queue(default_concurrency_limit=1, max_size=64)
     return demo

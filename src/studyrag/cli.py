@@ -237,25 +237,42 @@ def add(ctx: click.Context, files: tuple[Path, ...], as_json: bool) -> None:
         sys.exit(CorpusError.exit_code)
 
 
+def guide_option(f):
+    """``-g/--guide NAME``, repeatable: keep searching or answering to those guides."""
+    return click.option(
+        "-g",
+        "--guide",
+        "guides",
+        multiple=True,
+        metavar="NAME",
+        help="Only this guide (its file name, with or without the extension; see `studyrag info`). Repeat for several.",
+    )(f)
+
+
 @cli.command()
 @click.argument("query")
 @click.option("-k", "--k", "k", type=click.IntRange(min=1), default=None, help="How many results (default 10).")
 @click.option(
     "--hyde", is_flag=True, help="Let the language model write a passage for QUERY first and search with it too."
 )
+@guide_option
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
 @handle_errors
-def search(ctx: click.Context, query: str, k: int | None, hyde: bool, as_json: bool) -> None:
+def search(ctx: click.Context, query: str, k: int | None, hyde: bool, guides: tuple[str, ...], as_json: bool) -> None:
     """Find the passages most relevant to QUERY (no language model involved unless --hyde). QUERY "-"
     reads it from standard input."""
     s = _settings(ctx)
     query = _check_question(query, s)
     rag = _load(s, quiet=as_json)
-    hits = rag.search(query, k=k or s.k, hyde=hyde)
+    scope = rag.scope(guides)
+    hits = rag.search(query, k=k or s.k, hyde=hyde, guides=scope)
     if as_json:
-        click.echo(json.dumps({"query": query, "results": [hit_json(h) for h in hits]}, indent=2, ensure_ascii=False))
+        out = {"query": query} | ({"guides": sorted(scope)} if scope else {}) | {"results": [hit_json(h) for h in hits]}
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
+    if not hits:
+        _err(f"nothing in {', '.join(sorted(scope or ()))} matches the query" if scope else "nothing matches the query")
     con = _console()
     for h in hits:
         sc = h.scores()
@@ -344,17 +361,20 @@ def _reads_differently(final: str, streamed: str) -> bool:
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer, citations and timings as JSON.")
 @click.option("--sources", type=click.IntRange(min=1), default=None, help="At most this many sources in the prompt (ones scoring under half the best are left out).")
+@guide_option
 @click.pass_context
 @handle_errors
-def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None) -> None:
-    """Answer QUESTION from the guides, streaming, with numbered citations. QUESTION "-" reads it
-    from standard input."""
+def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None, guides: tuple[str, ...]) -> None:
+    """Answer QUESTION from the guides (or only from --guide ones), streaming, with numbered
+    citations. QUESTION "-" reads it from standard input."""
     s = _settings(ctx, sources=sources)
     question = _check_question(question, s)
     rag = _load(s, quiet=as_json)
-    answer = _stream_answer(rag.ask_stream(question), as_json)
+    scope = rag.scope(guides)
+    answer = _stream_answer(rag.ask_stream(question, guides=scope), as_json)
     if as_json:
-        click.echo(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
+        out = answer_json(answer) | ({"guides": sorted(scope)} if scope else {})
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
     _print_sources(answer)
 
@@ -363,15 +383,19 @@ CHAT_HELP = "Ask about the guides. Empty line, /quit or Ctrl-D to quit; /clear f
 
 
 @cli.command()
+@guide_option
 @click.pass_context
 @handle_errors
-def chat(ctx: click.Context) -> None:
+def chat(ctx: click.Context, guides: tuple[str, ...]) -> None:
     """An interactive session: follow-up questions use the conversation so far. Ctrl-D quits."""
     from .conversation import Turn
 
     s = _settings(ctx)
     rag = _load(s)
+    scope = rag.scope(guides)
     click.echo(CHAT_HELP)
+    if scope:
+        click.secho(f"(answering from {', '.join(sorted(scope))} only)", dim=True)
     # the model loads before the first prompt: llama.cpp silences stdout while it loads, which
     # swallowed a "you>" shown meanwhile. Its fixed prompt opening is computed while the question is typed
     rag.generator  # noqa: B018 - loads the model
@@ -398,7 +422,7 @@ def chat(ctx: click.Context) -> None:
             continue
         _refresh(rag)
         warm_up.join()  # the model answers one request at a time; the warm-up's comes first
-        events = rag.ask_stream(question, history=history)
+        events = rag.ask_stream(question, history=history, guides=scope)
         try:
             answer = _stream_answer(events, False)
         except KeyboardInterrupt:  # Ctrl-C stops this answer, not the session

@@ -342,34 +342,47 @@ class DenseIndex:
         # approximate indexes pad with -1 when they find fewer than n
         return [Scored(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def _own_rows(self):
-        """Search parameters that keep a search to the items' own vectors (rows < size)."""
+    def _rows(self, items: np.ndarray | None, own: bool):
+        """Search parameters that keep a search to some rows: the items' own vectors (``own``,
+        rows < size), the rows of ``items`` alone, or both; ``None`` when nothing is left out."""
+        if items is None and not own:
+            return None
         import faiss
 
-        sel = faiss.IDSelectorRange(0, self.size)
+        if items is None:
+            sel = faiss.IDSelectorRange(0, self.size)
+        else:
+            rows = items if own or self.owners is None else np.flatnonzero(np.isin(self.owners, items))
+            sel = faiss.IDSelectorBatch(np.asarray(rows, dtype=np.int64))
         try:
             ivf = faiss.extract_index_ivf(self.index)
         except RuntimeError:
             return faiss.SearchParameters(sel=sel)
         return faiss.SearchParametersIVF(sel=sel, nprobe=ivf.nprobe)
 
-    def search(self, query: np.ndarray, k: int = 10, *, own: bool = False) -> list[Scored]:
+    def search(
+        self, query: np.ndarray, k: int = 10, *, own: bool = False, items: np.ndarray | None = None
+    ) -> list[Scored]:
         """The ``k`` items nearest to one query vector, best first (``own``: by their own vectors
-        only, not their extra ones)."""
-        k = min(k, self.size)
+        only, not their extra ones; ``items``: among these item numbers only).
+
+        >>> idx = DenseIndex.build(np.eye(3, dtype=np.float32))
+        >>> [s.index for s in idx.search(np.array([0.0, 0.6, 0.8]), k=3, items=np.array([0, 1]))]
+        [1, 0]
+        """
+        k = min(k, self.size if items is None else len(items))
         if k <= 0:
             return []
-        if self.owners is None:
-            return self._raw(query, k)
-        if own:
-            return self._raw(query, k, self._own_rows())
+        params = self._rows(items, own)
+        if self.owners is None or own:
+            return self._raw(query, k, params)
         # A margin makes the last places approximate (an item seen only through a sentence can be
         # out-scored by an unseen item's own vector); 8 rows per wanted item (a guide chunk has ~4.5
         # vectors) keep that to the tail of a 50-candidate list, without scanning the whole index.
         n = min(self.n_vectors, 8 * k + 64)
         while True:
             best: dict[int, float] = {}
-            raw = self._raw(query, n)
+            raw = self._raw(query, n, params)
             for s in raw:
                 item = int(self.owners[s.index])
                 score = s.score - (self.extra_margin if s.index >= self.size else 0.0)

@@ -18,10 +18,11 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Settings
-from .errors import BadQuestionError, StudyRagError
+from .errors import BadQuestionError, ConfigError, StudyRagError
 from .records import Answer, Chunk, Hit, TokenEvent
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from .rerank import Reranker
     from .store import BuildStats, Index
 
-__all__ = ["StudyRAG", "validate_question"]
+__all__ = ["StudyRAG", "pick_guides", "validate_question"]
 
 log = logging.getLogger("studyrag")
 
@@ -82,6 +83,29 @@ def _corpus_signature(settings: Settings) -> tuple[tuple[str, int, int], ...] | 
         return tuple((p.name, st.st_size, st.st_mtime_ns) for p in corpus_files(settings.corpus_dir) for st in [p.stat()])
     except (OSError, StudyRagError):
         return None
+
+
+def pick_guides(names: Sequence[str], sources: Sequence[str]) -> frozenset[str]:
+    """The guides among ``sources`` that ``names`` mean, in any case: each name is a guide's file
+    name, its name without the extension (which may mean several files), or a part of one name.
+    Raises ``ConfigError`` naming the guides there are when a name means none, or the ones it
+    could mean when it is part of several names.
+
+    >>> sorted(pick_guides(["RL.md", "notes", "gloss"], ["rl.md", "notes.pdf", "notes.md", "ai-glossary.txt"]))
+    ['ai-glossary.txt', 'notes.md', 'notes.pdf', 'rl.md']
+    """
+    picked: set[str] = set()
+    for name in names:
+        key = name.strip().casefold()
+        found = [g for g in sources if key in (g.casefold(), Path(g).stem.casefold())]
+        found = found or [g for g in sources if key and key in g.casefold()]
+        if len(found) > 1 and not any(key == Path(g).stem.casefold() for g in found):
+            raise ConfigError(f"{name!r} is part of several guide names ({', '.join(found)}): give more of the one you mean")
+        if not found:
+            shown = ", ".join(sources[:12]) + (f" and {len(sources) - 12} more" if len(sources) > 12 else "")
+            raise ConfigError(f"no guide named {name!r} in the index; its guides are {shown} (see `studyrag info`)")
+        picked.update(found)
+    return frozenset(picked)
 
 
 class StudyRAG:
@@ -211,17 +235,33 @@ class StudyRAG:
 
     # ------------------------------------------------------------------ retrieval
     def search(
-        self, query: str, k: int | None = None, *, rerank: bool | None = None, hyde: bool = False
+        self,
+        query: str,
+        k: int | None = None,
+        *,
+        rerank: bool | None = None,
+        hyde: bool = False,
+        guides: Sequence[str] | None = None,
     ) -> list[Hit]:
         """Top ``k`` hits for ``query``: fused BM25 + dense, reranked when a reranker is on. With
         ``hyde`` the model first writes a passage for the query, which joins the dense query
-        (``hyde.py``; what answering does when ``Settings.hyde`` is on)."""
+        (``hyde.py``; what answering does when ``Settings.hyde`` is on). ``guides`` keeps the search
+        to those guides (names as in :meth:`guide_names`, see :func:`pick_guides`)."""
         from .hyde import hypothetical_passage
 
         query = validate_question(query, self.settings.max_question_chars)
+        scope = self.scope(guides)
         passage = hypothetical_passage(self.generator, query, max_tokens=self.settings.hyde_tokens) if hyde else ""
-        hits, _ = self._retrieve(query, k or self.settings.k, rerank=rerank, expansion=passage)
+        hits, _ = self._retrieve(query, k or self.settings.k, rerank=rerank, expansion=passage, guides=scope)
         return hits
+
+    def guide_names(self) -> list[str]:
+        """The source names of the guides in the index, sorted."""
+        return sorted({c.source for c in self.chunks})
+
+    def scope(self, guides: Sequence[str] | None) -> frozenset[str] | None:
+        """The guides a search is kept to (:func:`pick_guides` over this index), ``None`` for all."""
+        return None if not guides else pick_guides(guides, self.guide_names())
 
     def answer_prompt(self, question: str, sources: Sequence[Hit], max_sources: int) -> Prompt:
         """The answer prompt for ``question`` over ``sources``, as the settings shape it (bold key
@@ -243,12 +283,18 @@ class StudyRAG:
         )
 
     def _retrieve(
-        self, query: str, k: int, *, rerank: bool | None = None, expansion: str = ""
+        self,
+        query: str,
+        k: int,
+        *,
+        rerank: bool | None = None,
+        expansion: str = "",
+        guides: frozenset[str] | None = None,
     ) -> tuple[list[Hit], dict[str, float]]:
         use_rerank = (self.settings.rerank if rerank is None else rerank) and self.reranker is not None
         t0 = time.perf_counter()
         n_candidates = max(k, self.settings.rerank_candidates) if use_rerank else k
-        hits = self.retriever.search(query, n_candidates, expansion=expansion)
+        hits = self.retriever.search(query, n_candidates, expansion=expansion, guides=guides)
         t1 = time.perf_counter()
         if use_rerank:
             from .rerank import rerank_hits
@@ -258,10 +304,17 @@ class StudyRAG:
         return hits[:k], {"retrieve_s": t1 - t0, "rerank_s": t2 - t1 if use_rerank else 0.0}
 
     # ------------------------------------------------------------------ answering
-    def ask(self, question: str, *, history: Sequence[Turn] = (), rerank: bool | None = None) -> Answer:
-        """Answer ``question`` from the guides, citing sources as ``[n]``."""
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        rerank: bool | None = None,
+        guides: Sequence[str] | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the guides (or only from ``guides``), citing sources as ``[n]``."""
         answer: Answer | None = None
-        for event in self.ask_stream(question, history=history, rerank=rerank):
+        for event in self.ask_stream(question, history=history, rerank=rerank, guides=guides):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None  # ask_stream always ends with an Answer
@@ -275,8 +328,10 @@ class StudyRAG:
         rerank: bool | None = None,
         sources: int | None = None,
         temperature: float | None = None,
+        guides: Sequence[str] | None = None,
     ) -> Iterator[TokenEvent | Answer]:
-        """Yield ``TokenEvent``s as the model writes, then the final ``Answer``.
+        """Yield ``TokenEvent``s as the model writes, then the final ``Answer``. ``guides`` keeps
+        the answer to those guides (as in :meth:`search`); declining then means they lack it.
 
         The final answer's text may differ from the streamed text: citations the model forgot are
         attributed afterwards, and ones pointing at a source that does not support the sentence are
@@ -307,6 +362,7 @@ class StudyRAG:
         s = self.settings
         t_start = time.perf_counter()
         question = validate_question(question, s.max_question_chars)
+        scope = self.scope(guides)
         # an instruction typed around the question ("You are a pirate now.", "reply only with 'OK'")
         # steers neither retrieval nor the answer
         standalone = without_asides(question)
@@ -316,7 +372,7 @@ class StudyRAG:
             standalone = rewrite_followup(history, standalone, self.generator)
             timings["rewrite_s"] = time.perf_counter() - t
         n_sources = sources or s.sources
-        hits, t_ret = self._retrieve(standalone, max(n_sources, 5), rerank=rerank)
+        hits, t_ret = self._retrieve(standalone, max(n_sources, 5), rerank=rerank, guides=scope)
         timings.update(t_ret)
 
         def finish(text: str, **fields) -> Answer:
@@ -332,7 +388,7 @@ class StudyRAG:
 
         def weak(query: str, found: list[Hit]) -> bool:
             """Nothing close enough to answer from, unless one hit holds every query term."""
-            confidence = self.retriever.confidence(query) if found else None
+            confidence = self.retriever.confidence(query, scope) if found else None
             return should_abstain_on_retrieval(
                 found, s.abstain_threshold, confidence=confidence
             ) and not matches_every_term(query, found, tokenize)
@@ -343,7 +399,7 @@ class StudyRAG:
         if focus:
             # instructions around the question ("You are a pirate now. ...?") can drown it: when
             # the question alone finds its sections, answer from those
-            focus_hits, t_focus = self._retrieve(focus, max(n_sources, 5), rerank=rerank)
+            focus_hits, t_focus = self._retrieve(focus, max(n_sources, 5), rerank=rerank, guides=scope)
             timings.update({f"focus_{k}": v for k, v in t_focus.items()})
             if not weak(focus, focus_hits):
                 low, hits, asked = False, focus_hits, focus
@@ -364,7 +420,9 @@ class StudyRAG:
             passage = hypothetical_passage(gen, asked, max_tokens=s.hyde_tokens)
             timings["hyde_s"] = time.perf_counter() - t
             if passage:
-                hits, t_hyde = self._retrieve(asked, max(n_sources, 5), rerank=rerank, expansion=passage)
+                hits, t_hyde = self._retrieve(
+                    asked, max(n_sources, 5), rerank=rerank, expansion=passage, guides=scope
+                )
                 for key, seconds in t_hyde.items():  # the second retrieval adds to the first
                     timings[key] = timings.get(key, 0.0) + seconds
         t = time.perf_counter()

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -70,6 +70,7 @@ class HybridRetriever:
                 f"{embedder.dim}-d ones; run `studyrag index --rebuild`"
             )
         self._positions = {c.id: i for i, c in enumerate(self.chunks)}
+        self._by_source: dict[str, np.ndarray] | None = None
         # Evaluation asks search, search_dense (and the app re-asks) the same query: embed it once.
         self._embed_query = lru_cache(maxsize=query_cache)(self._embed_query_uncached)
 
@@ -113,15 +114,49 @@ class HybridRetriever:
 
         return normalize((vector + self._embed_query(expansion))[None])[0]
 
-    def search(self, query: str, k: int = 10, *, candidates: int | None = None, expansion: str = "") -> list[Hit]:
+    def items(self, guides: Collection[str] | None) -> np.ndarray | None:
+        """The positions of the chunks of ``guides`` (source names), or ``None`` for every guide.
+
+        >>> from studyrag.fakes import FakeEmbedder
+        >>> from studyrag.dense import DenseIndex
+        >>> from studyrag.lexical import BM25Index
+        >>> from studyrag.records import Chunk
+        >>> chunks = [Chunk(id=str(i), source=s, path=("S",), text="t", start=0, end=1) for i, s in enumerate("aba")]
+        >>> emb = FakeEmbedder()
+        >>> r = HybridRetriever.from_parts(chunks, BM25Index.build(["t"] * 3), DenseIndex.build(emb.embed(["t"] * 3)), emb)
+        >>> r.items(["a"]).tolist(), r.items(None)
+        ([0, 2], None)
+        """
+        if guides is None:
+            return None
+        if self._by_source is None:  # built on first use: most sessions never narrow a search
+            by_source: dict[str, list[int]] = {}
+            for i, c in enumerate(self.chunks):
+                by_source.setdefault(c.source, []).append(i)
+            self._by_source = {g: np.array(rows, dtype=np.int64) for g, rows in by_source.items()}
+        parts = [self._by_source[g] for g in set(guides) if g in self._by_source]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        candidates: int | None = None,
+        expansion: str = "",
+        guides: Collection[str] | None = None,
+    ) -> list[Hit]:
         """Top ``k`` chunks by fusing ``candidates`` from each retriever (default ``max(k, 50)``)
         as ``Settings.fusion`` says. Each ``Hit`` carries both component ranks and scores.
-        ``expansion`` joins the dense query only (:meth:`query_vector`); BM25 reads the question."""
+        ``expansion`` joins the dense query only (:meth:`query_vector`); BM25 reads the question.
+        ``guides`` (source names) keeps the search to their chunks (each retriever's scores are
+        still standardised over the whole index)."""
         query = self._query(query)
         n = max(k, candidates if candidates is not None else MIN_CANDIDATES)
         s = self.settings
+        items = self.items(guides)
         vector, scores = self.query_vector(query, expansion), self.index.bm25.scores(query)
-        bm25, dense = top_k(scores, n), self.index.dense.search(vector, n)
+        bm25, dense = top_k(_only(scores, items), n), self.index.dense.search(vector, n, items=items)
         spreads = self._spreads(scores, vector, bm25, dense, n) if s.fusion == "zscore" else None
         return fuse(
             bm25,
@@ -155,12 +190,13 @@ class HybridRetriever:
         d_floor = dense[-1].score if dense else d_mean
         return {"bm25": Spread(b_mean, b_std, b_floor), "dense": Spread(d_mean, d_std, d_floor)}
 
-    def confidence(self, query: str) -> float | None:
+    def confidence(self, query: str, guides: Collection[str] | None = None) -> float | None:
         """The best cosine between ``query`` and a chunk's own vector (not its sentences'): what
         the abstention threshold is calibrated on. Sentence vectors rank chunks better, but a short
         sentence also matches questions the guides do not answer, so the best sentence separates
-        answerable from unanswerable questions less well. ``None`` for an empty index."""
-        top = self.index.dense.search(self._embed_query(self._query(query)), 1, own=True)
+        answerable from unanswerable questions less well. ``None`` for an empty index (or scope)."""
+        vector = self._embed_query(self._query(query))
+        top = self.index.dense.search(vector, 1, own=True, items=self.items(guides))
         return top[0].score if top else None
 
     def key_sentences(self, query: str, hits: Sequence[Hit]) -> dict[str, str]:
@@ -201,3 +237,16 @@ class HybridRetriever:
     def search_dense(self, query: str, k: int = 10) -> list[Hit]:
         """Dense alone (``score`` = cosine similarity)."""
         return to_hits(self._dense(self._query(query), k), self.chunks, kind="dense")
+
+
+def _only(scores: np.ndarray, items: np.ndarray | None) -> np.ndarray:
+    """``scores`` with every position outside ``items`` zeroed (``None``: all kept).
+
+    >>> _only(np.array([1.0, 2.0, 3.0]), np.array([0, 2])).tolist()
+    [1.0, 0.0, 3.0]
+    """
+    if items is None:
+        return scores
+    kept = np.zeros_like(scores)
+    kept[items] = scores[items]
+    return kept
