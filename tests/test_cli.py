@@ -5,6 +5,7 @@ non-zero exit code, never a traceback."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -291,6 +292,35 @@ def test_chat_answers_clears_and_quits_after_the_model_has_loaded(run, monkeypat
     assert "(conversation cleared)" in res.output
     # llama.cpp silences stdout while loading: the model is loaded before the first "you>" is shown
     assert events[:3] == ["loaded", "joined", "asked"]
+
+
+def _started(thread: threading.Thread) -> threading.Thread:
+    thread.start()
+    return thread
+
+
+def test_chat_keeps_to_the_guides_chosen_at_start_or_with_slash_guide(run, tmp_path, monkeypatch) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
+    (corpus / "rl-notes.md").write_text("# RL\n\n## PPO\n\nPPO clips the policy ratio so one update stays small.\n")
+    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    monkeypatch.setattr(StudyRAG, "warm_up_in_background", lambda self: _started(threading.Thread(target=lambda: None)))
+    scopes: list[frozenset[str] | None] = []
+    real_stream = StudyRAG.ask_stream
+
+    def ask_stream(self, question, **kwargs):
+        scopes.append(kwargs.get("guides"))
+        yield from real_stream(self, question, **kwargs)
+
+    monkeypatch.setattr(StudyRAG, "ask_stream", ask_stream)
+    q = "How does PagedAttention store the KV cache?\n"
+    typed = f"{q}/guide nosuch\n/guide serving rl\n{q}/guide\n{q}/quit\n"
+    res = run("chat", "--guide", "rl-notes", stdin=typed)
+    assert res.exit_code == 0, res.output
+    assert scopes == [frozenset({"rl-notes.md"}), frozenset({"rl-notes.md", "serving.md"}), None]
+    assert "(answering from rl-notes.md only)" in res.output and "(answering from every guide)" in res.output
+    assert "no guide named 'nosuch'" in res.output
 
 
 def test_chat_indexes_a_guide_added_during_the_session_before_the_next_question(run, tmp_path, monkeypatch) -> None:

@@ -379,7 +379,10 @@ def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None, g
     _print_sources(answer)
 
 
-CHAT_HELP = "Ask about the guides. Empty line, /quit or Ctrl-D to quit; /clear forgets the conversation."
+CHAT_HELP = (
+    "Ask about the guides. Empty line, /quit or Ctrl-D to quit; /clear forgets the conversation; "
+    "/guide NAME... answers from those guides only (/guide alone: from every guide again)."
+)
 
 
 @cli.command()
@@ -395,7 +398,7 @@ def chat(ctx: click.Context, guides: tuple[str, ...]) -> None:
     scope = rag.scope(guides)
     click.echo(CHAT_HELP)
     if scope:
-        click.secho(f"(answering from {', '.join(sorted(scope))} only)", dim=True)
+        _say_scope(scope)
     # the model loads before the first prompt: llama.cpp silences stdout while it loads, which
     # swallowed a "you>" shown meanwhile. Its fixed prompt opening is computed while the question is typed
     rag.generator  # noqa: B018 - loads the model
@@ -417,6 +420,14 @@ def chat(ctx: click.Context, guides: tuple[str, ...]) -> None:
             history.clear()
             click.echo("(conversation cleared)")
             continue
+        if command.split()[0] == "/guide":
+            try:
+                scope = rag.scope(question.split()[1:])
+            except StudyRagError as e:
+                _err(str(e))
+                continue
+            _say_scope(scope)
+            continue
         if re.fullmatch(r"/\w+", command):  # a mistyped command is not a question for the guides
             _err(f"unknown command {command}: type /help")
             continue
@@ -435,6 +446,10 @@ def chat(ctx: click.Context, guides: tuple[str, ...]) -> None:
             continue
         _print_sources(answer)
         history.append(Turn(question=answer.standalone_question or question, answer=answer.text))
+
+
+def _say_scope(scope: frozenset[str] | None) -> None:
+    click.secho(f"(answering from {', '.join(sorted(scope))} only)" if scope else "(answering from every guide)", dim=True)
 
 
 @cli.command()
