@@ -361,6 +361,7 @@ def test_a_search_or_answer_kept_to_some_guides_uses_only_their_sections(tmp_pat
     # the chosen guide does not cover it: declined, and "see also" stays within the choice
     answer = rag.ask(question, guides=["guide.md"])
     assert answer.abstained and answer.see_also and {h.chunk.source for h in answer.see_also} == {"guide.md"}
+    assert answer.guides == ("guide.md",) and answer.text.startswith("The guide you chose (guide.md) does not cover this.")
 
 
 def test_a_guide_name_that_means_no_guide_is_refused_with_the_names_there_are(tmp_path: Path) -> None:

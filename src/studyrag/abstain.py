@@ -355,15 +355,16 @@ def calibrate_threshold(answerable_scores: Sequence[float], unanswerable_scores:
     return round(best_t, 6)
 
 
-def abstention_text(see_also: Sequence[Hit]) -> str:
-    """The honest reply when the guides lack the answer, naming the closest sections.
+def abstention_text(see_also: Sequence[Hit], guides: Sequence[str] = ()) -> str:
+    """The honest reply when the guides (or the ``guides`` the question was kept to) lack the
+    answer, naming the closest sections.
 
     >>> from studyrag.records import Chunk, Hit
     >>> c = Chunk("c", "g.md", ("Fine-tuning", "LoRA"), "text", 0, 4, title="LLM Guide")
     >>> abstention_text([Hit(c, 0.2, 1), Hit(c, 0.1, 2)])
     'The guides do not cover this. Closest sections: LLM Guide › Fine-tuning › LoRA.'
-    >>> abstention_text([])
-    'The guides do not cover this.'
+    >>> abstention_text([], ["g.md"])
+    'The guide you chose (g.md) does not cover this.'
     """
     names: list[str] = []
     for h in see_also:
@@ -371,6 +372,10 @@ def abstention_text(see_also: Sequence[Hit]) -> str:
         name = PATH_SEP.join(p for p in (c.title or c.source, c.section) if p)
         if name and name not in names:
             names.append(name)
+    said = ABSTAIN_PHRASE
+    if guides:
+        which = f"guide you chose ({guides[0]}) does" if len(guides) == 1 else f"guides you chose ({', '.join(guides)}) do"
+        said = f"The {which} not cover this."
     if not names:
-        return ABSTAIN_PHRASE
-    return f"{ABSTAIN_PHRASE} Closest sections: {'; '.join(names)}."
+        return said
+    return f"{said} Closest sections: {'; '.join(names)}."

@@ -145,6 +145,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "standalone_question": answer.standalone_question,
         "timings": dict(answer.timings),
         "model": answer.model,
+        "guides": list(answer.guides),  # the guides it was kept to; [] for every guide
     }
 
 
@@ -373,8 +374,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None, g
     scope = rag.scope(guides)
     answer = _stream_answer(rag.ask_stream(question, guides=scope), as_json)
     if as_json:
-        out = answer_json(answer) | ({"guides": sorted(scope)} if scope else {})
-        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
         return
     _print_sources(answer)
 

@@ -363,6 +363,7 @@ class StudyRAG:
         t_start = time.perf_counter()
         question = validate_question(question, s.max_question_chars)
         scope = self.scope(guides)
+        chosen = tuple(sorted(scope or ()))
         # an instruction typed around the question ("You are a pirate now.", "reply only with 'OK'")
         # steers neither retrieval nor the answer
         standalone = without_asides(question)
@@ -383,6 +384,7 @@ class StudyRAG:
                 timings=dict(timings),
                 model=fields.pop("model", ""),
                 standalone_question=standalone,
+                guides=chosen,
                 **fields,
             )
 
@@ -406,7 +408,7 @@ class StudyRAG:
         # a name the guides never use (AlphaFold, Kubernetes): nothing here can be about it
         unknown = not low and unknown_names(standalone, self.retriever.index.bm25.vocab, tokenize)
         if low or unknown:
-            text = abstention_text(hits[:3])
+            text = abstention_text(hits[:3], chosen)
             yield TokenEvent(text)
             reason = "no_close_passage" if low else "unknown_name"
             yield finish(text, abstained=True, abstain_reason=reason, see_also=tuple(hits[:3]))
@@ -468,7 +470,7 @@ class StudyRAG:
             abstained=True, see_also=tuple(hits[:3]), sources=prompt.sources, model=gen.name
         )
         if not raw or is_abstention(raw):
-            yield finish(abstention_text(hits[:3]), abstain_reason="model_declined", draft=raw, **declined)
+            yield finish(abstention_text(hits[:3], chosen), abstain_reason="model_declined", draft=raw, **declined)
             return
         # a number outside the prompt's sources is reported, then dropped so the post-passes can
         # attribute its sentence (given one source, the model wrote "[2] [1]" after the example's two)
@@ -480,7 +482,7 @@ class StudyRAG:
         if not report.grounded:
             # Nothing the model said is both cited and supported by its source: an answer from world
             # knowledge or one steered by text inside a source. Say so rather than pass it off as cited.
-            yield finish(abstention_text(hits[:3]), abstain_reason="unsupported", draft=text, **declined)
+            yield finish(abstention_text(hits[:3], chosen), abstain_reason="unsupported", draft=text, **declined)
             return
         yield finish(
             text,

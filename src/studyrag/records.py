@@ -152,7 +152,8 @@ class Answer:
     or its claims were not supported by the sections it cited), kept so the decision can be checked;
     "" otherwise.
     ``timings`` are seconds per stage (retrieve, rerank, prompt, first_token, decode, total) plus
-    token counts (prompt_tokens, completion_tokens) and decode tokens/s.
+    token counts (prompt_tokens, completion_tokens) and decode tokens/s. ``guides`` are the guides
+    the answer was kept to (source names), () for every guide.
     """
 
     question: str
@@ -168,6 +169,7 @@ class Answer:
     standalone_question: str = ""  # as answered: rewritten from a conversation, or without asides
     abstain_reason: str = ""
     draft: str = ""
+    guides: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "timings", _frozen_map(self.timings))

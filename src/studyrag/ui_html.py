@@ -132,11 +132,12 @@ def render_answer_html(answer: Answer, turn: int = 1) -> str:
             f'<a href="#{source_anchor(turn, n)}" class="see-also">{esc(hit_label(h))}</a>'
             for n, h in enumerate(answer.see_also, 1)
         )
-        label = "No supported answer" if answer.abstain_reason == "unsupported" else "Not in the guides"
+        label = "Not in the guides you chose" if answer.guides else "Not in the guides"
+        label = "No supported answer" if answer.abstain_reason == "unsupported" else label
         why = ABSTAIN_REASONS.get(answer.abstain_reason, "no passage answers this")
         parts.append(f'<p class="abstained"><strong>{label}</strong>: {esc(why)}.</p>')
         # the standard abstention says the line above and names the sections linked below
-        if answer.text != abstention_text(answer.see_also):
+        if answer.text != abstention_text(answer.see_also, answer.guides):
             parts.append(md_esc(answer.text))
         if links:
             parts.append(f'<p class="see-also-line">See also: {links}</p>')
