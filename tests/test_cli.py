@@ -78,6 +78,25 @@ def test_search_human_output_shows_rank_section_and_component_scores(run) -> Non
     assert "bm25" in res.output and "dense" in res.output
 
 
+def test_remove_takes_a_guide_out_of_the_corpus_and_the_index_and_keeps_the_file(run, tmp_path, monkeypatch) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
+    (corpus / "rl-notes.md").write_text("# RL\n\n## PPO\n\nPPO clips the policy ratio so one update stays small.\n")
+    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    assert "rl-notes.md" in run("search", "PPO clips the policy ratio", "--json").output
+    res = run("remove", "rl", "--json")  # a part of a name is not enough to remove a guide
+    assert res.exit_code == 2 and "no guide named 'rl'; the guides are rl-notes.md, serving.md" in res.output
+    res = run("remove", "RL-NOTES", "--json")
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.output)
+    kept = Path(row["kept"])
+    assert row["guide"] == "rl-notes.md" and kept.parent == corpus / ".removed" and "PPO clips" in kept.read_text()
+    assert sorted(p.name for p in corpus.iterdir()) == [".removed", "serving.md"]
+    res = run("search", "PPO clips the policy ratio", "--json")
+    assert {r["source"] for r in json.loads(res.output)["results"]} == {"serving.md"}
+
+
 def test_search_and_ask_keep_to_the_guides_named_with_guide(run, tmp_path, monkeypatch) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -94,7 +113,7 @@ def test_search_and_ask_keep_to_the_guides_named_with_guide(run, tmp_path, monke
     assert data["guides"] == ["serving.md"] and {c["source"] for c in data["citations"]} == {"serving.md"}
     res = run("search", "PPO", "-g", "lecture-3")
     assert res.exit_code == 2
-    assert "no guide named 'lecture-3' in the index; its guides are rl-notes.md, serving.md" in res.output
+    assert "no guide named 'lecture-3'; the guides are rl-notes.md, serving.md" in res.output
 
 
 def test_ask_json_answer_cites_the_section_it_came_from(run) -> None:
@@ -352,7 +371,7 @@ def test_chat_indexes_a_guide_added_during_the_session_before_the_next_question(
 
 
 def test_every_read_command_offers_json_and_help(run) -> None:
-    for command in ("search", "ask", "index", "info", "eval", "bench", "add"):
+    for command in ("search", "ask", "index", "info", "eval", "bench", "add", "remove"):
         res = run(command, "--help")
         assert res.exit_code == 0 and "--json" in res.output, command
 

@@ -238,6 +238,29 @@ def add(ctx: click.Context, files: tuple[Path, ...], as_json: bool) -> None:
         sys.exit(CorpusError.exit_code)
 
 
+@cli.command()
+@click.argument("names", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+@click.pass_context
+@handle_errors
+def remove(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
+    """Take the guides NAMES (file names, with or without the extension) out of the corpus folder and
+    the index. Each file is kept in the corpus folder's .removed/ folder: move it back to undo."""
+    from .loaders import guide_files, remove_guide
+    from .pipeline import pick_guides
+
+    s = _settings(ctx)
+    paths, _ = guide_files(s.corpus_dir)
+    picked = sorted(pick_guides(names, [p.name for p in paths], partial=False))
+    done = [{"guide": name, "kept": str(remove_guide(s.corpus_dir, name))} for name in picked]
+    if not as_json:
+        for d in done:
+            click.echo(f"removed {d['guide']} from {s.corpus_dir}; kept as {d['kept']}")
+    _load(s, quiet=as_json)  # the index forgets them now
+    if as_json:
+        click.echo(json.dumps(done, indent=2, ensure_ascii=False))
+
+
 def guide_option(f):
     """``-g/--guide NAME``, repeatable: keep searching or answering to those guides."""
     return click.option(

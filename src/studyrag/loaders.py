@@ -31,7 +31,7 @@ from .structure import clean_title, first_heading, markdown_sections, parser
 from .webpage import html_markdown
 from .word import docx_markdown
 
-__all__ = ["SUFFIXES", "AddedGuide", "add_guide", "describe_guide", "guide_files", "load_corpus", "load_document", "parse_document", "repair_text", "section_count", "split_front_matter"]
+__all__ = ["SUFFIXES", "AddedGuide", "add_guide", "describe_guide", "guide_files", "load_corpus", "load_document", "parse_document", "remove_guide", "repair_text", "section_count", "split_front_matter"]
 
 log = logging.getLogger("studyrag")
 
@@ -146,7 +146,9 @@ class AddedGuide:
         return f"{self.status} {describe_guide(self.doc)} in {corpus_dir}{kept}"
 
 
-REPLACED = ".replaced"  # in the corpus folder, hidden, so never read as a guide
+# in the corpus folder, hidden, so never read as guides: replaced and removed guides, kept
+REPLACED = ".replaced"
+REMOVED = ".removed"
 
 
 def add_guide(corpus_dir: Path, path: Path) -> AddedGuide:
@@ -192,15 +194,40 @@ def add_guide(corpus_dir: Path, path: Path) -> AddedGuide:
     return AddedGuide(doc, "replaced" if kept else "added", kept)
 
 
-def _keep_old(target: Path) -> Path:
-    """Copy ``target`` to ``.replaced/STEM.YYYYmmdd-HHMMSS[-N]SUFFIX`` beside it; return the copy's path."""
-    folder = target.parent / REPLACED
+def remove_guide(corpus_dir: Path, name: str) -> Path:
+    """Take the guide file ``name`` out of ``corpus_dir``, keeping it in ``corpus_dir/.removed/``
+    under a timestamped name (returned), so a removal can be undone by moving it back.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "rl.md").write_text("# RL")
+    >>> kept = remove_guide(d, "rl.md")
+    >>> kept.parent.name, kept.read_text(), (d / "rl.md").exists()
+    ('.removed', '# RL', False)
+    """
+    corpus_dir = Path(corpus_dir)
+    paths, _ = guide_files(corpus_dir)
+    target = next((p for p in paths if p.name == name), None)
+    if target is None:
+        raise CorpusError(f"{name} is not a guide in {corpus_dir}: give a name `studyrag info` lists")
+    try:
+        return _keep_old(target, REMOVED, move=True)
+    except OSError as e:
+        raise CorpusError(f"could not move {name} out of {corpus_dir} ({e.strerror or e}): check that it is writable") from e
+
+
+def _keep_old(target: Path, folder_name: str = REPLACED, *, move: bool = False) -> Path:
+    """Copy (or ``move``) ``target`` to ``FOLDER/STEM.YYYYmmdd-HHMMSS[-N]SUFFIX`` beside it; return the new path."""
+    folder = target.parent / folder_name
     folder.mkdir(exist_ok=True)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     n = 0
     while (kept := folder / f"{target.stem}.{stamp}{f'-{n}' if n else ''}{target.suffix}").exists():
         n += 1
-    shutil.copy2(target, kept)
+    if move:
+        os.replace(target, kept)
+    else:
+        shutil.copy2(target, kept)
     return kept
 
 

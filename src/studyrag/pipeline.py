@@ -85,11 +85,11 @@ def _corpus_signature(settings: Settings) -> tuple[tuple[str, int, int], ...] | 
         return None
 
 
-def pick_guides(names: Sequence[str], sources: Sequence[str]) -> frozenset[str]:
+def pick_guides(names: Sequence[str], sources: Sequence[str], *, partial: bool = True) -> frozenset[str]:
     """The guides among ``sources`` that ``names`` mean, in any case: each name is a guide's file
-    name, its name without the extension (which may mean several files), or a part of one name.
-    Raises ``ConfigError`` naming the guides there are when a name means none, or the ones it
-    could mean when it is part of several names.
+    name, its name without the extension (which may mean several files), or (``partial``) a part
+    of one name. Raises ``ConfigError`` naming the guides there are when a name means none, or the
+    ones it could mean when it is part of several names.
 
     >>> sorted(pick_guides(["RL.md", "notes", "gloss"], ["rl.md", "notes.pdf", "notes.md", "ai-glossary.txt"]))
     ['ai-glossary.txt', 'notes.md', 'notes.pdf', 'rl.md']
@@ -98,12 +98,12 @@ def pick_guides(names: Sequence[str], sources: Sequence[str]) -> frozenset[str]:
     for name in names:
         key = name.strip().casefold()
         found = [g for g in sources if key in (g.casefold(), Path(g).stem.casefold())]
-        found = found or [g for g in sources if key and key in g.casefold()]
+        found = found or [g for g in sources if partial and key and key in g.casefold()]
         if len(found) > 1 and not any(key == Path(g).stem.casefold() for g in found):
             raise ConfigError(f"{name!r} is part of several guide names ({', '.join(found)}): give more of the one you mean")
         if not found:
             shown = ", ".join(sources[:12]) + (f" and {len(sources) - 12} more" if len(sources) > 12 else "")
-            raise ConfigError(f"no guide named {name!r} in the index; its guides are {shown} (see `studyrag info`)")
+            raise ConfigError(f"no guide named {name!r}; the guides are {shown} (see `studyrag info`)")
         picked.update(found)
     return frozenset(picked)
 
