@@ -503,6 +503,21 @@ def test_uploaded_guides_are_copied_indexed_and_shown_and_a_bad_one_is_named(tmp
     assert "DPO skips the reward model" in kept.read_text() and "PPO clips" in (corpus / "rlhf.md").read_text()
 
 
+def test_the_guide_shown_can_be_removed_but_not_the_last_one(tmp_path):
+    ui, corpus = _one_guide_app(tmp_path)
+    _, _, _, notice, *_ = ui.remove_guide("advanced-ai-knowledge-cheatsheet.md")
+    assert "is the only guide" in notice and (corpus / "advanced-ai-knowledge-cheatsheet.md").exists()
+    (corpus / "rlhf.md").write_text("# RLHF notes\n\n## DPO\n\nDPO skips the reward model and trains on preference pairs.\n")
+    ui._refresh()
+    guide, _, reader, notice, status, scope = ui.remove_guide("rlhf.md")
+    (kept,) = (corpus / ".removed").iterdir()
+    assert f"removed rlhf.md; kept as {kept}" in notice and "DPO skips" in kept.read_text()
+    assert not (corpus / "rlhf.md").exists() and "1 guide" in status
+    assert guide.value == "advanced-ai-knowledge-cheatsheet.md" and [s for _, s in scope.choices] == [guide.value]
+    assert all(h.chunk.source != "rlhf.md" for h in ui.rag.search("DPO preference pairs reward model"))
+    assert ui.remove_guide(None) == (gr.skip(),) * 6  # cancelled in the page
+
+
 def test_uploads_are_offered_only_on_a_page_this_machine_alone_can_open(rag, monkeypatch):
     seen: list[bool] = []
     monkeypatch.setattr(serving, "build_app", lambda rag, settings, uploads: seen.append(uploads) or gr.Blocks())

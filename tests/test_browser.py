@@ -336,6 +336,22 @@ def test_an_uploaded_guide_is_added_shown_and_answered_from(page, tmp_path):
     wait_answer(page, ask(page, "How does axolotl regrowth rebuild a lost limb?"))
     assert "axolotl-notes.md" in sources_text(page)
 
+    # and removed again, after the page asks first
+    page.get_by_role("tab", name="Browse the guides").click()
+    page.locator("#guide input").click()
+    page.locator("ul[role=listbox] li", has_text="Axolotl Notes").click()
+    page.wait_for_function("() => document.querySelector('#reader').innerText.includes('blastema')")
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.locator("#remove-guide").click()
+    page.wait_for_timeout(500)
+    assert asked and "axolotl-notes.md" in asked[0] and "chunks from 7 guides" in page.locator("#status").inner_text()
+    page.once("dialog", lambda d: d.accept())
+    page.locator("#remove-guide").click()
+    page.wait_for_function("() => document.querySelector('#added').innerText.includes('removed axolotl-notes.md')")
+    assert "chunks from 6 guides" in page.locator("#status").inner_text()
+    assert page.locator("#guide input").input_value() != "Axolotl Notes"
+
 
 # --------------------------------------------------------------------------------------------- docs
 

@@ -273,6 +273,27 @@ class StudyApp:
         self._refresh()
         return (*self.guide_view(shown), render_added(done), self.status(), None, gr.Dropdown(choices=self.guides.guides))
 
+    def remove_guide(self, source: str | None) -> tuple[Any, ...]:
+        """Take the guide shown out of the corpus folder (kept in its ``.removed/``) and the index,
+        then show the first guide left. The last guide stays: an index needs one. Outputs: guide,
+        section, reader, notice, status, the choice of guides to answer from."""
+        from .errors import CorpusError
+        from .loaders import remove_guide
+
+        if not source:  # nothing shown, or the removal was not confirmed
+            return (gr.skip(),) * 6
+        if len(self.guides.guides) <= 1:
+            notice = render_added([(False, f"{source} is the only guide: add another before removing it")])
+            return (gr.skip(), gr.skip(), gr.skip(), notice, gr.skip(), gr.skip())
+        try:
+            kept = remove_guide(self.settings.corpus_dir, source)
+        except CorpusError as e:
+            return (gr.skip(), gr.skip(), gr.skip(), render_added([(False, str(e))]), gr.skip(), gr.skip())
+        self._refresh()
+        first = self.guides.guides[0][1] if self.guides.guides else None
+        notice = render_added([(True, f"removed {source}; kept as {kept}")])
+        return (*self.guide_view(first), notice, self.status(), gr.Dropdown(choices=self.guides.guides, value=[], multiselect=True))
+
     def _refresh(self) -> None:
         """Index guides added or edited while the page is open, and list them in the guide browser.
         A failed refresh warns and keeps the loaded index."""
@@ -422,6 +443,8 @@ def build_app(
                         elem_id="section",
                         scale=2,
                     )
+                    if uploads:
+                        remove = gr.Button("Remove this guide", elem_id="remove-guide", size="sm", scale=0, min_width=150)
                 reader = gr.HTML(text0, elem_id="reader", css_template=GUIDE_CSS, js_on_load=None)
 
         answer_io = dict(
@@ -451,6 +474,10 @@ def build_app(
         if uploads:  # indexing shares the model's lane: an answer never sees half an index
             outputs = [guide, section, reader, added, status, upload, scope]
             upload.upload(ui.add_guides, [upload, guide], outputs, **model_lane)
+            # asked in the page first; a cancelled removal reaches remove_guide as None
+            confirm = "(g) => (g && confirm(`Remove ${g} from the guides? The file is kept in .removed/.`)) ? g : null"
+            outputs = [guide, section, reader, added, status, scope]
+            remove.click(ui.remove_guide, [guide], outputs, js=confirm, **model_lane)
 
     demo.queue(default_concurrency_limit=1, max_size=64)
     return demo
