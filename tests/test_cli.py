@@ -59,6 +59,17 @@ def run(root, monkeypatch):
     return invoke
 
 
+def _corpus(tmp_path: Path, monkeypatch, *, rl: bool = False) -> Path:
+    """A corpus folder of GUIDE as serving.md (and ``rl``: a one-section rl-notes.md), made the current one."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
+    if rl:
+        (corpus / "rl-notes.md").write_text("# RL\n\n## PPO\n\nPPO clips the policy ratio so one update stays small.\n")
+    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    return corpus
+
+
 def test_search_json_follows_the_contract(run) -> None:
     res = run("search", "How does PagedAttention store the KV cache?", "--k", "2", "--json")
     assert res.exit_code == 0, res.output
@@ -79,11 +90,7 @@ def test_search_human_output_shows_rank_section_and_component_scores(run) -> Non
 
 
 def test_remove_takes_a_guide_out_of_the_corpus_and_the_index_and_keeps_the_file(run, tmp_path, monkeypatch) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
-    (corpus / "rl-notes.md").write_text("# RL\n\n## PPO\n\nPPO clips the policy ratio so one update stays small.\n")
-    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    corpus = _corpus(tmp_path, monkeypatch, rl=True)
     assert "rl-notes.md" in run("search", "PPO clips the policy ratio", "--json").output
     res = run("remove", "rl", "--json")  # a part of a name is not enough to remove a guide
     assert res.exit_code == 2 and "no guide named 'rl'; the guides are rl-notes.md, serving.md" in res.output
@@ -98,11 +105,7 @@ def test_remove_takes_a_guide_out_of_the_corpus_and_the_index_and_keeps_the_file
 
 
 def test_search_and_ask_keep_to_the_guides_named_with_guide(run, tmp_path, monkeypatch) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
-    (corpus / "rl-notes.md").write_text("# RL\n\n## PPO\n\nPPO clips the policy ratio so one update stays small.\n")
-    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    _corpus(tmp_path, monkeypatch, rl=True)
     res = run("search", "How does PagedAttention store the KV cache?", "-g", "rl-notes", "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
@@ -319,11 +322,7 @@ def _started(thread: threading.Thread) -> threading.Thread:
 
 
 def test_chat_keeps_to_the_guides_chosen_at_start_or_with_slash_guide(run, tmp_path, monkeypatch) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
-    (corpus / "rl-notes.md").write_text("# RL\n\n## PPO\n\nPPO clips the policy ratio so one update stays small.\n")
-    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    _corpus(tmp_path, monkeypatch, rl=True)
     monkeypatch.setattr(StudyRAG, "warm_up_in_background", lambda self: _started(threading.Thread(target=lambda: None)))
     scopes: list[frozenset[str] | None] = []
     real_stream = StudyRAG.ask_stream
@@ -343,10 +342,7 @@ def test_chat_keeps_to_the_guides_chosen_at_start_or_with_slash_guide(run, tmp_p
 
 
 def test_chat_indexes_a_guide_added_during_the_session_before_the_next_question(run, tmp_path, monkeypatch) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
-    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    corpus = _corpus(tmp_path, monkeypatch)
     def no_warm_up(self):
         import threading
 
@@ -437,10 +433,7 @@ def test_a_terminal_that_cannot_read_a_character_does_not_end_the_chat(run, monk
 
 
 def test_add_copies_readable_guides_indexes_them_and_names_the_rest(run, tmp_path, monkeypatch) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
-    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    corpus = _corpus(tmp_path, monkeypatch)
     new = tmp_path / "rlhf.md"
     new.write_text("# RLHF\n\n## DPO\n\nDPO trains on preference pairs without a reward model.\n", encoding="utf-8")
     (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4")
@@ -457,10 +450,7 @@ def test_add_copies_readable_guides_indexes_them_and_names_the_rest(run, tmp_pat
 
 
 def test_add_over_a_different_guide_of_the_same_name_keeps_the_old_one(run, tmp_path, monkeypatch) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "serving.md").write_text(GUIDE, encoding="utf-8")
-    monkeypatch.setenv("STUDYRAG_CORPUS_DIR", str(corpus))
+    corpus = _corpus(tmp_path, monkeypatch)
     newer = tmp_path / "serving.md"
     newer.write_text("# Serving\n\n## Batching\n\nContinuous batching admits requests every step.\n", encoding="utf-8")
     res = run("add", str(newer), "--json")
