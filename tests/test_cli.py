@@ -102,6 +102,7 @@ def test_remove_takes_a_guide_out_of_the_corpus_and_the_index_and_keeps_the_file
     assert sorted(p.name for p in corpus.iterdir()) == [".removed", "serving.md"]
     res = run("search", "PPO clips the policy ratio", "--json")
     assert {r["source"] for r in json.loads(res.output)["results"]} == {"serving.md"}
+    assert f"1 removed guide file in {corpus / '.removed'}" in run("info").output
 
 
 def test_search_and_ask_keep_to_the_guides_named_with_guide(run, tmp_path, monkeypatch) -> None:

@@ -481,6 +481,7 @@ def _say_scope(scope: frozenset[str] | None) -> None:
 @handle_errors
 def info(ctx: click.Context, as_json: bool) -> None:
     """Show the models (location, size), CPU/CUDA, the index status and the guides it holds."""
+    from .loaders import REMOVED, REPLACED
     from .models import cuda_available, describe_models
     from .store import index_status
 
@@ -514,6 +515,10 @@ def info(ctx: click.Context, as_json: bool) -> None:
         width = max(len(g.source) for g in status.guides)
         for g in status.guides:
             con.print(f"  {g.source:<{width}}  {g.chunks:>4} chunks  {g.title}", markup=False)
+    for folder, what in ((REPLACED, "replaced"), (REMOVED, "removed")):
+        kept = [p for p in (s.corpus_dir / folder).glob("*") if p.is_file()]
+        if kept:
+            con.print(f"[bold]Kept[/bold]    {len(kept)} {what} guide file{'s' * (len(kept) > 1)} in {s.corpus_dir / folder}", markup=True)
 
 
 @cli.command(name="eval")
