@@ -450,6 +450,22 @@ def test_add_copies_readable_guides_indexes_them_and_names_the_rest(run, tmp_pat
     assert res.exit_code == 0 and json.loads(res.output)[0]["status"] == "unchanged"
 
 
+def test_add_takes_the_guides_of_a_folder_and_names_what_it_skips(run, tmp_path, monkeypatch) -> None:
+    corpus = _corpus(tmp_path, monkeypatch)
+    notes = tmp_path / "notes"
+    (notes / "week2").mkdir(parents=True)
+    (notes / "rl.md").write_text("# RL\n\n## PPO\n\nPPO clips the policy ratio.\n")
+    (notes / "gans.txt").write_text("GANs pit a generator against a discriminator.\n")
+    (notes / "slides.pptx").write_bytes(b"PK")
+    res = run("add", str(notes), "--json")
+    assert res.exit_code == 0, res.output
+    rows = {Path(r["file"]).name: r["status"] for r in json.loads(res.output)}
+    assert rows == {"gans.txt": "added", "rl.md": "added", "slides.pptx": "skipped", "week2": "skipped"}
+    assert sorted(p.name for p in corpus.iterdir()) == ["gans.txt", "rl.md", "serving.md"]
+    res = run("add", str(notes))
+    assert "skipped in" in res.output and "slides.pptx, week2/" in res.output and "unchanged rl.md" in res.output
+
+
 def test_add_over_a_different_guide_of_the_same_name_keeps_the_old_one(run, tmp_path, monkeypatch) -> None:
     corpus = _corpus(tmp_path, monkeypatch)
     newer = tmp_path / "serving.md"

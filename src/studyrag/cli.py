@@ -204,21 +204,31 @@ def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print what happened to each file as JSON.")
 @click.pass_context
 @handle_errors
 def add(ctx: click.Context, files: tuple[Path, ...], as_json: bool) -> None:
-    """Copy guide FILES (.md, .txt, .pdf, .docx, .html) into the corpus folder and index them. Each file
-    is read first: one that cannot be (a scanned PDF, a broken file) is named with the reason and
-    not copied, and the exit code is 4. A different guide of the same name is replaced, and its old
-    version kept in the corpus folder's .replaced/ folder."""
+    """Copy guide FILES (.md, .txt, .pdf, .docx, .html; a folder: the guides in it) into the corpus
+    folder and index them. Each file is read first: one that cannot be (a scanned PDF, a broken
+    file) is named with the reason and not copied, and the exit code is 4. A different guide of the
+    same name is replaced, and its old version kept in the corpus folder's .replaced/ folder."""
     from .errors import CorpusError
-    from .loaders import add_guide, section_count
+    from .loaders import add_guide, guide_files, section_count
 
     s = _settings(ctx)
     done: list[dict[str, Any]] = []
+    paths: list[Path] = []
     for path in files:
+        if not path.is_dir():
+            paths.append(path)
+            continue
+        found, others = guide_files(path)  # a folder: its guides, not its subfolders
+        paths += found
+        done += [{"file": str(path / o), "status": "skipped", "reason": "not a guide file"} for o in others]
+        if others and not as_json:
+            click.secho(f"skipped in {path} (not guide files): {', '.join(others)}", dim=True, err=True)
+    for path in paths:
         try:
             added = add_guide(s.corpus_dir, path)
         except CorpusError as e:
