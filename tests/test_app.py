@@ -327,6 +327,18 @@ def test_an_answer_kept_to_chosen_guides_cites_and_lists_only_them(ui):
     assert "no guide named &#x27;no-such-guide.md&#x27;" in chat[-1]["content"]
 
 
+def test_save_notes_holds_every_answer_with_its_sources_once_there_is_one(ui):
+    assert ui.notes_file(ChatState()).interactive is False
+    first = ask(ui, "What is PagedAttention?", ChatState())[-1]
+    _, _, _, _, state = ask(ui, "What does AlphaFold predict?", first[4], first[0])[-1]
+    button = ui.notes_file(state)
+    assert button.interactive is not False and button.value
+    text = Path(button.value["path"] if isinstance(button.value, dict) else button.value).read_text(encoding="utf-8")
+    assert text.startswith("# StudyRAG notes, ") and text.count("\n## ") == 2
+    assert "## What is PagedAttention?" in text and "[1]" in text and "Sources:\n1. " in text
+    assert "## What does AlphaFold predict?" in text and "The guides do not cover this." in text
+
+
 def test_follow_up_is_rewritten_and_numbered_separately(ui):
     first = ask(ui, "What is LoRA?", ChatState())[-1]
     chat, panel, _, _, state = ask(ui, "How does it reduce memory?", first[4], first[0])[-1]

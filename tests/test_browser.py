@@ -296,6 +296,19 @@ def test_answers_keep_to_the_guides_chosen_to_answer_from(page):
         assert "advanced-ai-glossary-248-topics" in text and "Evil" not in text, text
 
 
+def test_save_notes_downloads_the_conversation_with_its_sources(page, tmp_path):
+    assert page.locator("#save-notes").is_disabled()  # nothing to save yet
+    wait_answer(page, ask(page, "What is PagedAttention?"))
+    page.wait_for_selector("#save-notes:not([disabled])")
+    with page.expect_download() as download:
+        page.locator("#save-notes").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert saved.name.startswith("studyrag-notes-") and saved.suffix == ".md"
+    assert "## What is PagedAttention?" in text and "Sources:\n1. " in text
+
+
 def test_cited_source_opens_in_the_guide_browser(page):
     wait_answer(page, ask(page, "What is PagedAttention?"))
     page.locator("#read-source input").click()

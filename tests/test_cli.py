@@ -342,6 +342,20 @@ def test_chat_keeps_to_the_guides_chosen_at_start_or_with_slash_guide(run, tmp_p
     assert "no guide named 'nosuch'" in res.output
 
 
+def test_chat_saves_its_answers_with_their_sources_as_notes_and_never_overwrites(run, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(StudyRAG, "warm_up_in_background", lambda self: _started(threading.Thread(target=lambda: None)))
+    notes, taken = tmp_path / "notes.md", tmp_path / "taken.md"
+    taken.write_text("mine")
+    typed = f"/save {notes}\nHow does PagedAttention store the KV cache?\n/save {taken}\n/save {notes}\n/quit\n"
+    res = run("chat", stdin=typed)
+    assert res.exit_code == 0, res.output
+    assert "nothing to save yet" in res.output and f"{taken} already exists" in res.output and taken.read_text() == "mine"
+    assert f"(saved 1 answer to {notes})" in res.output
+    text = notes.read_text(encoding="utf-8")
+    assert text.startswith("# StudyRAG notes, ") and "## How does PagedAttention store the KV cache?" in text
+    assert "[1]" in text and "Sources:\n1. serving.md › PagedAttention" in text
+
+
 def test_chat_indexes_a_guide_added_during_the_session_before_the_next_question(run, tmp_path, monkeypatch) -> None:
     corpus = _corpus(tmp_path, monkeypatch)
     def no_warm_up(self):

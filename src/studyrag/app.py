@@ -24,6 +24,7 @@ from .config import Settings
 from .errors import StudyRagError
 from .loaders import SUFFIXES
 from .records import Answer, Hit, TokenEvent
+from .transcript import answer_markdown, notes_document
 from .ui_html import (
     GUIDE_CSS,
     SOURCES_CSS,
@@ -97,6 +98,7 @@ class ChatState:
     pending: str = ""  # the question waiting in the queue
     blocks: tuple[tuple[str, str], ...] = ()  # (question, sources html) per answer, oldest first
     readable: tuple[tuple[str, str], ...] = ()  # (source, section) of the newest answer's sources
+    notes: tuple[str, ...] = ()  # each answer as Markdown with its sources (transcript.answer_markdown)
 
 
 def _msg(role: str, content: str) -> dict[str, str]:
@@ -219,6 +221,7 @@ class StudyApp:
             asked=turn,
             blocks=(*state.blocks, (question, render_sources_html(answer, candidates, turn))),
             readable=tuple((h.chunk.source, h.chunk.section) for h in listed),
+            notes=(*state.notes, answer_markdown(answer)),
         )
         read = gr.Dropdown(choices=self._read_choices(listed), value=None)
         yield chat, render_sources_panel(state.blocks), read, self.status(answer), state
@@ -234,6 +237,20 @@ class StudyApp:
     @staticmethod
     def _read_choices(hits: Sequence[Hit]) -> list[tuple[str, int]]:
         return [(f"[{n}] {hit_label(h)}", n - 1) for n, h in enumerate(hits, 1)]
+
+    @staticmethod
+    def notes_file(state: ChatState) -> Any:
+        """The "Save notes" button, holding this conversation's answers as a Markdown file (written
+        to a new temporary folder; Gradio serves it from there), or disabled before any answer."""
+        if not state.notes:
+            return gr.DownloadButton(value=None, interactive=False)
+        import datetime as dt
+        import tempfile
+
+        now = dt.datetime.now()
+        path = Path(tempfile.mkdtemp(prefix="studyrag-")) / f"studyrag-notes-{now:%Y%m%d-%H%M%S}.md"
+        path.write_text(notes_document(state.notes, now), encoding="utf-8")
+        return gr.DownloadButton(value=str(path), interactive=True)
 
     def clear(self) -> tuple[list, str, Any, str, ChatState]:
         return [], render_sources_panel(()), gr.Dropdown(choices=[], value=None), self.status(), ChatState()
@@ -358,6 +375,9 @@ def build_app(
                         )
                         ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask", min_width=80)
                         clear = gr.Button("Clear", scale=1, elem_id="clear", min_width=80)
+                        notes = gr.DownloadButton(
+                            "Save notes", scale=1, elem_id="save-notes", min_width=80, interactive=False
+                        )
                     with gr.Accordion("Settings", open=True):
                         with gr.Row():
                             n_sources = gr.Slider(
@@ -454,19 +474,20 @@ def build_app(
         # the input locked meanwhile: a second question from the same page would race the first
         take_io = {"outputs": [box, chat, state, ask], "queue": False}
         unlock = {"fn": _unlock, "inputs": None, "outputs": [box, ask], "queue": False}
+        save = {"fn": ui.notes_file, "inputs": [state], "outputs": [notes], "queue": False}
         for trigger in (box.submit, ask.click):
             trigger(ui.take_question, [box, chat, state], **take_io).then(
                 ui.answer, **answer_io, **model_lane
-            ).then(**unlock)
+            ).then(**unlock).then(**save)
 
         def pick_example(evt: gr.SelectData, chat: list, state: ChatState) -> tuple[Any, ...]:
             return ui.take_question(evt.value["text"], chat, state)
 
         chat.example_select(pick_example, [chat, state], **take_io).then(
             ui.answer, **answer_io, **model_lane
-        ).then(**unlock)
+        ).then(**unlock).then(**save)
         for trigger in (clear.click, chat.clear):  # the button and the chatbot's own bin icon
-            trigger(ui.clear, None, [chat, sources, read, status, state], queue=False)
+            trigger(ui.clear, None, [chat, sources, read, status, state], queue=False).then(**save)
         model.input(ui.switch_model, [model], [status], **model_lane)
         guide.input(lambda g: ui.guide_view(g), [guide], [guide, section, reader], queue=False)
         section.input(lambda g, s: ui.guide_view(g, s)[2], [guide, section], [reader], queue=False)

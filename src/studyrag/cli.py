@@ -11,7 +11,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -414,7 +414,8 @@ def ask(ctx: click.Context, question: str, as_json: bool, sources: int | None, g
 
 CHAT_HELP = (
     "Ask about the guides. Empty line, /quit or Ctrl-D to quit; /clear forgets the conversation; "
-    "/guide NAME... answers from those guides only (/guide alone: from every guide again)."
+    "/guide NAME... answers from those guides only (/guide alone: from every guide again); "
+    "/save [FILE] writes the answers so far, with their sources, as Markdown notes."
 )
 
 
@@ -437,6 +438,7 @@ def chat(ctx: click.Context, guides: tuple[str, ...]) -> None:
     rag.generator  # noqa: B018 - loads the model
     warm_up = rag.warm_up_in_background()
     history: list[Turn] = []
+    answers: list[Answer] = []
     while True:
         try:
             question = click.prompt("you", prompt_suffix="> ", default="", show_default=False)
@@ -452,6 +454,9 @@ def chat(ctx: click.Context, guides: tuple[str, ...]) -> None:
         if command == "/clear":
             history.clear()
             click.echo("(conversation cleared)")
+            continue
+        if command.split()[0] == "/save":
+            _save_notes(question.strip()[len("/save") :].strip(), answers)
             continue
         if command.split()[0] == "/guide":
             try:
@@ -478,7 +483,31 @@ def chat(ctx: click.Context, guides: tuple[str, ...]) -> None:
             _err(str(e))
             continue
         _print_sources(answer)
+        answers.append(answer)
         history.append(Turn(question=answer.standalone_question or question, answer=answer.text))
+
+
+def _save_notes(name: str, answers: Sequence[Answer]) -> None:
+    """``/save``: the chat's answers as Markdown (``transcript.py``) in a new file ``name`` (default:
+    studyrag-notes-<time>.md here). An existing file is never overwritten."""
+    import datetime as dt
+
+    from .transcript import transcript_markdown
+
+    if not answers:
+        _err("nothing to save yet: ask a question first")
+        return
+    target = Path(name).expanduser() if name else Path(f"studyrag-notes-{dt.datetime.now():%Y%m%d-%H%M%S}.md")
+    try:
+        with open(target, "x", encoding="utf-8") as f:  # "x": fails if it exists
+            f.write(transcript_markdown(answers))
+    except FileExistsError:
+        _err(f"{target} already exists: give another file name, /save NAME.md")
+        return
+    except OSError as e:
+        _err(f"could not write {target} ({e.strerror or e}): give a file in a folder you can write to")
+        return
+    click.secho(f"(saved {len(answers)} answer{'s' * (len(answers) > 1)} to {target})", dim=True)
 
 
 def _say_scope(scope: frozenset[str] | None) -> None:
