@@ -103,6 +103,7 @@ def test_remove_takes_a_guide_out_of_the_corpus_and_the_index_and_keeps_the_file
     res = run("search", "PPO clips the policy ratio", "--json")
     assert {r["source"] for r in json.loads(res.output)["results"]} == {"serving.md"}
     assert f"1 removed guide file in {corpus / '.removed'}" in run("info").output
+    assert json.loads(run("info", "--json").output)["kept"] == {"replaced": [], "removed": [str(kept)]}
 
 
 def test_search_and_ask_keep_to_the_guides_named_with_guide(run, tmp_path, monkeypatch) -> None:

@@ -532,6 +532,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
         "models": [m.__dict__ if not hasattr(m, "_asdict") else m._asdict() for m in models],
         "cuda": cuda_available(),
         "index": dataclasses.asdict(status),
+        # guide files replaced by `add` or taken out by `remove`, kept in the corpus folder
+        "kept": {what: sorted(str(p) for p in (s.corpus_dir / folder).glob("*") if p.is_file()) for folder, what in ((REPLACED, "replaced"), (REMOVED, "removed"))},
     }
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
@@ -554,10 +556,10 @@ def info(ctx: click.Context, as_json: bool) -> None:
         width = max(len(g.source) for g in status.guides)
         for g in status.guides:
             con.print(f"  {g.source:<{width}}  {g.chunks:>4} chunks  {g.title}", markup=False)
-    for folder, what in ((REPLACED, "replaced"), (REMOVED, "removed")):
-        kept = [p for p in (s.corpus_dir / folder).glob("*") if p.is_file()]
+    for what, kept in data["kept"].items():
         if kept:
-            con.print(f"[bold]Kept[/bold]    {len(kept)} {what} guide file{'s' * (len(kept) > 1)} in {s.corpus_dir / folder}", markup=True)
+            where = Path(kept[0]).parent
+            con.print(f"[bold]Kept[/bold]    {len(kept)} {what} guide file{'s' * (len(kept) > 1)} in {where}", markup=True)
 
 
 @cli.command(name="eval")
