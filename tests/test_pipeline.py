@@ -358,10 +358,17 @@ def test_a_search_or_answer_kept_to_some_guides_uses_only_their_sections(tmp_pat
     assert {h.chunk.source for h in rag.search(question, guides=["RL-NOTES.md", "guide.md"])} == {"guide.md", "rl-notes.md"}
     answer = rag.ask(question, guides=["rl-notes"])
     assert not answer.abstained and {h.chunk.source for h in answer.sources} == {"rl-notes.md"}
-    # the chosen guide does not cover it: declined, and "see also" stays within the choice
+    # the chosen guide does not cover it: declined, naming its closest sections and the other
+    # guide's that would answer
     answer = rag.ask(question, guides=["guide.md"])
-    assert answer.abstained and answer.see_also and {h.chunk.source for h in answer.see_also} == {"guide.md"}
+    assert answer.abstained and [h.chunk.source for h in answer.see_also][:2] == ["guide.md", "guide.md"]
+    assert answer.see_also[-1].chunk.source == "rl-notes.md"
     assert answer.guides == ("guide.md",) and answer.text.startswith("The guide you chose (guide.md) does not cover this.")
+    assert answer.text.endswith("Other guides may: RL › PPO.")
+    # nothing elsewhere is close either: no such line
+    answer = rag.ask("Who won the 1998 World Cup?", guides=["guide.md"])
+    assert answer.abstained and "Other guides" not in answer.text
+    assert {h.chunk.source for h in answer.see_also} == {"guide.md"}
 
 
 def test_a_guide_name_that_means_no_guide_is_refused_with_the_names_there_are(tmp_path: Path) -> None:

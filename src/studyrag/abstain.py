@@ -355,27 +355,35 @@ def calibrate_threshold(answerable_scores: Sequence[float], unanswerable_scores:
     return round(best_t, 6)
 
 
-def abstention_text(see_also: Sequence[Hit], guides: Sequence[str] = ()) -> str:
+def abstention_text(see_also: Sequence[Hit], guides: Sequence[str] = (), elsewhere: Sequence[Hit] = ()) -> str:
     """The honest reply when the guides (or the ``guides`` the question was kept to) lack the
-    answer, naming the closest sections.
+    answer, naming the closest sections, and those ``elsewhere`` in the other guides.
 
     >>> from studyrag.records import Chunk, Hit
     >>> c = Chunk("c", "g.md", ("Fine-tuning", "LoRA"), "text", 0, 4, title="LLM Guide")
     >>> abstention_text([Hit(c, 0.2, 1), Hit(c, 0.1, 2)])
     'The guides do not cover this. Closest sections: LLM Guide › Fine-tuning › LoRA.'
-    >>> abstention_text([], ["g.md"])
-    'The guide you chose (g.md) does not cover this.'
+    >>> rl = Chunk("r", "rl.md", ("PPO",), "text", 0, 4, title="RL")
+    >>> abstention_text([], ["g.md"], [Hit(rl, 0.5, 1)])
+    'The guide you chose (g.md) does not cover this. Other guides may: RL › PPO.'
     """
-    names: list[str] = []
-    for h in see_also:
-        c = h.chunk
-        name = PATH_SEP.join(p for p in (c.title or c.source, c.section) if p)
-        if name and name not in names:
-            names.append(name)
     said = ABSTAIN_PHRASE
     if guides:
         which = f"guide you chose ({guides[0]}) does" if len(guides) == 1 else f"guides you chose ({', '.join(guides)}) do"
         said = f"The {which} not cover this."
-    if not names:
-        return said
-    return f"{said} Closest sections: {'; '.join(names)}."
+    if names := _section_names(see_also):
+        said += f" Closest sections: {'; '.join(names)}."
+    if names := _section_names(elsewhere):
+        said += f" Other guides may: {'; '.join(names)}."
+    return said
+
+
+def _section_names(hits: Sequence[Hit]) -> list[str]:
+    """"Guide title › section" of each hit, without repeats."""
+    names: list[str] = []
+    for h in hits:
+        c = h.chunk
+        name = PATH_SEP.join(p for p in (c.title or c.source, c.section) if p)
+        if name and name not in names:
+            names.append(name)
+    return names

@@ -388,12 +388,23 @@ class StudyRAG:
                 **fields,
             )
 
-        def weak(query: str, found: list[Hit]) -> bool:
+        def weak(query: str, found: list[Hit], within: frozenset[str] | None = scope) -> bool:
             """Nothing close enough to answer from, unless one hit holds every query term."""
-            confidence = self.retriever.confidence(query, scope) if found else None
+            confidence = self.retriever.confidence(query, within) if found else None
             return should_abstain_on_retrieval(
                 found, s.abstain_threshold, confidence=confidence
             ) and not matches_every_term(query, found, tokenize)
+
+        def decline(query: str, found: list[Hit]) -> tuple[str, tuple[Hit, ...]]:
+            """The reply and the "see also" sections of a declined answer. Kept to some guides, it
+            also names the closest sections of the others when those are close enough to answer
+            from: the student may have chosen the wrong guide."""
+            elsewhere: list[Hit] = []
+            others = frozenset(self.guide_names()) - scope if scope else frozenset()
+            if others:
+                near, _ = self._retrieve(query, 3, rerank=rerank, guides=others)
+                elsewhere = [] if weak(query, near, others) else near
+            return abstention_text(found[:3], chosen, elsewhere), (*found[:3], *elsewhere)
 
         low = weak(standalone, hits)
         focus = question_focus(standalone) if low else None
@@ -408,10 +419,10 @@ class StudyRAG:
         # a name the guides never use (AlphaFold, Kubernetes): nothing here can be about it
         unknown = not low and unknown_names(standalone, self.retriever.index.bm25.vocab, tokenize)
         if low or unknown:
-            text = abstention_text(hits[:3], chosen)
+            text, see_also = decline(asked, hits)
             yield TokenEvent(text)
             reason = "no_close_passage" if low else "unknown_name"
-            yield finish(text, abstained=True, abstain_reason=reason, see_also=tuple(hits[:3]))
+            yield finish(text, abstained=True, abstain_reason=reason, see_also=see_also)
             return
 
         gen = self.generator
@@ -466,11 +477,10 @@ class StudyRAG:
             timings["decode_s"] = t_end - t_first
             timings["tokens_per_s"] = (n_out - 1) / (t_end - t_first) if n_out > 1 and t_end > t_first else 0.0
 
-        declined = dict(
-            abstained=True, see_also=tuple(hits[:3]), sources=prompt.sources, model=gen.name
-        )
+        declined = dict(abstained=True, sources=prompt.sources, model=gen.name)
         if not raw or is_abstention(raw):
-            yield finish(abstention_text(hits[:3], chosen), abstain_reason="model_declined", draft=raw, **declined)
+            text, see_also = decline(asked, hits)
+            yield finish(text, abstain_reason="model_declined", draft=raw, see_also=see_also, **declined)
             return
         # a number outside the prompt's sources is reported, then dropped so the post-passes can
         # attribute its sentence (given one source, the model wrote "[2] [1]" after the example's two)
@@ -482,7 +492,8 @@ class StudyRAG:
         if not report.grounded:
             # Nothing the model said is both cited and supported by its source: an answer from world
             # knowledge or one steered by text inside a source. Say so rather than pass it off as cited.
-            yield finish(abstention_text(hits[:3], chosen), abstain_reason="unsupported", draft=text, **declined)
+            reply, see_also = decline(asked, hits)
+            yield finish(reply, abstain_reason="unsupported", draft=text, see_also=see_also, **declined)
             return
         yield finish(
             text,
