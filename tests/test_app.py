@@ -322,7 +322,7 @@ def test_an_answer_kept_to_chosen_guides_cites_and_lists_only_them(ui):
     assert glossary in panel and not [t for t in others if t in panel]  # cited sources and candidates alike
     assert read.choices and all(label.split("] ", 1)[1].startswith(glossary) for label, _ in read.choices)
     chat, *_ = ask(ui, "What does AlphaFold predict?", ChatState(), guides=["advanced-ai-glossary-248-topics.txt"])[-1]
-    assert "<strong>Not in the guides you chose</strong>" in chat[-1]["content"]
+    assert "<strong>Not in the guides you chose</strong>: the question names something the guides you chose never" in chat[-1]["content"]
     chat, *_ = ask(ui, "What is PagedAttention?", ChatState(), guides=["no-such-guide.md"])[-1]
     assert "no guide named &#x27;no-such-guide.md&#x27;" in chat[-1]["content"]
 

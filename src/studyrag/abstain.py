@@ -29,6 +29,7 @@ __all__ = [
     "calibrate_threshold",
     "abstention_text",
     "ABSTAIN_REASONS",
+    "abstain_why",
 ]
 
 # The exact reply the prompt asks for when the sources lack the answer (prompt.py re-exports it).
@@ -42,6 +43,19 @@ ABSTAIN_REASONS = {
     "model_declined": "the model found no answer in the retrieved sections",
     "unsupported": "the model's answer was not supported by the sections it cited",
 }
+
+
+def abstain_why(reason: str, *, chosen: bool = False) -> str:
+    """How the front ends say ``reason`` (a key of ``ABSTAIN_REASONS``); ``chosen``: the question was
+    kept to guides the student chose.
+
+    >>> abstain_why("no_close_passage", chosen=True)
+    'no passage of the guides you chose is close enough to the question'
+    >>> abstain_why("something new")
+    'no passage answers this'
+    """
+    why = ABSTAIN_REASONS.get(reason, "no passage answers this")
+    return why.replace("the guides", "the guides you chose", 1) if chosen else why
 
 _SOURCE_WORDS = (
     r"(?:sources?|guides?|passages?|context|documents?|texts?|materials?|excerpts?|glossary|cheat-?sheet|"

@@ -327,10 +327,11 @@ def _print_sources(answer: Answer) -> None:
         click.secho(f"(understood as: {answer.standalone_question})", dim=True)
     con = _console()
     if answer.abstained:
-        from .abstain import ABSTAIN_REASONS
+        from .abstain import ABSTAIN_REASONS, abstain_why
 
         if answer.abstain_reason in ABSTAIN_REASONS:
-            con.print(f"\n[dim]Why: {ABSTAIN_REASONS[answer.abstain_reason]}.[/dim]", markup=True)
+            why = abstain_why(answer.abstain_reason, chosen=bool(answer.guides))
+            con.print(f"\n[dim]Why: {why}.[/dim]", markup=True)
         if answer.see_also:
             con.print("\n[bold]See also[/bold]", markup=True)
             for h in answer.see_also:

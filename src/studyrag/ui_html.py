@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from .abstain import ABSTAIN_REASONS, abstention_text
+from .abstain import abstain_why, abstention_text
 from .records import PATH_SEP, Answer, Chunk, Hit
 
 __all__ = [
@@ -134,7 +134,7 @@ def render_answer_html(answer: Answer, turn: int = 1) -> str:
         )
         label = "Not in the guides you chose" if answer.guides else "Not in the guides"
         label = "No supported answer" if answer.abstain_reason == "unsupported" else label
-        why = ABSTAIN_REASONS.get(answer.abstain_reason, "no passage answers this")
+        why = abstain_why(answer.abstain_reason, chosen=bool(answer.guides))
         parts.append(f'<p class="abstained"><strong>{label}</strong>: {esc(why)}.</p>')
         # the standard abstention says the line above and names the sections linked below
         if answer.text != abstention_text(answer.see_also, answer.guides):
