@@ -1,11 +1,12 @@
 """Ad hoc: fused R@5 / MRR@10 on single-guide answerable questions, unscoped vs --guide <gold guide>."""
 import sys
 from pathlib import Path
+
 from studyrag.config import Settings
-from studyrag.pipeline import StudyRAG
 from studyrag.evaluation.datasets import load_retrieval
-from studyrag.evaluation.runner import relevance, _documents
 from studyrag.evaluation.metrics import evidence_recall
+from studyrag.evaluation.runner import _documents, relevance
+from studyrag.pipeline import StudyRAG
 
 rag = StudyRAG.load(Settings.from_env(), progress=False)
 docs = _documents(rag.settings)
