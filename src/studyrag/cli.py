@@ -279,7 +279,7 @@ def guide_option(f):
         "guides",
         multiple=True,
         metavar="NAME",
-        help="Only this guide (its file name, with or without the extension; see `studyrag info`). Repeat for several.",
+        help="Only this guide: its file name, with or without the extension, or a part only it has (see `studyrag info`). Repeat for several.",
     )(f)
 
 
