@@ -229,7 +229,7 @@ class StudyApp:
     def _candidates(self, rag: StudyRAG, answer: Answer, rerank: bool, scope: frozenset[str] | None) -> list[Hit]:
         try:
             query = answer.standalone_question or answer.question
-            return rag.search(query, k=self.settings.k, rerank=rerank, guides=sorted(scope) if scope else None)
+            return rag.search(query, k=self.settings.k, rerank=rerank, guides=scope)
         except StudyRagError as e:
             log.warning("could not list candidates: %s", e)
             return []

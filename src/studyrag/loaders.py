@@ -129,7 +129,7 @@ def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
 @dataclass(frozen=True)
 class AddedGuide:
     """What ``add_guide`` did with one file: ``status`` is "added", "replaced" (a different guide of
-    that name was there; it was moved to ``kept``) or "unchanged" (the same file was there)."""
+    that name was there; it was copied to ``kept`` first) or "unchanged" (the same file was there)."""
 
     doc: Document
     status: str

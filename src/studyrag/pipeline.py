@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,7 +85,7 @@ def _corpus_signature(settings: Settings) -> tuple[tuple[str, int, int], ...] | 
         return None
 
 
-def pick_guides(names: Sequence[str], sources: Sequence[str], *, partial: bool = True) -> frozenset[str]:
+def pick_guides(names: Collection[str], sources: Sequence[str], *, partial: bool = True) -> frozenset[str]:
     """The guides among ``sources`` that ``names`` mean, in any case: each name is a guide's file
     name, its name without the extension (which may mean several files), or (``partial``) a part
     of one name. Raises ``ConfigError`` naming the guides there are when a name means none, or the
@@ -241,7 +241,7 @@ class StudyRAG:
         *,
         rerank: bool | None = None,
         hyde: bool = False,
-        guides: Sequence[str] | None = None,
+        guides: Collection[str] | None = None,
     ) -> list[Hit]:
         """Top ``k`` hits for ``query``: fused BM25 + dense, reranked when a reranker is on. With
         ``hyde`` the model first writes a passage for the query, which joins the dense query
@@ -257,9 +257,9 @@ class StudyRAG:
 
     def guide_names(self) -> list[str]:
         """The source names of the guides in the index, sorted."""
-        return sorted({c.source for c in self.chunks})
+        return sorted(self.retriever.by_source)
 
-    def scope(self, guides: Sequence[str] | None) -> frozenset[str] | None:
+    def scope(self, guides: Collection[str] | None) -> frozenset[str] | None:
         """The guides a search is kept to (:func:`pick_guides` over this index), ``None`` for all."""
         return None if not guides else pick_guides(guides, self.guide_names())
 
@@ -310,7 +310,7 @@ class StudyRAG:
         *,
         history: Sequence[Turn] = (),
         rerank: bool | None = None,
-        guides: Sequence[str] | None = None,
+        guides: Collection[str] | None = None,
     ) -> Answer:
         """Answer ``question`` from the guides (or only from ``guides``), citing sources as ``[n]``."""
         answer: Answer | None = None
@@ -328,7 +328,7 @@ class StudyRAG:
         rerank: bool | None = None,
         sources: int | None = None,
         temperature: float | None = None,
-        guides: Sequence[str] | None = None,
+        guides: Collection[str] | None = None,
     ) -> Iterator[TokenEvent | Answer]:
         """Yield ``TokenEvent``s as the model writes, then the final ``Answer``. ``guides`` keeps
         the answer to those guides (as in :meth:`search`); declining then means they lack it.

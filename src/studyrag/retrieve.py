@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -70,7 +70,6 @@ class HybridRetriever:
                 f"{embedder.dim}-d ones; run `studyrag index --rebuild`"
             )
         self._positions = {c.id: i for i, c in enumerate(self.chunks)}
-        self._by_source: dict[str, np.ndarray] | None = None
         # Evaluation asks search, search_dense (and the app re-asks) the same query: embed it once.
         self._embed_query = lru_cache(maxsize=query_cache)(self._embed_query_uncached)
 
@@ -129,13 +128,16 @@ class HybridRetriever:
         """
         if guides is None:
             return None
-        if self._by_source is None:  # built on first use: most sessions never narrow a search
-            by_source: dict[str, list[int]] = {}
-            for i, c in enumerate(self.chunks):
-                by_source.setdefault(c.source, []).append(i)
-            self._by_source = {g: np.array(rows, dtype=np.int64) for g, rows in by_source.items()}
-        parts = [self._by_source[g] for g in set(guides) if g in self._by_source]
+        parts = [self.by_source[g] for g in set(guides) if g in self.by_source]
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    @cached_property
+    def by_source(self) -> dict[str, np.ndarray]:
+        """Each guide's (source name's) chunk positions, in chunk order; made on first use."""
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(self.chunks):
+            rows.setdefault(c.source, []).append(i)
+        return {g: np.array(r, dtype=np.int64) for g, r in rows.items()}
 
     def search(
         self,
