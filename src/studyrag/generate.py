@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -30,7 +30,16 @@ from .models import has_gguf_magic, resolve_llm
 if TYPE_CHECKING:
     from .config import Settings
 
-__all__ = ["Generator", "LlamaGenerator", "Message", "aside", "import_llama_cpp", "make_generator"]
+__all__ = [
+    "Generator",
+    "LlamaGenerator",
+    "Message",
+    "aside",
+    "amx_build",
+    "import_llama_cpp",
+    "make_generator",
+    "without_extra_buffers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +150,52 @@ def import_llama_cpp() -> Any:
     return llama_cpp
 
 
+_PATCH_LOCK = threading.Lock()
+
+
+def amx_build(llama_cpp: Any) -> bool:
+    """Whether this llama.cpp build runs matrix products on Intel AMX tiles.
+
+    Its AMX kernels crash the first decode on some Sapphire Rapids machines (SIGSEGV in
+    ``ggml_backend_amx_mul_mat``; seen here with llama-cpp-python 0.3.36 and the default Q4_K_M
+    model, and upstream as llama.cpp issue 20824), so such a build loads without them.
+    """
+    try:
+        info = llama_cpp.llama_print_system_info()
+    except AttributeError:
+        return False
+    text = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+    return "AMX_INT8 = 1" in text
+
+
+@contextmanager
+def without_extra_buffers(llama_cpp: Any) -> Iterator[bool]:
+    """Models loaded inside keep their weights in plain CPU buffers: no AMX or repacked copies.
+
+    ``llama_cpp.Llama`` has no argument for llama.cpp's ``use_extra_bufts``; it takes its model
+    parameters from ``llama_model_default_params``, so that function is swapped for one that
+    turns the flag off while the block runs (under a lock: the swap is process-wide). Yields
+    False, changing nothing, where this llama-cpp-python has no such flag.
+    """
+    api = llama_cpp.llama_cpp  # the C API module ``Llama.__init__`` reads its defaults from
+    default = getattr(api, "llama_model_default_params", None)
+    if default is None or not hasattr(default(), "use_extra_bufts"):
+        yield False
+        return
+
+    def params() -> Any:
+        p = default()
+        p.use_extra_bufts = False
+        return p
+
+    with _PATCH_LOCK:
+        api.llama_model_default_params = params
+        try:
+            yield True
+        finally:
+            api.llama_model_default_params = default
+
+
 def _cpu_count() -> int:
     # the CPUs this process may run on (a container's quota), not the host's total
     try:
@@ -185,16 +240,18 @@ class LlamaGenerator:
             raise ModelCorruptError(f"{path} is not a GGUF file: point STUDYRAG_LLM at a .gguf model")
         threads = n_threads if n_threads > 0 else _cpu_count()
         gpu_layers = _gpu_layers(n_gpu_layers, gpu=bool(llama_cpp.llama_supports_gpu_offload()))
+        avoid_amx = amx_build(llama_cpp)
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=gpu_layers,
-                seed=seed,
-                verbose=verbose,
-            )
+            with without_extra_buffers(llama_cpp) if avoid_amx else nullcontext(False) as plain:
+                self._llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_gpu_layers=gpu_layers,
+                    seed=seed,
+                    verbose=verbose,
+                )
         except (ValueError, RuntimeError, OSError) as e:
             if "context" in str(e).lower():  # the weights loaded; the KV cache did not fit
                 raise GenerationError(
@@ -213,6 +270,14 @@ class LlamaGenerator:
         self.n_threads = threads
         self.n_gpu_layers = gpu_layers
         self.seed = seed
+        # True when this build's AMX kernels were kept out of the way (see ``amx_build``)
+        self.amx_avoided = bool(plain)
+        if avoid_amx and not plain:
+            log.warning(
+                "this llama-cpp-python runs on Intel AMX, which crashes on some CPUs, and is too old "
+                "to turn it off: `pip install -U llama-cpp-python`, or rebuild it without AMX: "
+                'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --force-reinstall --no-cache-dir llama-cpp-python'
+            )
         self._formatter = self._chat_formatter(llama_chat_format)
         # generation goes through the very same formatter, so counting and generating agree
         self._llm.chat_handler = self._formatter.to_chat_handler()
