@@ -106,6 +106,17 @@ def test_remove_takes_a_guide_out_of_the_corpus_and_the_index_and_keeps_the_file
     assert json.loads(run("info", "--json").output)["kept"] == {"replaced": [], "removed": [str(kept)]}
 
 
+def test_info_says_when_the_llama_cpp_build_s_amx_kernels_are_left_unused(run, monkeypatch) -> None:
+    from studyrag import models
+
+    monkeypatch.setattr(models, "amx_bypassed", lambda: True)
+    assert "Intel AMX kernels are left unused" in run("info").output
+    assert json.loads(run("info", "--json").output)["amx_bypassed"] is True
+    monkeypatch.setattr(models, "amx_bypassed", lambda: False)
+    assert "AMX" not in run("info").output
+    assert json.loads(run("info", "--json").output)["amx_bypassed"] is False
+
+
 def test_search_and_ask_keep_to_the_guides_named_with_guide(run, tmp_path, monkeypatch) -> None:
     _corpus(tmp_path, monkeypatch, rl=True)
     res = run("search", "How does PagedAttention store the KV cache?", "-g", "rl-notes", "--json")

@@ -522,7 +522,7 @@ def _say_scope(scope: frozenset[str] | None) -> None:
 def info(ctx: click.Context, as_json: bool) -> None:
     """Show the models (location, size), CPU/CUDA, the index status and the guides it holds."""
     from .loaders import REMOVED, REPLACED
-    from .models import cuda_available, describe_models
+    from .models import amx_bypassed, cuda_available, describe_models
     from .store import index_status
 
     s = _settings(ctx)
@@ -532,6 +532,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
         "settings": s.as_dict(),
         "models": [m.__dict__ if not hasattr(m, "_asdict") else m._asdict() for m in models],
         "cuda": cuda_available(),
+        "amx_bypassed": amx_bypassed(),
         "index": dataclasses.asdict(status),
         # guide files replaced by `add` or taken out by `remove`, kept in the corpus folder
         "kept": {what: sorted(str(p) for p in (s.corpus_dir / folder).glob("*") if p.is_file()) for folder, what in ((REPLACED, "replaced"), (REMOVED, "removed"))},
@@ -549,7 +550,10 @@ def info(ctx: click.Context, as_json: bool) -> None:
             f"({size / 1e6:,.1f} MB){'' if d.get('present', True) else '  MISSING'}  {d.get('note', '')}",
             markup=False,
         )
-    con.print(f"[bold]Device[/bold]  {'CUDA (GPU offload available)' if data['cuda'] else 'CPU'}", markup=True)
+    device = "CUDA (GPU offload available)" if data["cuda"] else "CPU"
+    if data["amx_bypassed"]:
+        device += " (this llama.cpp build's Intel AMX kernels are left unused: they crash on some CPUs)"
+    con.print(f"[bold]Device[/bold]  {device}", markup=True)
     con.print(f"[bold]Index[/bold]   {status}", markup=True)
     con.print(f"[bold]Corpus[/bold]  {s.corpus_dir}", markup=True)
     if status.guides:

@@ -553,3 +553,16 @@ def cuda_available() -> bool:
         return bool(import_llama_cpp().llama_supports_gpu_offload())
     except Exception:  # a diagnostic must never fail
         return False
+
+
+def amx_bypassed() -> bool:
+    """Does the installed llama.cpp build run on Intel AMX, so that models load without it?
+
+    See ``generate.amx_build``: its AMX kernels crash on some CPUs. False on any problem.
+    """
+    try:
+        from .generate import amx_build, import_llama_cpp
+
+        return amx_build(import_llama_cpp())
+    except Exception:  # a diagnostic must never fail
+        return False
