@@ -333,10 +333,28 @@ def test_save_notes_holds_every_answer_with_its_sources_once_there_is_one(ui):
     _, _, _, _, state = ask(ui, "What does AlphaFold predict?", first[4], first[0])[-1]
     button = ui.notes_file(state)
     assert button.interactive is not False and button.value
-    text = Path(button.value["path"] if isinstance(button.value, dict) else button.value).read_text(encoding="utf-8")
+    text = _download_path(button).read_text(encoding="utf-8")
     assert text.startswith("# StudyRAG notes, ") and text.count("\n## ") == 2
     assert "## What is PagedAttention?" in text and "[1]" in text and "Sources:\n1. " in text
     assert "## What does AlphaFold predict?" in text and "The guides do not cover this." in text
+
+
+def test_saved_notes_files_are_pruned_after_an_hour_and_never_collide(ui, monkeypatch):
+    from studyrag import app as app_mod
+
+    state = ask(ui, "What is PagedAttention?", ChatState())[-1][4]
+    ui.notes_file(state), ui.notes_file(state)  # the same second: a file each, in folders of their own
+    folders = sorted(ui._notes_dir.iterdir())
+    assert len(folders) == 2 and all(len(list(f.glob("studyrag-notes-*.md"))) == 1 for f in folders)
+    monkeypatch.setattr(app_mod, "NOTES_KEEP_S", -1)  # everything saved so far is now "old"
+    text = _download_path(ui.notes_file(state)).read_text(encoding="utf-8")
+    (newest,) = ui._notes_dir.iterdir()
+    assert newest not in folders and not any(f.exists() for f in folders)
+    assert next(newest.iterdir()).read_text(encoding="utf-8") == text
+
+
+def _download_path(button) -> Path:
+    return Path(button.value["path"] if isinstance(button.value, dict) else button.value)
 
 
 def test_follow_up_is_rewritten_and_numbered_separately(ui):

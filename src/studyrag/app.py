@@ -13,6 +13,9 @@ shown as messages, guide text always escaped.
 from __future__ import annotations
 
 import logging
+import shutil
+import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -105,6 +108,28 @@ def _msg(role: str, content: str) -> dict[str, str]:
     return {"role": role, "content": content}
 
 
+NOTES_KEEP_S = 3600  # a saved-notes file is served for an hour: time enough to download it
+
+
+def prune_older(folder: Path, seconds: float) -> int:
+    """Remove the entries of ``folder`` last changed more than ``seconds`` ago; returns how many.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); (d / "a").mkdir()
+    >>> prune_older(d, 3600), prune_older(d, -1), list(d.iterdir())
+    (0, 1, [])
+    """
+    cutoff = time.time() - seconds
+    removed = 0
+    for entry in folder.iterdir():
+        try:
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                removed += 1
+        except OSError:  # gone already (another page pruned it), or in use: the next call retries
+            continue
+    return removed
+
+
 class StudyApp:
     """The handlers behind the page. One pipeline is shared by every session; the Gradio queue
     lets one request at a time use it (``concurrency_id="model"``)."""
@@ -117,6 +142,7 @@ class StudyApp:
         self.guides = build_guide_index(rag.chunks)
         self.loaded = ""  # the generator's own name once an answer has used it
         self._device: str | None = None
+        self._notes_dir: Path | None = None
 
     # ---------------------------------------------------------------- status
     @property
@@ -238,17 +264,25 @@ class StudyApp:
     def _read_choices(hits: Sequence[Hit]) -> list[tuple[str, int]]:
         return [(f"[{n}] {hit_label(h)}", n - 1) for n, h in enumerate(hits, 1)]
 
-    @staticmethod
-    def notes_file(state: ChatState) -> Any:
-        """The "Save notes" button, holding this conversation's answers as a Markdown file (written
-        to a new temporary folder; Gradio serves it from there), or disabled before any answer."""
+    def notes_file(self, state: ChatState) -> Any:
+        """The "Save notes" button, holding this conversation's answers as a Markdown file, or
+        disabled before any answer.
+
+        Each file gets a folder of its own (pages saving at the same second never collide) in
+        this app's notes folder, which Gradio serves from. Folders older than ``NOTES_KEEP_S`` are
+        removed as new ones are made, and the whole notes folder when the app goes away.
+        """
         if not state.notes:
             return gr.DownloadButton(value=None, interactive=False)
         import datetime as dt
         import tempfile
 
+        if self._notes_dir is None:
+            self._notes_dir = Path(tempfile.mkdtemp(prefix="studyrag-notes-"))
+            weakref.finalize(self, shutil.rmtree, self._notes_dir, ignore_errors=True)
+        prune_older(self._notes_dir, NOTES_KEEP_S)
         now = dt.datetime.now()
-        path = Path(tempfile.mkdtemp(prefix="studyrag-")) / f"studyrag-notes-{now:%Y%m%d-%H%M%S}.md"
+        path = Path(tempfile.mkdtemp(dir=self._notes_dir)) / f"studyrag-notes-{now:%Y%m%d-%H%M%S}.md"
         path.write_text(notes_document(state.notes, now), encoding="utf-8")
         return gr.DownloadButton(value=str(path), interactive=True)
 
@@ -347,7 +381,8 @@ def build_app(
     text0 = ui.guide_view(first_guide)[2]
     model_lane = {"concurrency_id": "model", "concurrency_limit": 1}
 
-    with gr.Blocks(title="StudyRAG — ask the study guides") as demo:
+    # Gradio's own copies of served and uploaded files go after an hour too (checked hourly)
+    with gr.Blocks(title="StudyRAG — ask the study guides", delete_cache=(NOTES_KEEP_S, NOTES_KEEP_S)) as demo:
         gr.Markdown(
             "## StudyRAG — ask the study guides\nAnswers come from the guides only, with numbered "
             "citations: click **[n]** to see the passage it rests on."
