@@ -585,16 +585,18 @@ def open_index(
         except IndexError_ as e:  # same sizes but damaged contents: rebuild rather than fail
             log.warning("%s", e)
             forced = f"unreadable: {e}"
-    if m is not None and reasons and forced is None and on_stale == "error":
-        raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To update it, {_UPDATE}")
+    def refuse_if_stale() -> None:
+        if m is not None and reasons and forced is None and on_stale == "error":
+            raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To update it, {_UPDATE}")
+
+    refuse_if_stale()
     with _build_lock(index_dir, name):
         _recover(index_dir, name)
         m, reasons = _check(target, fp)  # another process may have built it while we waited
         if m is not None and not reasons and forced is None:
             stats = BuildStats(built=False, reason=WAITED, chunks=m["chunk_count"])
             return _timed(_load(target, m, stats), t0)
-        if m is not None and reasons and forced is None and on_stale == "error":
-            raise StaleIndexError(f"index {target} is stale: {'; '.join(reasons)}. To update it, {_UPDATE}")
+        refuse_if_stale()
         stats = _build(settings, embedder, fp, forced or "; ".join(reasons), progress)
         m = read_manifest(target)
         if m is None:
