@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from studyrag import rerank, rerank_train
-from studyrag.cli import hit_json
+from studyrag.cli_output import hit_json
 from studyrag.config import Settings, project_root
 from studyrag.errors import ModelNotFoundError
 from studyrag.fakes import FakeReranker
