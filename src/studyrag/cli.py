@@ -98,7 +98,7 @@ def _check_question(question: str, s: Settings) -> str:
     # at most 4 UTF-8 bytes a character: more bytes than that is over the limit whatever they hold,
     # and a 2 GB file piped in by mistake is not read whole
     cap = 4 * s.max_question_chars
-    data = click.get_binary_stream("stdin").read(cap + 1)
+    data = sys.stdin.buffer.read(cap + 1)  # bytes: a binary paste is reported, not decoded wrongly
     if len(data) > cap:
         from .errors import BadQuestionError
 
