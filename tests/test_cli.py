@@ -117,6 +117,12 @@ def test_info_says_when_the_llama_cpp_build_s_amx_kernels_are_left_unused(run, m
     assert json.loads(run("info", "--json").output)["amx_bypassed"] is False
 
 
+def test_info_json_names_the_llama_cpp_build(run) -> None:
+    pytest.importorskip("llama_cpp")
+    build = json.loads(run("info", "--json").output)["llama_cpp"]
+    assert build["version"][0].isdigit() and "CPU :" in build["system_info"]
+
+
 def test_search_and_ask_keep_to_the_guides_named_with_guide(run, tmp_path, monkeypatch) -> None:
     _corpus(tmp_path, monkeypatch, rl=True)
     res = run("search", "How does PagedAttention store the KV cache?", "-g", "rl-notes", "--json")

@@ -400,7 +400,7 @@ def _say_scope(scope: frozenset[str] | None) -> None:
 def info(ctx: click.Context, as_json: bool) -> None:
     """Show the models (location, size), CPU/CUDA, the index status and the guides it holds."""
     from .loaders import REMOVED, REPLACED
-    from .models import amx_bypassed, cuda_available, describe_models
+    from .models import amx_bypassed, cuda_available, describe_models, llama_cpp_build
     from .store import index_status
 
     s = _settings(ctx)
@@ -411,6 +411,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
         "models": [m.__dict__ if not hasattr(m, "_asdict") else m._asdict() for m in models],
         "cuda": cuda_available(),
         "amx_bypassed": amx_bypassed(),
+        "llama_cpp": llama_cpp_build(),  # version and CPU features: what a bug report needs
         "index": dataclasses.asdict(status),
         # guide files replaced by `add` or taken out by `remove`, kept in the corpus folder
         "kept": {what: sorted(str(p) for p in (s.corpus_dir / folder).glob("*") if p.is_file()) for folder, what in ((REPLACED, "replaced"), (REMOVED, "removed"))},

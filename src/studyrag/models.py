@@ -555,6 +555,21 @@ def cuda_available() -> bool:
         return False
 
 
+def llama_cpp_build() -> dict[str, str]:
+    """The installed llama-cpp-python's version and llama.cpp's own build summary (CPU features,
+    backends), for bug reports: ``{}`` when it cannot be imported."""
+    try:
+        from importlib.metadata import version
+
+        from .generate import import_llama_cpp
+
+        info = import_llama_cpp().llama_print_system_info()
+        text = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
+        return {"version": version("llama_cpp_python"), "system_info": text.strip()}
+    except Exception:  # a diagnostic must never fail
+        return {}
+
+
 def amx_bypassed() -> bool:
     """Does the installed llama.cpp build run on Intel AMX, so that models load without it?
 
