@@ -57,7 +57,7 @@ lint: setup
 
 lock: setup  ## rewrite constraints.txt from the installed versions (after the tests pass with them)
 	@head -3 constraints.txt > constraints.txt.new
-	$(BIN)/python -m pip freeze | grep -v -i -E '^-e |^studyrag|^torch==' >> constraints.txt.new
+	$(BIN)/python -m pip freeze | grep -v -i -E '^-e |^#|^studyrag|^torch==' >> constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 bench: setup
