@@ -182,6 +182,39 @@ def test_real_corpus_moe_routing_question_finds_load_balancing(real_retriever: H
     ), [(h.chunk.section, h.chunk.text[:80]) for h in hits]
 
 
+def test_named_first_moves_only_chunks_named_what_is_asked() -> None:
+    from studyrag.labels import asked_subject, chunk_names, named_first
+    from studyrag.records import Chunk, Hit
+
+    texts = {"a": ("QLoRA adds 4-bit weights.", "G › QLoRA (Quantized LoRA)"), "b": ("Uses LoRA.", "G › Practice"),
+             "c": ("**Transformers:**\nAttention everywhere.", "G › Models"), "d": ("W = W0 + BA", "G › LoRA")}
+    hits = [Hit(Chunk(i, "g.md", (t[1],), t[0], 0, 1), 10.0 - r, r) for r, (i, t) in enumerate(texts.items(), 1)]
+    names = {h.chunk.id: chunk_names(h.chunk.text, h.chunk.section) for h in hits}
+
+    def order(question: str) -> list[str]:
+        return [h.chunk.id for h in named_first(hits, asked_subject(question), lambda h: names[h.chunk.id])]
+
+    assert order("What is LoRA?") == ["d", "a", "b", "c"]
+    assert order("what are transformers") == ["c", "a", "b", "d"]  # a plural finds the singular label
+    assert order("What is quantized LoRA?") == ["a", "b", "c", "d"]  # the bracketed name counts too
+    assert order("Why does LoRA work?") == order("What is attention?") == ["a", "b", "c", "d"]
+    moved = named_first(hits, "lora", lambda h: names[h.chunk.id])
+    assert [h.rank for h in moved] == [1, 2, 3, 4] and [h.named for h in moved] == [True, False, False, False]
+
+
+def test_real_corpus_what_is_lora_finds_the_chunk_labelled_lora_first(real_retriever: HybridRetriever) -> None:
+    hits = real_retriever.search("What is LoRA?", k=5)
+    assert hits[0].chunk.text.startswith("**LoRA (Low-Rank Adaptation):**") and hits[0].named
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5] and not any(h.named for h in hits[1:])
+    # without the rule it is not in the top 5: chunks that only mention LoRA score higher
+    plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(label_first=False))
+    assert hits[0].chunk.id not in [h.chunk.id for h in plain.search("What is LoRA?", k=5)]
+    # a question of another kind keeps fused order
+    other = real_retriever.search("How does LoRA reduce memory?", k=5)
+    assert not any(h.named for h in other)
+    assert all(a.score >= b.score for a, b in zip(other, other[1:], strict=False))
+
+
 def test_real_corpus_technical_token_query(real_retriever: HybridRetriever) -> None:
     hits = real_retriever.search("Q4_K_M", k=3)
     assert any("Q4_K_M" in h.chunk.text for h in hits)

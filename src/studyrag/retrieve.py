@@ -25,6 +25,7 @@ import numpy as np
 from .config import Settings
 from .errors import BadQuestionError, StaleIndexError
 from .fusion import Scored, Spread, fuse, to_hits
+from .labels import asked_subject, chunk_names, named_first
 from .lexical import score_moments, top_k
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ class HybridRetriever:
         vector, scores = self.query_vector(query, expansion), self.index.bm25.scores(query)
         bm25, dense = top_k(_only(scores, items), n), self.index.dense.search(vector, n, items=items)
         spreads = self._spreads(scores, vector, bm25, dense, n) if s.fusion == "zscore" else None
-        return fuse(
+        hits = fuse(
             bm25,
             dense,
             self.chunks,
@@ -169,8 +170,16 @@ class HybridRetriever:
             spreads=spreads,
             bm25_weight=self.bm25_weight(query, bm25),
             dense_weight=s.dense_weight,
-            k=k,
+            k=n if s.label_first else k,
         )
+        if s.label_first:  # a chunk named what the question asks about may sit below k
+            hits = named_first(hits, asked_subject(query), lambda h: self.names[h.chunk.id])
+        return hits[:k]
+
+    @cached_property
+    def names(self) -> dict[str, frozenset[str]]:
+        """Each chunk's names (``labels.chunk_names``), by chunk id; made on first use."""
+        return {c.id: chunk_names(c.text, c.section) for c in self.chunks}
 
     def bm25_weight(self, query: str, bm25: Sequence[Scored]) -> float:
         """BM25's fusion weight for ``query`` given its BM25 list: ``Settings.bm25_weight``, times

@@ -1,0 +1,75 @@
+""""What is X?" finds the passage labelled X: a chunk's own name, and the question's subject.
+
+A guide often defines a concept under a bold label inside a longer section ("**LoRA (Low-Rank
+Adaptation):**" then a formula). Such a chunk says little in words, so both retrievers can rank
+it below chunks that only mention X: "What is LoRA?" found it 11th, after QLoRA's. When a
+question asks what X is, the chunks named X come first (``named_first``), in fused order.
+
+>>> asked_subject("What is LoRA?"), asked_subject("Explain the Chinchilla scaling law")
+('lora', 'chinchilla scaling law')
+>>> asked_subject("How does LoRA save memory?") is None
+True
+>>> sorted(chunk_names("**LoRA (Low-Rank Adaptation):**\\nInstead of updating all weights...", "PEFT"))
+['lora', 'low-rank adaptation']
+>>> sorted(chunk_names("QLoRA combines 4-bit quantization...", "Glossary › QLoRA (Quantized LoRA)"))
+['qlora', 'quantized lora']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+
+from .records import Hit
+
+__all__ = ["asked_subject", "chunk_names", "named_first", "norm_name"]
+
+# "what is X", "what are X", "what's X", "define X", "explain X"; an article after it is dropped
+_ASKS = re.compile(r"^(?:what\s+(?:is|are)|what's|define|explain)\s+(?:an?\s+|the\s+)?(.+?)\s*[?.!]*$", re.I)
+# a first line that is only bold text ("**Label**", "**Label:**", "**Label:** text" keeps "Label")
+_BOLD = re.compile(r"^\*\*(.+?)\*\*\s*$|^\*\*(.+?):\*\*")
+_MAX_NAME_WORDS = 6  # longer than this is a sentence or a title, not a name someone asks about
+
+
+def norm_name(text: str) -> str:
+    """Lower case, punctuation but hyphens to spaces, spaces squeezed.
+
+    >>> norm_name("  Low-Rank  Adaptation: ")
+    'low-rank adaptation'
+    """
+    return " ".join(re.sub(r"[^\w\s-]", " ", text.lower()).split())
+
+
+def asked_subject(question: str) -> str | None:
+    """The X of "What is X?" (normalised), or None for any other kind of question."""
+    m = _ASKS.match(question.strip())
+    if not m:
+        return None
+    subject = norm_name(m.group(1))
+    return subject if subject and len(subject.split()) <= _MAX_NAME_WORDS else None
+
+
+def chunk_names(text: str, section: str) -> frozenset[str]:
+    """What a chunk is named: its opening bold label, else the last part of its section path; the
+    part before " (" and the part inside the brackets both count."""
+    lines = text.strip().splitlines()
+    m = _BOLD.match(lines[0].strip()) if lines else None
+    label = (m.group(1) or m.group(2)) if m else section.split(" › ")[-1]
+    head, _, bracket = label.strip().rstrip(":").partition(" (")
+    names = {norm_name(head), norm_name(bracket.rstrip(")"))}
+    return frozenset(n for n in names if n and len(n.split()) <= _MAX_NAME_WORDS)
+
+
+def named_first(hits: Sequence[Hit], subject: str | None, names: Callable[[Hit], frozenset[str]]) -> list[Hit]:
+    """``hits`` with those named ``subject`` (or its singular) moved to the front, each group in its
+    own order, ranks renumbered and the moved ones marked ``named``. Unchanged without a subject."""
+    if not subject:
+        return list(hits)
+    wanted = {subject, subject.removesuffix("s")}
+    named = [h for h in hits if names(h) & wanted]
+    if not named:
+        return list(hits)
+    moved = {id(h) for h in named}
+    rest = [h for h in hits if id(h) not in moved]
+    return [dataclasses.replace(h, rank=i, named=id(h) in moved) for i, h in enumerate([*named, *rest], 1)]
