@@ -186,15 +186,15 @@ def test_named_first_moves_only_chunks_named_what_is_asked() -> None:
     from studyrag.labels import asked_subject, chunk_names, named_first
     from studyrag.records import Chunk, Hit
 
-    texts = {"a": ("QLoRA adds 4-bit weights.", "G › QLoRA (Quantized LoRA)"), "b": ("Uses LoRA.", "G › Practice"),
-             "c": ("**Transformers:**\nAttention everywhere.", "G › Models"), "d": ("W = W0 + BA", "G › LoRA")}
+    texts = {"a": ("**QLoRA (Quantized LoRA):** 4-bit weights.", "G › PEFT"), "b": ("Uses LoRA.", "G › LoRA"),
+             "c": ("**Transformers:**\nAttention everywhere.", "G › Models"), "d": ("**LoRA**\nW = W0 + BA", "G › PEFT")}
     hits = [Hit(Chunk(i, "g.md", (t[1],), t[0], 0, 1), 10.0 - r, r) for r, (i, t) in enumerate(texts.items(), 1)]
-    names = {h.chunk.id: chunk_names(h.chunk.text, h.chunk.section) for h in hits}
+    names = {h.chunk.id: chunk_names(h.chunk.text) for h in hits}
 
     def order(question: str) -> list[str]:
         return [h.chunk.id for h in named_first(hits, asked_subject(question), lambda h: names[h.chunk.id])]
 
-    assert order("What is LoRA?") == ["d", "a", "b", "c"]
+    assert order("What is LoRA?") == ["d", "a", "b", "c"]  # "b" is only headed LoRA: headings do not count
     assert order("what are transformers") == ["c", "a", "b", "d"]  # a plural finds the singular label
     assert order("What is quantized LoRA?") == ["a", "b", "c", "d"]  # the bracketed name counts too
     assert order("Why does LoRA work?") == order("What is attention?") == ["a", "b", "c", "d"]

@@ -9,10 +9,14 @@ question asks what X is, the chunks named X come first (``named_first``), in fus
 ('lora', 'chinchilla scaling law')
 >>> asked_subject("How does LoRA save memory?") is None
 True
->>> sorted(chunk_names("**LoRA (Low-Rank Adaptation):**\\nInstead of updating all weights...", "PEFT"))
+>>> sorted(chunk_names("**LoRA (Low-Rank Adaptation):**\\nInstead of updating all weights..."))
 ['lora', 'low-rank adaptation']
->>> sorted(chunk_names("QLoRA combines 4-bit quantization...", "Glossary › QLoRA (Quantized LoRA)"))
-['qlora', 'quantized lora']
+>>> chunk_names("QLoRA combines 4-bit quantization...")  # no label of its own: its heading already ranks it
+frozenset()
+
+Only a bold label counts, not the heading path: a heading's last part is often a topic under a list
+("Interview Questions › RAG", "Key Papers Reference › Diffusion Models", "Load Balancing (MoE)"), and
+counting headings put a list of interview questions first for "What is RAG?".
 """
 
 from __future__ import annotations
@@ -50,13 +54,14 @@ def asked_subject(question: str) -> str | None:
     return subject if subject and len(subject.split()) <= _MAX_NAME_WORDS else None
 
 
-def chunk_names(text: str, section: str) -> frozenset[str]:
-    """What a chunk is named: its opening bold label, else the last part of its section path; the
-    part before " (" and the part inside the brackets both count."""
+def chunk_names(text: str) -> frozenset[str]:
+    """What a chunk names with the bold label it opens with, if any: the part before " (" and the
+    part inside the brackets both count."""
     lines = text.strip().splitlines()
     m = _BOLD.match(lines[0].strip()) if lines else None
-    label = (m.group(1) or m.group(2)) if m else section.split(" › ")[-1]
-    head, _, bracket = label.strip().rstrip(":").partition(" (")
+    if not m:
+        return frozenset()
+    head, _, bracket = (m.group(1) or m.group(2)).strip().rstrip(":").partition(" (")
     names = {norm_name(head), norm_name(bracket.rstrip(")"))}
     return frozenset(n for n in names if n and len(n.split()) <= _MAX_NAME_WORDS)
 

@@ -179,7 +179,7 @@ class HybridRetriever:
     @cached_property
     def names(self) -> dict[str, frozenset[str]]:
         """Each chunk's names (``labels.chunk_names``), by chunk id; made on first use."""
-        return {c.id: chunk_names(c.text, c.section) for c in self.chunks}
+        return {c.id: chunk_names(c.text) for c in self.chunks}
 
     def bm25_weight(self, query: str, bm25: Sequence[Scored]) -> float:
         """BM25's fusion weight for ``query`` given its BM25 list: ``Settings.bm25_weight``, times

@@ -43,3 +43,24 @@ for name, rs in ranks.items():
     n = len(rs)
     print(f"{name:<16} n={n}  top1 {sum(r == 1 for r in rs) / n:.3f}  top3 {sum(r <= 3 for r in rs) / n:.3f}  "
           f"top5 {sum(r <= 5 for r in rs) / n:.3f}  MRR@10 {sum(1 / r for r in rs if r <= 10) / n:.3f}")
+
+# The same for every concept a heading names (its last part, before any bracket, at most five
+# words, naming one chunk): does the rule push that chunk down for a bold-labelled one?
+heads = Counter(norm_name(c.section.split(" › ")[-1].partition(" (")[0]) for c in rag.chunks)
+moved = 0
+firsts = {"label_first off": 0, "label_first on": 0}
+asked = 0
+for c in rag.chunks:
+    head = c.section.split(" › ")[-1].partition(" (")[0].strip()
+    if not 0 < len(head.split()) <= 5 or heads[norm_name(head)] > 1:
+        continue
+    asked += 1
+    q = f"What is {head}?"
+    top = {name: r.search(q, 1)[0].chunk.id for name, r in (("label_first off", off), ("label_first on", on))}
+    for name in firsts:
+        firsts[name] += top[name] == c.id
+    if top["label_first on"] != top["label_first off"]:
+        moved += 1
+        print(f"  first differs for {q!r}: {rag.retriever.names[top['label_first on']]} now first")
+print(f"headings: {asked} questions; the headed chunk first {firsts['label_first off']} times off, "
+      f"{firsts['label_first on']} on; first hit differs {moved} times")
