@@ -89,6 +89,24 @@ def test_search_human_output_shows_rank_section_and_component_scores(run) -> Non
     assert "bm25" in res.output and "dense" in res.output
 
 
+def test_search_marks_a_hit_put_first_because_its_label_is_what_is_asked(run, tmp_path, monkeypatch) -> None:
+    corpus = _corpus(tmp_path, monkeypatch)
+    (corpus / "peft.md").write_text(
+        "# PEFT\n\n## Methods\n\n**LoRA (Low-Rank Adaptation):**\nW = W0 + BA, with B and A small matrices of rank r.\n\n"
+        "## QLoRA\n\nQLoRA quantizes the base model to 4 bits and trains LoRA adapters: LoRA on a LoRA budget.\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("STUDYRAG_LABEL_FIRST", "false")
+    plain = json.loads(run("search", "What is LoRA?", "--json").output)["results"]
+    assert plain[0]["section"] == "QLoRA"  # without the rule, the chunk that says LoRA most leads
+    monkeypatch.delenv("STUDYRAG_LABEL_FIRST")
+    data = json.loads(run("search", "What is LoRA?", "--json").output)["results"]
+    assert data[0]["text"].startswith("**LoRA (Low-Rank Adaptation):**") and data[0]["named"] is True
+    assert not any(r["named"] for r in data[1:])
+    assert "first: its label is what the question asks about" in run("search", "What is LoRA?", "--k", "1").output
+    assert not any(r["named"] for r in json.loads(run("search", "Why use LoRA?", "--json").output)["results"])
+
+
 def test_remove_takes_a_guide_out_of_the_corpus_and_the_index_and_keeps_the_file(run, tmp_path, monkeypatch) -> None:
     corpus = _corpus(tmp_path, monkeypatch, rl=True)
     assert "rl-notes.md" in run("search", "PPO clips the policy ratio", "--json").output
