@@ -38,6 +38,7 @@ __all__ = [
     "amx_build",
     "import_llama_cpp",
     "make_generator",
+    "system_info",
     "without_extra_buffers",
 ]
 
@@ -153,6 +154,16 @@ def import_llama_cpp() -> Any:
 _PATCH_LOCK = threading.Lock()
 
 
+def system_info(llama_cpp: Any) -> str:
+    """llama.cpp's build summary ("CPU : SSE3 = 1 | ... | AMX_INT8 = 1 | ..."); "" where the
+    binding has none."""
+    try:
+        info = llama_cpp.llama_print_system_info()
+    except AttributeError:
+        return ""
+    return (info.decode(errors="replace") if isinstance(info, bytes) else str(info)).strip()
+
+
 def amx_build(llama_cpp: Any) -> bool:
     """Whether this llama.cpp build runs matrix products on Intel AMX tiles.
 
@@ -160,12 +171,7 @@ def amx_build(llama_cpp: Any) -> bool:
     ``ggml_backend_amx_mul_mat``; seen here with llama-cpp-python 0.3.36 and the default Q4_K_M
     model, and upstream as llama.cpp issue 20824), so such a build loads without them.
     """
-    try:
-        info = llama_cpp.llama_print_system_info()
-    except AttributeError:
-        return False
-    text = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
-    return "AMX_INT8 = 1" in text
+    return "AMX_INT8 = 1" in system_info(llama_cpp)
 
 
 @contextmanager

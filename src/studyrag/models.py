@@ -561,11 +561,9 @@ def llama_cpp_build() -> dict[str, str]:
     try:
         from importlib.metadata import version
 
-        from .generate import import_llama_cpp
+        from .generate import import_llama_cpp, system_info
 
-        info = import_llama_cpp().llama_print_system_info()
-        text = info.decode(errors="replace") if isinstance(info, bytes) else str(info)
-        return {"version": version("llama_cpp_python"), "system_info": text.strip()}
+        return {"version": version("llama_cpp_python"), "system_info": system_info(import_llama_cpp())}
     except Exception:  # a diagnostic must never fail
         return {}
 
