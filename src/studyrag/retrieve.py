@@ -161,6 +161,7 @@ class HybridRetriever:
         vector, scores = self.query_vector(query, expansion), self.index.bm25.scores(query)
         bm25, dense = top_k(_only(scores, items), n), self.index.dense.search(vector, n, items=items)
         spreads = self._spreads(scores, vector, bm25, dense, n) if s.fusion == "zscore" else None
+        subject = asked_subject(query) if s.label_first else None
         hits = fuse(
             bm25,
             dense,
@@ -170,11 +171,11 @@ class HybridRetriever:
             spreads=spreads,
             bm25_weight=self.bm25_weight(query, bm25),
             dense_weight=s.dense_weight,
-            k=n if s.label_first else k,
+            k=n if subject else k,  # a chunk named what the question asks about may sit below k
         )
-        if s.label_first:  # a chunk named what the question asks about may sit below k
-            hits = named_first(hits, asked_subject(query), lambda h: self.names[h.chunk.id])
-        return hits[:k]
+        if subject:
+            hits = named_first(hits, subject, lambda h: self.names[h.chunk.id])[:k]
+        return hits
 
     @cached_property
     def names(self) -> dict[str, frozenset[str]]:
