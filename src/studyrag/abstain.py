@@ -14,7 +14,7 @@ from collections.abc import Callable, Container, Sequence
 
 import numpy as np
 
-from .records import PATH_SEP, Hit
+from .records import Hit
 
 __all__ = [
     "ABSTAIN_PHRASE",
@@ -396,8 +396,7 @@ def _section_names(hits: Sequence[Hit]) -> list[str]:
     """"Guide title › section" of each hit, without repeats."""
     names: list[str] = []
     for h in hits:
-        c = h.chunk
-        name = PATH_SEP.join(p for p in (c.title or c.source, c.section) if p)
+        name = h.chunk.full_section
         if name and name not in names:
             names.append(name)
     return names

@@ -92,6 +92,15 @@ class Chunk:
         return PATH_SEP.join(self.path)
 
     @property
+    def full_section(self) -> str:
+        """``"Guide title › Section › Subsection"`` (the file name when the guide has no title).
+
+        >>> Chunk("c", "rl.md", ("PPO", "Clipping"), "t", 0, 1).full_section
+        'rl.md › PPO › Clipping'
+        """
+        return PATH_SEP.join(p for p in (self.title or self.source, self.section) if p)
+
+    @property
     def embed_text(self) -> str:
         head = PATH_SEP.join(p for p in (self.title, *self.path) if p)
         return f"{head}\n{self.text}" if head else self.text

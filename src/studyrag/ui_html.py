@@ -75,8 +75,7 @@ def source_anchor(turn: int, n: int) -> str:
 
 def hit_label(hit: Hit) -> str:
     """``"Guide title › Section › Subsection"`` (plain text, not escaped)."""
-    c = hit.chunk
-    return PATH_SEP.join(p for p in (c.title or c.source, c.section) if p)
+    return hit.chunk.full_section
 
 
 _CITE = re.compile(r"\[(\d{1,3})\]")
