@@ -331,15 +331,17 @@ class StudyApp:
         from .errors import CorpusError
         from .loaders import remove_guide
 
+        def refused(why: str) -> tuple[Any, ...]:  # only the notice changes
+            return (gr.skip(), gr.skip(), gr.skip(), render_added([(False, why)]), gr.skip(), gr.skip())
+
         if not source:  # nothing shown, or the removal was not confirmed
             return (gr.skip(),) * 6
         if len(self.guides.guides) <= 1:
-            notice = render_added([(False, f"{source} is the only guide: add another before removing it")])
-            return (gr.skip(), gr.skip(), gr.skip(), notice, gr.skip(), gr.skip())
+            return refused(f"{source} is the only guide: add another before removing it")
         try:
             kept = remove_guide(self.settings.corpus_dir, source)
         except CorpusError as e:
-            return (gr.skip(), gr.skip(), gr.skip(), render_added([(False, str(e))]), gr.skip(), gr.skip())
+            return refused(str(e))
         self._refresh()
         first = self.guides.guides[0][1] if self.guides.guides else None
         notice = render_added([(True, f"removed {source}; kept as {kept}")])
