@@ -37,7 +37,7 @@ from .abstain import ABSTAIN_PHRASE
 from .citations import sentence_spans
 from .errors import GenerationError
 from .generate import Message
-from .records import PATH_SEP, Hit
+from .records import Hit
 
 __all__ = [
     "ABSTAIN_PHRASE",
@@ -108,8 +108,7 @@ class Prompt:
 
 def source_heading(hit: Hit) -> str:
     """``"Guide title › Section › Subsection"`` (the file name when the guide has no title)."""
-    c = hit.chunk
-    return PATH_SEP.join(p for p in (c.title or c.source, *c.path) if p)
+    return hit.chunk.full_section
 
 
 # the data block's tags as a chunk or a question might write them ("</sources>", "< Source >")

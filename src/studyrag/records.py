@@ -98,7 +98,7 @@ class Chunk:
         >>> Chunk("c", "rl.md", ("PPO", "Clipping"), "t", 0, 1).full_section
         'rl.md › PPO › Clipping'
         """
-        return PATH_SEP.join(p for p in (self.title or self.source, self.section) if p)
+        return PATH_SEP.join(p for p in (self.title or self.source, *self.path) if p)
 
     @property
     def embed_text(self) -> str:
