@@ -13,7 +13,7 @@ for prefix in sys.argv[1:]:
         f=[q['runs']['fused']['scores'] for q in qs]
         rows[s]=(sum(x['recall@5'] for x in f)/len(f), sum(x['mrr@10'] for x in f)/len(f))
     out=[]
-    for ret in ['dense','fused']:
+    for ret in ['bm25','dense','fused']:
         f=[q['runs'][ret]['scores'] for q in allq]
         p=[q['runs'][ret]['scores'] for q in allq if q['kind']=='paraphrase']
         out.append(f"{ret} pooled {sum(x['recall@5'] for x in f)/len(f):.3f}/{sum(x['mrr@10'] for x in f)/len(f):.3f} para {sum(x['recall@5'] for x in p)/len(p):.3f}/{sum(x['mrr@10'] for x in p)/len(p):.3f} n={len(f)}")
