@@ -103,7 +103,7 @@ def test_search_marks_a_hit_put_first_because_its_label_is_what_is_asked(run, tm
     data = json.loads(run("search", "What is LoRA?", "--json").output)["results"]
     assert data[0]["text"].startswith("**LoRA (Low-Rank Adaptation):**") and data[0]["named"] is True
     assert not any(r["named"] for r in data[1:])
-    assert "first: its label is what the question asks about" in run("search", "What is LoRA?", "--k", "1").output
+    assert "first: its label or heading names what the question asks about" in run("search", "What is LoRA?", "--k", "1").output
     assert not any(r["named"] for r in json.loads(run("search", "Why use LoRA?", "--json").output)["results"])
 
 

@@ -194,7 +194,7 @@ def test_named_first_moves_only_chunks_named_what_is_asked() -> None:
     def order(question: str) -> list[str]:
         return [h.chunk.id for h in named_first(hits, asked_subject(question), lambda h: names[h.chunk.id])]
 
-    assert order("What is LoRA?") == ["d", "a", "b", "c"]  # "b" is only headed LoRA: headings do not count
+    assert order("What is LoRA?") == ["d", "a", "b", "c"]  # "b" is only headed LoRA: chunk_names reads no heading
     assert order("what are transformers") == ["c", "a", "b", "d"]  # a plural finds the singular label
     assert order("What is quantized LoRA?") == ["a", "b", "c", "d"]  # the bracketed name counts too
     assert order("Why does LoRA work?") == order("What is attention?") == ["a", "b", "c", "d"]
@@ -213,6 +213,28 @@ def test_real_corpus_what_is_lora_finds_the_chunk_labelled_lora_first(real_retri
     other = real_retriever.search("How does LoRA reduce memory?", k=5)
     assert not any(h.named for h in other)
     assert all(a.score >= b.score for a, b in zip(other, other[1:], strict=False))
+
+
+def test_heading_names_only_for_a_heading_that_spells_out_an_acronym() -> None:
+    from studyrag.labels import heading_names
+
+    assert heading_names("GRPO (Group Relative Policy Optimization)") == {"grpo", "group relative policy optimization"}
+    assert heading_names("Multi-head Latent Attention (MLA)") == {"mla", "multi-head latent attention"}
+    assert heading_names("ALiBi (Attention with Linear Biases)") == {"alibi", "attention with linear biases"}
+    for heading in ("Mixtral 8x7B (Mistral AI)", "GPT-4 (Speculative - Unconfirmed)", "Sparse MoE (Layer)",
+                    "Vision Transformer (ViT) Variants", "Interview Questions", "", "Step (1)"):
+        assert heading_names(heading) == frozenset(), heading
+
+
+def test_real_corpus_what_is_an_acronym_finds_the_section_that_spells_it_out(real_retriever: HybridRetriever) -> None:
+    plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(label_first=False))
+    for question, heading in (("What is DPO?", "Direct Preference Optimization (DPO)"),
+                              ("What is RAG?", "Retrieval-Augmented Generation (RAG)"),
+                              ("What is RLHF?", "Reinforcement Learning from Human Feedback (RLHF)")):
+        first = real_retriever.search(question, k=3)[0]
+        assert first.chunk.path[-1] == heading and first.named, (question, first.chunk.section)
+        # fused order alone puts a look-alike first ("Iterative DPO", "Interview Questions › RAG", RLAIF)
+        assert plain.search(question, k=1)[0].chunk.path[-1] != heading, question
 
 
 def test_real_corpus_technical_token_query(real_retriever: HybridRetriever) -> None:

@@ -32,7 +32,7 @@ def hit_json(hit: Hit) -> dict[str, Any]:
         "text": c.text,
         "score": hit.score,
         "scores": hit.scores(),
-        "named": hit.named,  # ranked first because the question asks what its label names
+        "named": hit.named,  # ranked first because the question asks what its label or heading names
     }
 
 
@@ -70,7 +70,7 @@ def print_hits(hits: Sequence[Hit]) -> None:
         if h.rerank_score is not None:
             parts.append(f"rerank {h.rerank_score:.3f}")
         if h.named:
-            parts.append("first: its label is what the question asks about")
+            parts.append("first: its label or heading names what the question asks about")
         snippet = " ".join(h.chunk.text.split())[:220]
         con.print(f"[bold]{h.rank:>2}.[/bold] [cyan]{h.chunk.source}[/cyan] › [bold]{h.chunk.section}[/bold]", markup=True)
         con.print(f"    {snippet}", markup=False)

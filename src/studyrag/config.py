@@ -82,10 +82,10 @@ class Settings:
     bm25_gate: bool = True
     dense_weight: float = 1.0
     rrf_k: int = 10  # RRF only: 10 measured best on MRR@10
-    # "What is X?" puts the chunks that open with a bold label naming X first (labels.py): "What is
-    # LoRA?" found LoRA's definition 11th, under chunks that only mention it. No gold question's top
-    # 10 moves; of 328 "What is <heading>?" questions, 2 get another first hit
-    # (eval/reports/probes-23/label_match.py, label_questions.py)
+    # "What is X?" puts the chunks named X first (labels.py): a bold label opening the chunk, or a
+    # heading that spells an acronym out. "What is LoRA?" found LoRA's definition 11th, under chunks
+    # that only mention it. No gold question's top 10 moves (eval/reports/probes-23/label_match.py;
+    # probes-23/label_questions.py and probes-24/acronyms.py ask about every label and heading)
     label_first: bool = True
     k: int = 10
     # before answering, the model writes a short textbook paragraph for the question, and the dense

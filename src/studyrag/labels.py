@@ -14,9 +14,10 @@ True
 >>> chunk_names("QLoRA combines 4-bit quantization...")  # no label of its own: its heading already ranks it
 frozenset()
 
-Only a bold label counts, not the heading path: a heading's last part is often a topic under a list
-("Interview Questions › RAG", "Key Papers Reference › Diffusion Models", "Load Balancing (MoE)"), and
-counting headings put a list of interview questions first for "What is RAG?".
+A heading names its chunks only when it spells out an acronym (``heading_names``): "Direct
+Preference Optimization (DPO)" is DPO's own section. Any other heading's last part is often a topic
+under a list ("Interview Questions › RAG", "Key Papers Reference › Diffusion Models", "Load
+Balancing (MoE)"), and counting every heading put a list of interview questions first for "What is RAG?".
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ from collections.abc import Callable, Sequence
 
 from .records import Hit
 
-__all__ = ["asked_subject", "chunk_names", "named_first", "norm_name"]
+__all__ = ["asked_subject", "chunk_names", "heading_names", "named_first", "norm_name"]
 
 # "what is X", "what are X", "what's X", "define X", "explain X"; an article after it is dropped
 _ASKS = re.compile(r"^(?:what\s+(?:is|are)|what's|define|explain)\s+(?:an?\s+|the\s+)?(.+?)\s*[?.!]*$", re.I)
 # a first line that is only bold text ("**Label**", "**Label:**", "**Label:** text" keeps "Label")
 _BOLD = re.compile(r"^\*\*(.+?)\*\*\s*$|^\*\*(.+?):\*\*")
 _MAX_NAME_WORDS = 6  # longer than this is a sentence or a title, not a name someone asks about
+# "Name (Other name)", after any "5. " numbering
+_NUMBERED = re.compile(r"^\d+[.)]\s+")
+_PAIR = re.compile(r"^(.+?)\s*\(([^()]+)\)$")
 
 
 def norm_name(text: str) -> str:
@@ -64,6 +68,38 @@ def chunk_names(text: str) -> frozenset[str]:
     head, _, bracket = (m.group(1) or m.group(2)).strip().rstrip(":").partition(" (")
     names = {norm_name(head), norm_name(bracket.rstrip(")"))}
     return frozenset(n for n in names if n and len(n.split()) <= _MAX_NAME_WORDS)
+
+
+def _initials(words: str) -> str:
+    """The first letters of the capitalised words, hyphenated parts counting as words.
+
+    >>> _initials("Low-Rank Adaptation"), _initials("Mixture of Experts"), _initials("Load Balancing")
+    ('LRA', 'ME', 'LB')
+    """
+    return "".join(w[0] for w in re.split(r"[\s/-]+", words) if w[:1].isupper())
+
+
+def heading_names(heading: str) -> frozenset[str]:
+    """The names a section heading gives its chunks: both halves of "Expansion (ACRONYM)" or
+    "ACRONYM (Expansion)" when the acronym's capitals are the expansion's initials; else none.
+
+    >>> sorted(heading_names("5. FSDP (Fully Sharded Data Parallel)"))
+    ['fsdp', 'fully sharded data parallel']
+    >>> sorted(heading_names("Mixture of Experts (MoE)"))
+    ['mixture of experts', 'moe']
+    >>> heading_names("Load Balancing (MoE)"), heading_names("RAG")  # a topic, not a definition
+    (frozenset(), frozenset())
+    """
+    m = _PAIR.match(_NUMBERED.sub("", heading.strip()))
+    if not m:
+        return frozenset()
+    first, second = m.group(1).strip(), m.group(2).strip()
+    for short, long in ((second, first), (first, second)):
+        capitals = "".join(ch for ch in short if ch.isupper())
+        if " " not in short and len(capitals) >= 2 and capitals == _initials(long):
+            names = (norm_name(short), norm_name(long))
+            return frozenset(n for n in names if n and len(n.split()) <= _MAX_NAME_WORDS)
+    return frozenset()
 
 
 def named_first(hits: Sequence[Hit], subject: str | None, names: Callable[[Hit], frozenset[str]]) -> list[Hit]:

@@ -123,7 +123,7 @@ class Hit:
     dense_rank: int | None = None
     fused_score: float | None = None
     rerank_score: float | None = None
-    named: bool = False  # moved first because the question asks what this chunk's label names (labels.py)
+    named: bool = False  # moved first because the question asks what this chunk's label or heading names (labels.py)
 
     def scores(self) -> dict[str, float | None]:
         return {
