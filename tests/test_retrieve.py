@@ -197,6 +197,8 @@ def test_named_first_moves_only_chunks_named_what_is_asked() -> None:
     assert order("What is LoRA?") == ["d", "a", "b", "c"]  # "b" is only headed LoRA: chunk_names reads no heading
     assert order("what are transformers") == ["c", "a", "b", "d"]  # a plural finds the singular label
     assert order("What is quantized LoRA?") == ["a", "b", "c", "d"]  # the bracketed name counts too
+    assert order("What does LoRA stand for?") == order("Tell me about LoRA.") == ["d", "a", "b", "c"]
+    assert order("Describe the transformers") == order("what is meant by transformers") == ["c", "a", "b", "d"]
     assert order("Why does LoRA work?") == order("What is attention?") == ["a", "b", "c", "d"]
     moved = named_first(hits, "lora", lambda h: names[h.chunk.id])
     assert [h.rank for h in moved] == [1, 2, 3, 4] and [h.named for h in moved] == [True, False, False, False]

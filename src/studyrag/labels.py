@@ -7,6 +7,8 @@ question asks what X is, the chunks named X come first (``named_first``), in fus
 
 >>> asked_subject("What is LoRA?"), asked_subject("Explain the Chinchilla scaling law")
 ('lora', 'chinchilla scaling law')
+>>> asked_subject("What does DPO stand for?"), asked_subject("tell me about an MoE")
+('dpo', 'moe')
 >>> asked_subject("How does LoRA save memory?") is None
 True
 >>> sorted(chunk_names("**LoRA (Low-Rank Adaptation):**\\nInstead of updating all weights..."))
@@ -30,8 +32,15 @@ from .records import Hit
 
 __all__ = ["asked_subject", "chunk_names", "heading_names", "named_first", "norm_name"]
 
-# "what is X", "what are X", "what's X", "define X", "explain X"; an article after it is dropped
-_ASKS = re.compile(r"^(?:what\s+(?:is|are)|what's|define|explain)\s+(?:an?\s+|the\s+)?(.+?)\s*[?.!]*$", re.I)
+# "what is X", "what are X", "what's X", "define X", "explain X", "describe X", "tell me about X",
+# "what is meant by X"; an article after it is dropped
+_ASKS = re.compile(
+    r"^(?:what\s+is\s+meant\s+by|what\s+(?:is|are)|what's|define|explain|describe|tell\s+me\s+about)"
+    r"\s+(?:an?\s+|the\s+)?(.+?)\s*[?.!]*$",
+    re.I,
+)
+# "what does X stand for", "what does X mean"
+_STANDS = re.compile(r"^what\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+(?:stand\s+for|mean)\s*[?.!]*$", re.I)
 # a first line that is only bold text ("**Label**", "**Label:**", "**Label:** text" keeps "Label")
 _BOLD = re.compile(r"^\*\*(.+?)\*\*\s*$|^\*\*(.+?):\*\*")
 _MAX_NAME_WORDS = 6  # longer than this is a sentence or a title, not a name someone asks about
@@ -51,7 +60,7 @@ def norm_name(text: str) -> str:
 
 def asked_subject(question: str) -> str | None:
     """The X of "What is X?" (normalised), or None for any other kind of question."""
-    m = _ASKS.match(question.strip())
+    m = _STANDS.match(question.strip()) or _ASKS.match(question.strip())
     if not m:
         return None
     subject = norm_name(m.group(1))
