@@ -223,6 +223,8 @@ def test_heading_names_only_for_a_heading_that_spells_out_an_acronym() -> None:
     assert heading_names("GRPO (Group Relative Policy Optimization)") == {"grpo", "group relative policy optimization"}
     assert heading_names("Multi-head Latent Attention (MLA)") == {"mla", "multi-head latent attention"}
     assert heading_names("ALiBi (Attention with Linear Biases)") == {"alibi", "attention with linear biases"}
+    assert heading_names("RLAIF (RL from AI Feedback)") == {"rlaif", "rl from ai feedback"}  # acronyms inside
+    assert heading_names("KTO (Kahneman–Tversky Optimization)") == {"kto", "kahneman tversky optimization"}
     for heading in ("Mixtral 8x7B (Mistral AI)", "GPT-4 (Speculative - Unconfirmed)", "Sparse MoE (Layer)",
                     "Vision Transformer (ViT) Variants", "Interview Questions", "", "Step (1)"):
         assert heading_names(heading) == frozenset(), heading

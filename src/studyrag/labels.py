@@ -80,12 +80,17 @@ def chunk_names(text: str) -> frozenset[str]:
 
 
 def _initials(words: str) -> str:
-    """The first letters of the capitalised words, hyphenated parts counting as words.
+    """The first letters of the capitalised words, hyphenated parts counting as words; a word with
+    several capitals is an acronym already and gives them all ("Constitutional AI" is CAI).
 
-    >>> _initials("Low-Rank Adaptation"), _initials("Mixture of Experts"), _initials("Load Balancing")
-    ('LRA', 'ME', 'LB')
+    >>> _initials("Low-Rank Adaptation"), _initials("Mixture of Experts"), _initials("RL from AI Feedback")
+    ('LRA', 'ME', 'RLAIF')
     """
-    return "".join(w[0] for w in re.split(r"[\s/-]+", words) if w[:1].isupper())
+    out = []
+    for word in re.split(r"[\s/\-–]+", words):
+        capitals = [ch for ch in word if ch.isupper()]
+        out += capitals if len(capitals) > 1 else word[:1] if word[:1].isupper() else []
+    return "".join(out)
 
 
 def heading_names(heading: str) -> frozenset[str]:
