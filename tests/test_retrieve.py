@@ -230,6 +230,22 @@ def test_heading_names_only_for_a_heading_that_spells_out_an_acronym() -> None:
         assert heading_names(heading) == frozenset(), heading
 
 
+def test_path_names_a_top_level_heading_whole_and_a_deeper_one_only_as_an_acronym() -> None:
+    from studyrag.labels import path_names
+
+    assert path_names(("Distributed Training (Data & Model Parallelism)",)) == {
+        "distributed training", "distributed training data model parallelism"}
+    assert path_names(("Interview Questions", "RAG")) == path_names(()) == frozenset()
+    assert path_names(("Alignment", "Proximal Policy Optimization (PPO)")) == {"ppo", "proximal policy optimization"}
+
+
+def test_real_corpus_what_is_x_finds_the_glossary_entry_headed_x(real_retriever: HybridRetriever) -> None:
+    first = real_retriever.search("What is FlashAttention?", k=3)[0]
+    assert first.chunk.path == ("FlashAttention",) and first.named
+    plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(label_first=False))
+    assert plain.search("What is FlashAttention?", k=1)[0].chunk.path != ("FlashAttention",)  # -2 and -3 first
+
+
 def test_real_corpus_what_is_an_acronym_finds_the_section_that_spells_it_out(real_retriever: HybridRetriever) -> None:
     plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(label_first=False))
     for question, heading in (("What is DPO?", "Direct Preference Optimization (DPO)"),

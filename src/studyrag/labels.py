@@ -16,10 +16,11 @@ True
 >>> chunk_names("QLoRA combines 4-bit quantization...")  # no label of its own: its heading already ranks it
 frozenset()
 
-A heading names its chunks only when it spells out an acronym (``heading_names``): "Direct
-Preference Optimization (DPO)" is DPO's own section. Any other heading's last part is often a topic
-under a list ("Interview Questions › RAG", "Key Papers Reference › Diffusion Models", "Load
-Balancing (MoE)"), and counting every heading put a list of interview questions first for "What is RAG?".
+Headings name a chunk in two cases (``path_names``): a heading that spells out an acronym ("Direct
+Preference Optimization (DPO)" is DPO's own section, ``heading_names``), and a top-level heading the
+chunk sits directly under (a glossary entry, "FlashAttention"). Any other heading is often a topic
+under a list ("Interview Questions › RAG", "Key Papers Reference › Diffusion Models"), and counting
+every heading put a list of interview questions first for "What is RAG?".
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections.abc import Callable, Sequence
 
 from .records import Hit
 
-__all__ = ["asked_subject", "chunk_names", "heading_names", "named_first", "norm_name"]
+__all__ = ["asked_subject", "chunk_names", "heading_names", "named_first", "norm_name", "path_names"]
 
 # "what is X", "what are X", "what's X", "define X", "explain X", "describe X", "tell me about X",
 # "what is meant by X"; an article after it is dropped
@@ -116,12 +117,30 @@ def heading_names(heading: str) -> frozenset[str]:
     return frozenset()
 
 
+def path_names(path: Sequence[str]) -> frozenset[str]:
+    """The names a chunk's heading path gives it: ``heading_names`` of its last heading and, for a
+    chunk directly under a top-level heading (a glossary entry, a guide's main section), that whole
+    heading. A deeper heading alone is often a topic under a list ("Interview Questions › RAG").
+
+    >>> sorted(path_names(("Normalizing Flows (RealNVP, Glow)",)))
+    ['normalizing flows', 'normalizing flows realnvp glow']
+    >>> sorted(path_names(("FlashAttention",))), sorted(path_names(("Interview Questions", "RAG")))
+    (['flashattention'], [])
+    >>> sorted(path_names(("RLHF", "DPO (Direct Preference Optimization)")))
+    ['direct preference optimization', 'dpo']
+    """
+    if not path:
+        return frozenset()
+    top = {norm_name(path[0]), norm_name(path[0].partition(" (")[0])} if len(path) == 1 else set()
+    return heading_names(path[-1]) | {n for n in top if n and len(n.split()) <= _MAX_NAME_WORDS}
+
+
 def named_first(hits: Sequence[Hit], subject: str | None, names: Callable[[Hit], frozenset[str]]) -> list[Hit]:
-    """``hits`` with those named ``subject`` (or its singular) moved to the front, each group in its
+    """``hits`` with those named ``subject`` (or its singular or plural) moved to the front, each group in its
     own order, ranks renumbered and the moved ones marked ``named``. Unchanged without a subject."""
     if not subject:
         return list(hits)
-    wanted = {subject, subject.removesuffix("s")}
+    wanted = {subject, subject.removesuffix("s"), subject + "s"}
     named = [h for h in hits if names(h) & wanted]
     if not named:
         return list(hits)

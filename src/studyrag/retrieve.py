@@ -25,7 +25,7 @@ import numpy as np
 from .config import Settings
 from .errors import BadQuestionError, StaleIndexError
 from .fusion import Scored, Spread, fuse, to_hits
-from .labels import asked_subject, chunk_names, heading_names, named_first
+from .labels import asked_subject, chunk_names, named_first, path_names
 from .lexical import score_moments, top_k
 
 if TYPE_CHECKING:
@@ -179,9 +179,9 @@ class HybridRetriever:
 
     @cached_property
     def names(self) -> dict[str, frozenset[str]]:
-        """Each chunk's names (its bold label's, ``labels.chunk_names``, and its heading's,
-        ``labels.heading_names``), by chunk id; made on first use."""
-        return {c.id: chunk_names(c.text) | heading_names(c.path[-1] if c.path else "") for c in self.chunks}
+        """Each chunk's names (its bold label's, ``labels.chunk_names``, and its headings',
+        ``labels.path_names``), by chunk id; made on first use."""
+        return {c.id: chunk_names(c.text) | path_names(c.path) for c in self.chunks}
 
     def bm25_weight(self, query: str, bm25: Sequence[Scored]) -> float:
         """BM25's fusion weight for ``query`` given its BM25 list: ``Settings.bm25_weight``, times
