@@ -225,8 +225,10 @@ def test_heading_names_only_for_a_heading_that_spells_out_an_acronym() -> None:
     assert heading_names("ALiBi (Attention with Linear Biases)") == {"alibi", "attention with linear biases"}
     assert heading_names("RLAIF (RL from AI Feedback)") == {"rlaif", "rl from ai feedback"}  # acronyms inside
     assert heading_names("KTO (Kahneman–Tversky Optimization)") == {"kto", "kahneman tversky optimization"}
+    assert heading_names("Sparsely-Gated Mixture of Experts (MoE)") == {"moe", "sparsely-gated mixture of experts"}
     for heading in ("Mixtral 8x7B (Mistral AI)", "GPT-4 (Speculative - Unconfirmed)", "Sparse MoE (Layer)",
-                    "Vision Transformer (ViT) Variants", "Interview Questions", "", "Step (1)"):
+                    "Vision Transformer (ViT) Variants", "Interview Questions", "", "Step (1)",
+                    "Process Reward Models (PRM) vs Outcome Reward Models (ORM)"):
         assert heading_names(heading) == frozenset(), heading
 
 

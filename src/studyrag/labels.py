@@ -47,7 +47,7 @@ _BOLD = re.compile(r"^\*\*(.+?)\*\*\s*$|^\*\*(.+?):\*\*")
 _MAX_NAME_WORDS = 6  # longer than this is a sentence or a title, not a name someone asks about
 # "Name (Other name)", after any "5. " numbering
 _NUMBERED = re.compile(r"^\d+[.)]\s+")
-_PAIR = re.compile(r"^(.+?)\s*\(([^()]+)\)$")
+_PAIR = re.compile(r"^([^()]+?)\s*\(([^()]+)\)$")
 
 
 def norm_name(text: str) -> str:
@@ -96,7 +96,8 @@ def _initials(words: str) -> str:
 
 def heading_names(heading: str) -> frozenset[str]:
     """The names a section heading gives its chunks: both halves of "Expansion (ACRONYM)" or
-    "ACRONYM (Expansion)" when the acronym's capitals are the expansion's initials; else none.
+    "ACRONYM (Expansion)" when the acronym's capitals are the expansion's initials, or its last
+    initials ("Sparsely-Gated Mixture of Experts (MoE)"); else none.
 
     >>> sorted(heading_names("5. FSDP (Fully Sharded Data Parallel)"))
     ['fsdp', 'fully sharded data parallel']
@@ -111,7 +112,7 @@ def heading_names(heading: str) -> frozenset[str]:
     first, second = m.group(1).strip(), m.group(2).strip()
     for short, long in ((second, first), (first, second)):
         capitals = "".join(ch for ch in short if ch.isupper())
-        if " " not in short and len(capitals) >= 2 and capitals == _initials(long):
+        if " " not in short and len(capitals) >= 2 and _initials(long).endswith(capitals):
             names = (norm_name(short), norm_name(long))
             return frozenset(n for n in names if n and len(n.split()) <= _MAX_NAME_WORDS)
     return frozenset()
