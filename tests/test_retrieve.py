@@ -217,6 +217,24 @@ def test_real_corpus_what_is_lora_finds_the_chunk_labelled_lora_first(real_retri
     assert all(a.score >= b.score for a, b in zip(other, other[1:], strict=False))
 
 
+def test_each_named_first_puts_one_passage_per_compared_subject_first_only_when_both_have_one() -> None:
+    from studyrag.labels import compared, each_named_first
+    from studyrag.records import Chunk, Hit
+
+    names = {"a": {"iterative dpo"}, "b": {"dpo"}, "c": {"dpo"}, "d": set(), "e": {"ppo"}}
+    hits = [Hit(Chunk(i, "g.md", (i,), i, 0, 1), 10.0 - r, r) for r, i in enumerate(names, 1)]
+
+    def order(question: str) -> list[str]:
+        pair = compared(question)
+        return [h.chunk.id for h in each_named_first(hits, pair or (), lambda h: names[h.chunk.id])]
+
+    for q in ("What is the difference between DPO and PPO?", "Compare PPO with DPO", "DPO vs. PPO",
+              "How does DPO differ from PPO?", "What makes PPO different from the DPO?"):
+        assert order(q) == ["b", "e", "a", "c", "d"], q  # the best of each side, in fused order
+    assert order("What is the difference between DPO and KTO?") == ["a", "b", "c", "d", "e"]  # KTO: no passage
+    assert compared("How does attention work?") is None and compared("What is DPO?") is None
+
+
 def test_heading_names_only_for_a_heading_that_spells_out_an_acronym() -> None:
     from studyrag.labels import heading_names
 
@@ -257,6 +275,14 @@ def test_real_corpus_what_is_an_acronym_finds_the_section_that_spells_it_out(rea
         assert first.chunk.path[-1] == heading and first.named, (question, first.chunk.section)
         # fused order alone puts a look-alike first ("Iterative DPO", "Interview Questions › RAG", RLAIF)
         assert plain.search(question, k=1)[0].chunk.path[-1] != heading, question
+
+
+def test_real_corpus_a_comparison_gets_both_sides_first(real_retriever: HybridRetriever) -> None:
+    question = "What is the difference between DPO and PPO?"
+    top = [h.chunk.path[-1] for h in real_retriever.search(question, k=5)]
+    assert top[:2] == ["Direct Preference Optimization (DPO)", "Proximal Policy Optimization (PPO)"], top
+    plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(label_first=False))
+    assert "Proximal Policy Optimization (PPO)" not in [h.chunk.path[-1] for h in plain.search(question, k=5)]
 
 
 def test_real_corpus_technical_token_query(real_retriever: HybridRetriever) -> None:

@@ -31,7 +31,16 @@ from collections.abc import Callable, Sequence
 
 from .records import Hit
 
-__all__ = ["asked_subject", "chunk_names", "heading_names", "named_first", "norm_name", "path_names"]
+__all__ = [
+    "asked_subject",
+    "chunk_names",
+    "compared",
+    "each_named_first",
+    "heading_names",
+    "named_first",
+    "norm_name",
+    "path_names",
+]
 
 # "what is X", "what are X", "what's X", "define X", "explain X", "describe X", "tell me about X",
 # "what is meant by X"; an article after it is dropped
@@ -40,6 +49,18 @@ _ASKS = re.compile(
     r"\s+(?:an?\s+|the\s+)?(.+?)\s*[?.!]*$",
     re.I,
 )
+# "difference between X and Y", "compare X with Y", "how does X differ from Y", "X vs Y"
+_COMPARES = tuple(
+    re.compile(p + r"\s*[?.!]*$", re.I)
+    for p in (
+        r"^what(?:'s|\s+is|\s+are)\s+the\s+differences?\s+between\s+(.+?)\s+and\s+(.+?)",
+        r"^(?:compare|contrast)\s+(.+?)\s+(?:and|with|to|vs\.?|versus)\s+(.+?)",
+        r"^how\s+(?:does|do|is|are)\s+(.+?)\s+(?:compare|differ|different)\s+(?:to|with|from)\s+(.+?)",
+        r"^what\s+makes\s+(.+?)\s+different\s+from\s+(.+?)",
+        r"^(.+?)\s+(?:vs\.?|versus)\s+(.+?)",
+    )
+)
+_ARTICLE = re.compile(r"^(?:an?|the)\s+", re.I)
 # "what does X stand for", "what does X mean"
 _STANDS = re.compile(r"^what\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+(?:stand\s+for|mean)\s*[?.!]*$", re.I)
 # a first line that is only bold text ("**Label**", "**Label:**", "**Label:** text" keeps "Label")
@@ -66,6 +87,24 @@ def asked_subject(question: str) -> str | None:
         return None
     subject = norm_name(m.group(1))
     return subject if subject and len(subject.split()) <= _MAX_NAME_WORDS else None
+
+
+def compared(question: str) -> tuple[str, str] | None:
+    """The X and Y a question compares (normalised), or None.
+
+    >>> compared("What is the difference between DPO and PPO?"), compared("LoRA vs. QLoRA")
+    (('dpo', 'ppo'), ('lora', 'qlora'))
+    >>> compared("How does GQA compare to the multi-query attention?"), compared("What is DPO?")
+    (('gqa', 'multi-query attention'), None)
+    """
+    q = question.strip()
+    for pattern in _COMPARES:
+        if m := pattern.match(q):
+            x, y = (norm_name(_ARTICLE.sub("", g.strip())) for g in m.groups())
+            if x and y and max(len(x.split()), len(y.split())) <= _MAX_NAME_WORDS:
+                return x, y
+            return None
+    return None
 
 
 def chunk_names(text: str) -> frozenset[str]:
@@ -141,10 +180,28 @@ def named_first(hits: Sequence[Hit], subject: str | None, names: Callable[[Hit],
     own order, ranks renumbered and the moved ones marked ``named``. Unchanged without a subject."""
     if not subject:
         return list(hits)
-    wanted = {subject, subject.removesuffix("s"), subject + "s"}
-    named = [h for h in hits if names(h) & wanted]
-    if not named:
+    return _moved_first(hits, [h for h in hits if names(h) & _forms(subject)])
+
+
+def each_named_first(hits: Sequence[Hit], subjects: Sequence[str], names: Callable[[Hit], frozenset[str]]) -> list[Hit]:
+    """``hits`` with the best hit named each of ``subjects`` moved to the front, in their own order,
+    when every subject has one; else unchanged. For a comparison: one passage on each side first."""
+    firsts = [next((h for h in hits if names(h) & _forms(s)), None) for s in subjects]
+    if not subjects or any(h is None for h in firsts):
         return list(hits)
-    moved = {id(h) for h in named}
+    moved = {id(h) for h in firsts}
+    return _moved_first(hits, [h for h in hits if id(h) in moved])
+
+
+def _forms(subject: str) -> set[str]:
+    """A subject and its singular or plural: "transformers" matches a label "Transformer"."""
+    return {subject, subject.removesuffix("s"), subject + "s"}
+
+
+def _moved_first(hits: Sequence[Hit], first: Sequence[Hit]) -> list[Hit]:
+    """``first`` (some of ``hits``, in order), then the rest; ranks renumbered, ``first`` marked ``named``."""
+    if not first:
+        return list(hits)
+    moved = {id(h) for h in first}
     rest = [h for h in hits if id(h) not in moved]
-    return [dataclasses.replace(h, rank=i, named=id(h) in moved) for i, h in enumerate([*named, *rest], 1)]
+    return [dataclasses.replace(h, rank=i, named=id(h) in moved) for i, h in enumerate([*first, *rest], 1)]

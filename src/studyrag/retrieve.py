@@ -25,7 +25,7 @@ import numpy as np
 from .config import Settings
 from .errors import BadQuestionError, StaleIndexError
 from .fusion import Scored, Spread, fuse, to_hits
-from .labels import asked_subject, chunk_names, named_first, path_names
+from .labels import asked_subject, chunk_names, compared, each_named_first, named_first, path_names
 from .lexical import score_moments, top_k
 
 if TYPE_CHECKING:
@@ -161,7 +161,8 @@ class HybridRetriever:
         vector, scores = self.query_vector(query, expansion), self.index.bm25.scores(query)
         bm25, dense = top_k(_only(scores, items), n), self.index.dense.search(vector, n, items=items)
         spreads = self._spreads(scores, vector, bm25, dense, n) if s.fusion == "zscore" else None
-        subject = asked_subject(query) if s.label_first else None
+        pair = compared(query) if s.label_first else None
+        subject = asked_subject(query) if s.label_first and not pair else None
         hits = fuse(
             bm25,
             dense,
@@ -171,10 +172,12 @@ class HybridRetriever:
             spreads=spreads,
             bm25_weight=self.bm25_weight(query, bm25),
             dense_weight=s.dense_weight,
-            k=n if subject else k,  # a chunk named what the question asks about may sit below k
+            k=n if subject or pair else k,  # a chunk named what the question asks about may sit below k
         )
         if subject:
             hits = named_first(hits, subject, lambda h: self.names[h.chunk.id])[:k]
+        elif pair:
+            hits = each_named_first(hits, pair, lambda h: self.names[h.chunk.id])[:k]
         return hits
 
     @cached_property
