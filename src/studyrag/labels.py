@@ -84,13 +84,17 @@ def norm_name(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s-]", " ", text.lower()).split())
 
 
+def _names(*texts: str) -> frozenset[str]:
+    """The ``texts`` normalised, keeping those short enough to be a name someone asks about."""
+    normalised = (norm_name(t) for t in texts)
+    return frozenset(n for n in normalised if n and len(n.split()) <= _MAX_NAME_WORDS)
+
+
 def asked_subject(question: str) -> str | None:
     """The X of "What is X?" (normalised), or None for any other kind of question."""
-    m = _STANDS.match(question.strip()) or _ASKS.match(question.strip())
-    if not m:
-        return None
-    subject = norm_name(m.group(1))
-    return subject if subject and len(subject.split()) <= _MAX_NAME_WORDS else None
+    q = question.strip()
+    m = _STANDS.match(q) or _ASKS.match(q)
+    return next(iter(_names(m.group(1))), None) if m else None
 
 
 def compared(question: str) -> tuple[str, str] | None:
@@ -119,8 +123,7 @@ def chunk_names(text: str) -> frozenset[str]:
     if not m:
         return frozenset()
     head, _, bracket = (m.group(1) or m.group(2)).strip().rstrip(":").partition(" (")
-    names = {norm_name(head), norm_name(bracket.rstrip(")"))}
-    return frozenset(n for n in names if n and len(n.split()) <= _MAX_NAME_WORDS)
+    return _names(head, bracket.rstrip(")"))
 
 
 def _initials(words: str) -> str:
@@ -156,8 +159,7 @@ def heading_names(heading: str) -> frozenset[str]:
     for short, long in ((second, first), (first, second)):
         capitals = "".join(ch for ch in short if ch.isupper())
         if " " not in short and len(capitals) >= 2 and _initials(long).endswith(capitals):
-            names = (norm_name(short), norm_name(long))
-            return frozenset(n for n in names if n and len(n.split()) <= _MAX_NAME_WORDS)
+            return _names(short, long)
     return frozenset()
 
 
@@ -175,13 +177,14 @@ def path_names(path: Sequence[str]) -> frozenset[str]:
     """
     if not path:
         return frozenset()
-    top = {norm_name(path[0]), norm_name(path[0].partition(" (")[0])} if len(path) == 1 else set()
-    return heading_names(path[-1]) | {n for n in top if n and len(n.split()) <= _MAX_NAME_WORDS}
+    top = _names(path[0], path[0].partition(" (")[0]) if len(path) == 1 else frozenset()
+    return heading_names(path[-1]) | top
 
 
 def named_first(hits: Sequence[Hit], subject: str | None, names: Callable[[Hit], frozenset[str]]) -> list[Hit]:
-    """``hits`` with those named ``subject`` (or its singular or plural) moved to the front, each group in its
-    own order, ranks renumbered and the moved ones marked ``named``. Unchanged without a subject."""
+    """``hits`` with those named ``subject`` (or its singular or plural) moved to the front, each
+    group in its own order, ranks renumbered and the moved ones marked ``named``. Unchanged without
+    a subject."""
     if not subject:
         return list(hits)
     return _moved_first(hits, [h for h in hits if names(h) & _forms(subject)])
