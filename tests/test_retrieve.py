@@ -199,7 +199,10 @@ def test_named_first_moves_only_chunks_named_what_is_asked() -> None:
     assert order("What is quantized LoRA?") == ["a", "b", "c", "d"]  # the bracketed name counts too
     assert order("What does LoRA stand for?") == order("Tell me about LoRA.") == ["d", "a", "b", "c"]
     assert order("Describe the transformers") == order("what is meant by transformers") == ["c", "a", "b", "d"]
+    assert order("How does LoRA work?") == ["d", "a", "b", "c"]  # asks what LoRA is and does
+    assert order("how do the transformers work") == ["c", "a", "b", "d"]
     assert order("Why does LoRA work?") == order("What is attention?") == ["a", "b", "c", "d"]
+    assert order("How does LoRA work with 4-bit weights?") == ["a", "b", "c", "d"]  # a question about a use
     moved = named_first(hits, "lora", lambda h: names[h.chunk.id])
     assert [h.rank for h in moved] == [1, 2, 3, 4] and [h.named for h in moved] == [True, False, False, False]
 
@@ -215,6 +218,14 @@ def test_real_corpus_what_is_lora_finds_the_chunk_labelled_lora_first(real_retri
     other = real_retriever.search("How does LoRA reduce memory?", k=5)
     assert not any(h.named for h in other)
     assert all(a.score >= b.score for a, b in zip(other, other[1:], strict=False))
+
+
+def test_real_corpus_how_does_rlhf_work_starts_with_the_rlhf_entry(real_retriever: HybridRetriever) -> None:
+    first = real_retriever.search("How does RLHF work?", k=3)[0]
+    assert first.named and first.chunk.section == "Reinforcement Learning from Human Feedback (RLHF)"
+    # fused order alone puts RLAIF, a variant, first
+    plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(label_first=False))
+    assert plain.search("How does RLHF work?", k=3)[0].chunk.id != first.chunk.id
 
 
 def test_each_named_first_puts_one_passage_per_compared_subject_first_only_when_both_have_one() -> None:

@@ -9,6 +9,8 @@ question asks what X is, the chunks named X come first (``named_first``), in fus
 ('lora', 'chinchilla scaling law')
 >>> asked_subject("What does DPO stand for?"), asked_subject("tell me about an MoE")
 ('dpo', 'moe')
+>>> asked_subject("How does LoRA work?")
+'lora'
 >>> asked_subject("How does LoRA save memory?") is None
 True
 >>> sorted(chunk_names("**LoRA (Low-Rank Adaptation):**\\nInstead of updating all weights..."))
@@ -65,8 +67,12 @@ _COMPARES = tuple(
     )
 )
 _ARTICLE = re.compile(r"^(?:an?|the)\s+", re.I)
-# "what does X stand for", "what does X mean"
-_STANDS = re.compile(r"^what\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+(?:stand\s+for|mean)\s*[?.!]*$", re.I)
+# "what does X stand for", "what does X mean", "how does X work"
+_STANDS = re.compile(
+    r"^(?:what\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+(?:stand\s+for|mean)"
+    r"|how\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+work)\s*[?.!]*$",
+    re.I,
+)
 # a first line that is only bold text ("**Label**", "**Label:**", "**Label:** text" keeps "Label")
 _BOLD = re.compile(r"^\*\*(.+?)\*\*\s*$|^\*\*(.+?):\*\*")
 _MAX_NAME_WORDS = 6  # longer than this is a sentence or a title, not a name someone asks about
@@ -94,7 +100,7 @@ def asked_subject(question: str) -> str | None:
     """The X of "What is X?" (normalised), or None for any other kind of question."""
     q = question.strip()
     m = _STANDS.match(q) or _ASKS.match(q)
-    return next(iter(_names(m.group(1))), None) if m else None
+    return next(iter(_names(next(g for g in m.groups() if g))), None) if m else None
 
 
 def compared(question: str) -> tuple[str, str] | None:
