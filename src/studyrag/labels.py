@@ -78,6 +78,8 @@ _BOLD = re.compile(r"^\*\*(.+?)\*\*\s*$|^\*\*(.+?):\*\*")
 _MAX_NAME_WORDS = 6  # longer than this is a sentence or a title, not a name someone asks about
 # "Name (Other name)", after any "5. " numbering
 _NUMBERED = re.compile(r"^\d+[.)]\s+")
+# a first subsection that introduces its section, so it speaks for the section's heading
+_OPENING = frozenset({"overview", "introduction"})
 _PAIR = re.compile(r"^([^()]+?)\s*\(([^()]+)\)$")
 
 
@@ -171,8 +173,9 @@ def heading_names(heading: str) -> frozenset[str]:
 
 def path_names(path: Sequence[str]) -> frozenset[str]:
     """The names a chunk's heading path gives it: ``heading_names`` of its last heading and, for a
-    chunk directly under a top-level heading (a glossary entry, a guide's main section), that whole
-    heading. A deeper heading alone is often a topic under a list ("Interview Questions › RAG").
+    chunk directly under a top-level heading (a glossary entry, a guide's main section) or under its
+    "Overview" or "Introduction", that whole heading. A deeper heading alone is often a topic under a
+    list ("Interview Questions › RAG").
 
     >>> sorted(path_names(("Normalizing Flows (RealNVP, Glow)",)))
     ['normalizing flows', 'normalizing flows realnvp glow']
@@ -180,10 +183,13 @@ def path_names(path: Sequence[str]) -> frozenset[str]:
     (['flashattention'], [])
     >>> sorted(path_names(("RLHF", "DPO (Direct Preference Optimization)")))
     ['direct preference optimization', 'dpo']
+    >>> sorted(path_names(("Diffusion Models", "Overview"))), sorted(path_names(("Diffusion Models", "DDPM")))
+    (['diffusion models'], [])
     """
     if not path:
         return frozenset()
-    top = _names(path[0], path[0].partition(" (")[0]) if len(path) == 1 else frozenset()
+    opens = len(path) == 1 or (len(path) == 2 and norm_name(path[1]) in _OPENING)
+    top = _names(path[0], path[0].partition(" (")[0]) if opens else frozenset()
     return heading_names(path[-1]) | top
 
 
