@@ -243,6 +243,11 @@ def test_each_named_first_puts_one_passage_per_compared_subject_first_only_when_
               "How does DPO differ from PPO?", "What makes PPO different from the DPO?"):
         assert order(q) == ["b", "e", "a", "c", "d"], q  # the best of each side, in fused order
     assert order("What is the difference between DPO and KTO?") == ["a", "b", "c", "d", "e"]  # KTO: no passage
+    # a noun after the last side belongs to both: "DPO and PPO training" compares DPO training with PPO training
+    names.update({"b": {"dpo training"}, "e": {"ppo"}})
+    assert order("What is the difference between DPO and PPO training?") == ["b", "e", "a", "c", "d"]
+    # sides of equal length keep their words: "PPO training" is not a passage named "PPO"
+    assert order("What is the difference between DPO training and PPO training?") == ["a", "b", "c", "d", "e"]
     assert compared("How does attention work?") is None and compared("What is DPO?") is None
 
 

@@ -204,12 +204,33 @@ def named_first(hits: Sequence[Hit], subject: str | None, names: Callable[[Hit],
 
 def each_named_first(hits: Sequence[Hit], subjects: Sequence[str], names: Callable[[Hit], frozenset[str]]) -> list[Hit]:
     """``hits`` with the best hit named each of ``subjects`` moved to the front, in their own order,
-    when every subject has one; else unchanged. For a comparison: one passage on each side first."""
-    firsts = [next((h for h in hits if names(h) & _forms(s)), None) for s in subjects]
+    when every subject has one; else unchanged. For a comparison: one passage on each side first.
+    A noun the last subject ends with may belong to every side (``_shared_noun``)."""
+    sides = [set().union(*map(_forms, side)) for side in _shared_noun(subjects)]
+    firsts = [next((h for h in hits if names(h) & side), None) for side in sides]
     if not subjects or any(h is None for h in firsts):
         return list(hits)
     moved = {id(h) for h in firsts}
     return _moved_first(hits, [h for h in hits if id(h) in moved])
+
+
+def _shared_noun(subjects: Sequence[str]) -> list[set[str]]:
+    """The names each subject may go by. "GPTQ and AWQ quantization" compares GPTQ quantization with
+    AWQ quantization, so a noun the last subject ends with may be added to the shorter ones, and
+    the last may go without it.
+
+    >>> [sorted(side) for side in _shared_noun(["gptq", "awq quantization"])]
+    [['gptq', 'gptq quantization'], ['awq', 'awq quantization']]
+    >>> _shared_noun(["dpo", "ppo"]), _shared_noun(["tensor parallelism", "pipeline parallelism"])
+    ([{'dpo'}, {'ppo'}], [{'tensor parallelism'}, {'pipeline parallelism'}])
+    """
+    if not subjects:
+        return []
+    *rest, last = subjects
+    stem, _, noun = last.rpartition(" ")
+    if not any(len(s.split()) < len(last.split()) for s in rest):
+        return [{s} for s in subjects]
+    return [*({s, f"{s} {noun}"} if len(s.split()) < len(last.split()) else {s} for s in rest), {last, stem}]
 
 
 def _forms(subject: str) -> set[str]:
