@@ -122,6 +122,9 @@ def test_remove_takes_a_guide_out_of_the_corpus_and_the_index_and_keeps_the_file
     assert {r["source"] for r in json.loads(res.output)["results"]} == {"serving.md"}
     assert f"1 removed guide file in {corpus / '.removed'}" in run("info").output
     assert json.loads(run("info", "--json").output)["kept"] == {"replaced": [], "removed": [str(kept)]}
+    kept.rename(corpus / "rl-notes.md")  # undone by moving it back; removed again, in words
+    res = run("remove", "rl-notes")
+    assert res.exit_code == 0 and res.output.startswith(f"removed rl-notes.md; kept as {corpus / '.removed'}"), res.output
 
 
 def test_info_says_when_the_llama_cpp_build_s_amx_kernels_are_left_unused(run, monkeypatch) -> None:

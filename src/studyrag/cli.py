@@ -225,7 +225,7 @@ def remove(ctx: click.Context, names: tuple[str, ...], as_json: bool) -> None:
     done = [{"guide": name, "kept": str(remove_guide(s.corpus_dir, name))} for name in picked]
     if not as_json:
         for d in done:
-            click.echo(f"removed {d['guide']} from {s.corpus_dir}; kept as {d['kept']}")
+            click.echo(f"removed {d['guide']}; kept as {d['kept']}")
     _load(s, quiet=as_json)  # the index forgets them now
     if as_json:
         click.echo(json.dumps(done, indent=2, ensure_ascii=False))
