@@ -228,7 +228,7 @@ def test_real_corpus_how_does_rlhf_work_starts_with_the_rlhf_entry(real_retrieve
     assert plain.search("How does RLHF work?", k=3)[0].chunk.id != first.chunk.id
 
 
-def test_each_named_first_puts_one_passage_per_compared_subject_first_only_when_both_have_one() -> None:
+def test_each_named_first_puts_one_passage_per_named_compared_subject_first() -> None:
     from studyrag.labels import compared, each_named_first
     from studyrag.records import Chunk, Hit
 
@@ -242,12 +242,13 @@ def test_each_named_first_puts_one_passage_per_compared_subject_first_only_when_
     for q in ("What is the difference between DPO and PPO?", "Compare PPO with DPO", "DPO vs. PPO",
               "How does DPO differ from PPO?", "What makes PPO different from the DPO?"):
         assert order(q) == ["b", "e", "a", "c", "d"], q  # the best of each side, in fused order
-    assert order("What is the difference between DPO and KTO?") == ["a", "b", "c", "d", "e"]  # KTO: no passage
+    assert order("What is the difference between DPO and KTO?") == ["b", "a", "c", "d", "e"]  # KTO: no passage
+    assert order("What is the difference between SFT and KTO?") == ["a", "b", "c", "d", "e"]  # neither side
     # a noun after the last side belongs to both: "DPO and PPO training" compares DPO training with PPO training
     names.update({"b": {"dpo training"}, "e": {"ppo"}})
     assert order("What is the difference between DPO and PPO training?") == ["b", "e", "a", "c", "d"]
     # sides of equal length keep their words: "PPO training" is not a passage named "PPO"
-    assert order("What is the difference between DPO training and PPO training?") == ["a", "b", "c", "d", "e"]
+    assert order("What is the difference between DPO training and PPO training?") == ["b", "a", "c", "d", "e"]
     assert compared("How does attention work?") is None and compared("What is DPO?") is None
 
 

@@ -26,7 +26,7 @@ every heading put a list of interview questions first for "What is RAG?".
 
 A comparison ("What is the difference between DPO and PPO?", ``compared``) gets the best passage
 named each side first (``each_named_first``): fused order had four DPO passages and no PPO one in
-its top 5.
+its top 5. A side no passage is named after keeps fused order.
 """
 
 from __future__ import annotations
@@ -203,14 +203,12 @@ def named_first(hits: Sequence[Hit], subject: str | None, names: Callable[[Hit],
 
 
 def each_named_first(hits: Sequence[Hit], subjects: Sequence[str], names: Callable[[Hit], frozenset[str]]) -> list[Hit]:
-    """``hits`` with the best hit named each of ``subjects`` moved to the front, in their own order,
-    when every subject has one; else unchanged. For a comparison: one passage on each side first.
-    A noun the last subject ends with may belong to every side (``_shared_noun``)."""
+    """``hits`` with the best hit named each of ``subjects`` (for each that has one) moved to the
+    front, in their own order. For a comparison: one passage on each side first, or on the side
+    the guides name. A noun the last subject ends with may belong to every side (``_shared_noun``)."""
     sides = [set().union(*map(_forms, side)) for side in _shared_noun(subjects)]
     firsts = [next((h for h in hits if names(h) & side), None) for side in sides]
-    if not subjects or any(h is None for h in firsts):
-        return list(hits)
-    moved = {id(h) for h in firsts}
+    moved = {id(h) for h in firsts if h is not None}
     return _moved_first(hits, [h for h in hits if id(h) in moved])
 
 
