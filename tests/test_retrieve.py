@@ -200,6 +200,7 @@ def test_named_first_moves_only_chunks_named_what_is_asked() -> None:
     assert order("What does LoRA stand for?") == order("Tell me about LoRA.") == ["d", "a", "b", "c"]
     assert order("Describe the transformers") == order("what is meant by transformers") == ["c", "a", "b", "d"]
     assert order("How does LoRA work?") == ["d", "a", "b", "c"]  # asks what LoRA is and does
+    assert order("What is quantized-LoRA?") == order("what is the quantized lora") == ["a", "b", "c", "d"]  # hyphens
     assert order("how do the transformers work") == ["c", "a", "b", "d"]
     assert order("Why does LoRA work?") == order("What is attention?") == ["a", "b", "c", "d"]
     assert order("How does LoRA work with 4-bit weights?") == ["a", "b", "c", "d"]  # a question about a use

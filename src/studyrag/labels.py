@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from .records import Hit
 
@@ -199,7 +199,7 @@ def named_first(hits: Sequence[Hit], subject: str | None, names: Callable[[Hit],
     a subject."""
     if not subject:
         return list(hits)
-    return _moved_first(hits, [h for h in hits if names(h) & _forms(subject)])
+    return _moved_first(hits, [h for h in hits if _loose(names(h)) & _forms(subject)])
 
 
 def each_named_first(hits: Sequence[Hit], subjects: Sequence[str], names: Callable[[Hit], frozenset[str]]) -> list[Hit]:
@@ -207,7 +207,7 @@ def each_named_first(hits: Sequence[Hit], subjects: Sequence[str], names: Callab
     front, in their own order. For a comparison: one passage on each side first, or on the side
     the guides name. A noun the last subject ends with may belong to every side (``_shared_noun``)."""
     sides = [set().union(*map(_forms, side)) for side in _shared_noun(subjects)]
-    firsts = [next((h for h in hits if names(h) & side), None) for side in sides]
+    firsts = [next((h for h in hits if _loose(names(h)) & side), None) for side in sides]
     moved = {id(h) for h in firsts if h is not None}
     return _moved_first(hits, [h for h in hits if id(h) in moved])
 
@@ -232,8 +232,18 @@ def _shared_noun(subjects: Sequence[str]) -> list[set[str]]:
 
 
 def _forms(subject: str) -> set[str]:
-    """A subject and its singular or plural: "transformers" matches a label "Transformer"."""
-    return {subject, subject.removesuffix("s"), subject + "s"}
+    """A subject and its singular or plural, hyphens as spaces (``_loose``): "transformers" matches
+    a label "Transformer", "low rank adaptation" one "Low-Rank Adaptation"."""
+    return _loose({subject, subject.removesuffix("s"), subject + "s"})
+
+
+def _loose(names: Iterable[str]) -> set[str]:
+    """Names compared with hyphens as spaces: students write "chain of thought" and "chain-of-thought".
+
+    >>> sorted(_loose({"chain-of-thought", "cot"}))
+    ['chain of thought', 'cot']
+    """
+    return {n.replace("-", " ") for n in names}
 
 
 def _moved_first(hits: Sequence[Hit], first: Sequence[Hit]) -> list[Hit]:
