@@ -9,8 +9,8 @@ question asks what X is, the chunks named X come first (``named_first``), in fus
 ('lora', 'chinchilla scaling law')
 >>> asked_subject("What does DPO stand for?"), asked_subject("tell me about an MoE")
 ('dpo', 'moe')
->>> asked_subject("How does LoRA work?")
-'lora'
+>>> asked_subject("How does LoRA work?"), asked_subject("Summarize RAG"), asked_subject("An overview of MoE")
+('lora', 'rag', 'moe')
 >>> asked_subject("How does LoRA save memory?") is None
 True
 >>> sorted(chunk_names("**LoRA (Low-Rank Adaptation):**\\nInstead of updating all weights..."))
@@ -67,10 +67,11 @@ _COMPARES = tuple(
     )
 )
 _ARTICLE = re.compile(r"^(?:an?|the)\s+", re.I)
-# "what does X stand for", "what does X mean", "how does X work"
+# "what does X stand for / mean", "how does X work", "summarize X", "give me an overview of X"
 _STANDS = re.compile(
     r"^(?:what\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+(?:stand\s+for|mean)"
-    r"|how\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+work)\s*[?.!]*$",
+    r"|how\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+work"
+    r"|(?:summari[sz]e|(?:give\s+(?:me\s+)?)?an\s+overview\s+of)\s+(?:an?\s+|the\s+)?(.+?))\s*[?.!]*$",
     re.I,
 )
 # a first line that is only bold text ("**Label**", "**Label:**", "**Label:** text" keeps "Label")
