@@ -262,8 +262,11 @@ def test_heading_names_only_for_a_heading_that_spells_out_an_acronym() -> None:
     assert heading_names("RLAIF (RL from AI Feedback)") == {"rlaif", "rl from ai feedback"}  # acronyms inside
     assert heading_names("KTO (Kahneman–Tversky Optimization)") == {"kto", "kahneman tversky optimization"}
     assert heading_names("Sparsely-Gated Mixture of Experts (MoE)") == {"moe", "sparsely-gated mixture of experts"}
+    # the acronym inside the name: the whole, not the name alone (ViT has an entry of its own)
+    assert heading_names("Chain-of-Thought (CoT) Prompting") == {"chain-of-thought prompting", "cot prompting"}
+    assert heading_names("Vision Transformer (ViT) Variants") == {"vision transformer variants", "vit variants"}
     for heading in ("Mixtral 8x7B (Mistral AI)", "GPT-4 (Speculative - Unconfirmed)", "Sparse MoE (Layer)",
-                    "Vision Transformer (ViT) Variants", "Interview Questions", "", "Step (1)",
+                    "Load Balancing (MoE) Loss", "Mistral (AI) Models", "Interview Questions", "", "Step (1)",
                     "Process Reward Models (PRM) vs Outcome Reward Models (ORM)"):
         assert heading_names(heading) == frozenset(), heading
 
@@ -288,10 +291,12 @@ def test_real_corpus_what_is_an_acronym_finds_the_section_that_spells_it_out(rea
     plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(label_first=False))
     for question, heading in (("What is DPO?", "Direct Preference Optimization (DPO)"),
                               ("What is RAG?", "Retrieval-Augmented Generation (RAG)"),
-                              ("What is RLHF?", "Reinforcement Learning from Human Feedback (RLHF)")):
+                              ("What is RLHF?", "Reinforcement Learning from Human Feedback (RLHF)"),
+                              ("What is chain-of-thought prompting?", "Chain-of-Thought (CoT) Prompting")):
         first = real_retriever.search(question, k=3)[0]
         assert first.chunk.path[-1] == heading and first.named, (question, first.chunk.section)
-        # fused order alone puts a look-alike first ("Iterative DPO", "Interview Questions › RAG", RLAIF)
+        # fused order alone puts a look-alike first ("Iterative DPO", "Interview Questions › RAG", RLAIF,
+        # "Graph of Thoughts")
         assert plain.search(question, k=1)[0].chunk.path[-1] != heading, question
 
 

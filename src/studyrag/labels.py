@@ -82,6 +82,8 @@ _NUMBERED = re.compile(r"^\d+[.)]\s+")
 # a first subsection that introduces its section, so it speaks for the section's heading
 _OPENING = frozenset({"overview", "introduction"})
 _PAIR = re.compile(r"^([^()]+?)\s*\(([^()]+)\)$")
+# "Name (ACRONYM) noun": the acronym inside the name, a noun after it
+_INNER = re.compile(r"^([^()]+?)\s*\(([^()\s]+)\)\s+(\w[\w\s-]*)$")
 
 
 def norm_name(text: str) -> str:
@@ -160,16 +162,32 @@ def heading_names(heading: str) -> frozenset[str]:
     ['mixture of experts', 'moe']
     >>> heading_names("Load Balancing (MoE)"), heading_names("RAG")  # a topic, not a definition
     (frozenset(), frozenset())
+
+    "Name (ACRONYM) noun" names the whole, either way spelt; not the name alone, which is often
+    another heading's ("Vision Transformer (ViT) Variants" is not ViT's own entry):
+
+    >>> sorted(heading_names("Chain-of-Thought (CoT) Prompting"))
+    ['chain-of-thought prompting', 'cot prompting']
     """
-    m = _PAIR.match(_NUMBERED.sub("", heading.strip()))
+    heading = _NUMBERED.sub("", heading.strip())
+    if (inner := _INNER.match(heading)) and _initials(inner.group(1)).endswith(_capitals(inner.group(2))):
+        name, acronym, noun = (g.strip() for g in inner.groups())
+        return _names(f"{name} {noun}", f"{acronym} {noun}")
+    m = _PAIR.match(heading)
     if not m:
         return frozenset()
     first, second = m.group(1).strip(), m.group(2).strip()
     for short, long in ((second, first), (first, second)):
-        capitals = "".join(ch for ch in short if ch.isupper())
-        if " " not in short and len(capitals) >= 2 and _initials(long).endswith(capitals):
+        if " " not in short and _initials(long).endswith(_capitals(short)):
             return _names(short, long)
     return frozenset()
+
+
+def _capitals(acronym: str) -> str:
+    """The capitals of an acronym with two or more ("CoT" gives "CT"), else a string no initials end
+    with, so that a lower-case word is not taken for one."""
+    capitals = "".join(ch for ch in acronym if ch.isupper())
+    return capitals if len(capitals) >= 2 else "\0"
 
 
 def path_names(path: Sequence[str]) -> frozenset[str]:
