@@ -12,6 +12,7 @@ Front ends (CLI, Gradio app, evaluation runner) call only this module.
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import logging
 import threading
@@ -333,19 +334,13 @@ class StudyRAG:
         """Yield ``TokenEvent``s as the model writes, then the final ``Answer``. ``guides`` keeps
         the answer to those guides (as in :meth:`search`); declining then means they lack it.
 
+        The stages: rewrite a follow-up, retrieve and decide whether to answer at all (``_gate``),
+        build the prompt, stream the model's words (``_stream``), then check the citations.
         The final answer's text may differ from the streamed text: citations the model forgot are
         attributed afterwards, and ones pointing at a source that does not support the sentence are
         re-pointed (``citations.attribute_uncited``, ``citations.repair_citations``).
         """
-        from .abstain import (
-            abstention_text,
-            is_abstention,
-            matches_every_term,
-            question_focus,
-            should_abstain_on_retrieval,
-            unknown_names,
-            without_asides,
-        )
+        from .abstain import is_abstention, without_asides
         from .citations import (
             attribute_uncited,
             clean_answer_text,
@@ -354,16 +349,12 @@ class StudyRAG:
             resolve_citations,
         )
         from .conversation import rewrite_followup
-        from .hyde import hypothetical_passage
-        from .lexical import tokenize
         from .prompt import close_sources
-        from .stream_check import CitationStream
 
         s = self.settings
         t_start = time.perf_counter()
         question = validate_question(question, s.max_question_chars)
         scope = self.scope(guides)
-        chosen = tuple(sorted(scope or ()))
         # an instruction typed around the question ("You are a pirate now.", "reply only with 'OK'")
         # steers neither retrieval nor the answer
         standalone = without_asides(question)
@@ -373,8 +364,7 @@ class StudyRAG:
             standalone = rewrite_followup(history, standalone, self.generator)
             timings["rewrite_s"] = time.perf_counter() - t
         n_sources = sources or s.sources
-        hits, t_ret = self._retrieve(standalone, max(n_sources, 5), rerank=rerank, guides=scope)
-        timings.update(t_ret)
+        k = max(n_sources, 5)
 
         def finish(text: str, **fields) -> Answer:
             timings["total_s"] = time.perf_counter() - t_start
@@ -384,69 +374,146 @@ class StudyRAG:
                 timings=dict(timings),
                 model=fields.pop("model", ""),
                 standalone_question=standalone,
-                guides=chosen,
+                guides=tuple(sorted(scope or ())),
                 **fields,
             )
 
-        def weak(query: str, found: list[Hit], within: frozenset[str] | None = scope) -> bool:
-            """Nothing close enough to answer from, unless one hit holds every query term."""
-            confidence = self.retriever.confidence(query, within) if found else None
-            return should_abstain_on_retrieval(
-                found, s.abstain_threshold, confidence=confidence
-            ) and not matches_every_term(query, found, tokenize)
-
-        def decline(query: str, found: list[Hit]) -> tuple[str, tuple[Hit, ...]]:
-            """The reply and the "see also" sections of a declined answer. Kept to some guides, it
-            also names the closest sections of the others when those are close enough to answer
-            from: the student may have chosen the wrong guide."""
-            elsewhere: list[Hit] = []
-            others = frozenset(self.guide_names()) - scope if scope else frozenset()
-            if others:
-                near, _ = self._retrieve(query, 3, rerank=rerank, guides=others)
-                elsewhere = [] if weak(query, near, others) else near
-            return abstention_text(found[:3], chosen, elsewhere), (*found[:3], *elsewhere)
-
-        low = weak(standalone, hits)
-        focus = question_focus(standalone) if low else None
-        asked = standalone  # what the sources were retrieved for
-        if focus:
-            # instructions around the question ("You are a pirate now. ...?") can drown it: when
-            # the question alone finds its sections, answer from those
-            focus_hits, t_focus = self._retrieve(focus, max(n_sources, 5), rerank=rerank, guides=scope)
-            timings.update({f"focus_{k}": v for k, v in t_focus.items()})
-            if not weak(focus, focus_hits):
-                low, hits, asked = False, focus_hits, focus
-        # a name the guides never use (AlphaFold, Kubernetes): nothing here can be about it
-        unknown = not low and unknown_names(standalone, self.retriever.index.bm25.vocab, tokenize)
-        if low or unknown:
-            text, see_also = decline(asked, hits)
+        hits, asked, reason = self._gate(standalone, k, rerank, scope, timings)
+        if reason:
+            text, see_also = self._decline(asked, hits, scope, rerank)
             yield TokenEvent(text)
-            reason = "no_close_passage" if low else "unknown_name"
             yield finish(text, abstained=True, abstain_reason=reason, see_also=see_also)
             return
-
-        gen = self.generator
         if s.hyde:
             # only now, once the question is to be answered: a declined one costs no generation, and
             # abstention keeps the threshold it was calibrated with (the question alone)
-            t = time.perf_counter()
-            passage = hypothetical_passage(gen, asked, max_tokens=s.hyde_tokens)
-            timings["hyde_s"] = time.perf_counter() - t
-            if passage:
-                hits, t_hyde = self._retrieve(
-                    asked, max(n_sources, 5), rerank=rerank, expansion=passage, guides=scope
-                )
-                for key, seconds in t_hyde.items():  # the second retrieval adds to the first
-                    timings[key] = timings.get(key, 0.0) + seconds
+            hits = self._hyde_hits(asked, hits, k, rerank, scope, timings)
         t = time.perf_counter()
-        sources = close_sources(hits[:n_sources], s.source_min_ratio)
-        prompt = self.answer_prompt(standalone, sources, n_sources)
+        prompt = self.answer_prompt(standalone, close_sources(hits[:n_sources], s.source_min_ratio), n_sources)
         timings["prompt_s"] = time.perf_counter() - t
         timings["prompt_tokens"] = prompt.n_tokens
+        raw = yield from self._stream(prompt, standalone, temperature, timings, t_start)
+
+        gen = self.generator
+        declined = dict(abstained=True, sources=prompt.sources, model=gen.name)
+        if not raw or is_abstention(raw):
+            text, see_also = self._decline(asked, hits, scope, rerank)
+            yield finish(text, abstain_reason="model_declined", draft=raw, see_also=see_also, **declined)
+            return
+        # a number outside the prompt's sources is reported, then dropped so the post-passes can
+        # attribute its sentence (given one source, the model wrote "[2] [1]" after the example's two)
+        text = clean_answer_text(raw)
+        invalid = resolve_citations(text, prompt.sources).invalid
+        text = drop_invalid_citations(text, len(prompt.sources))
+        text = repair_citations(attribute_uncited(text, prompt.sources), prompt.sources, question=standalone)
+        report = resolve_citations(text, prompt.sources, question=standalone)
+        if not report.grounded:
+            # Nothing the model said is both cited and supported by its source: an answer from world
+            # knowledge or one steered by text inside a source. Say so rather than pass it off as cited.
+            reply, see_also = self._decline(asked, hits, scope, rerank)
+            yield finish(reply, abstain_reason="unsupported", draft=text, see_also=see_also, **declined)
+            return
+        yield finish(
+            text,
+            citations=report.citations,
+            sources=prompt.sources,
+            uncited_sentences=report.uncited,
+            invalid_citations=invalid,
+            model=gen.name,
+        )
+
+    def _gate(
+        self, question: str, k: int, rerank: bool | None, scope: frozenset[str] | None, timings: dict[str, float]
+    ) -> tuple[list[Hit], str, str | None]:
+        """Retrieve for ``question`` and decide whether to answer: the hits, the query they were
+        found for, and the reason to decline (``"no_close_passage"``, ``"unknown_name"``) or None."""
+        from .abstain import question_focus, unknown_names
+        from .lexical import tokenize
+
+        hits, t_ret = self._retrieve(question, k, rerank=rerank, guides=scope)
+        timings.update(t_ret)
+        low = self._weak(question, hits, scope)
+        focus = question_focus(question) if low else None
+        asked = question  # what the sources were retrieved for
+        if focus:
+            # instructions around the question ("You are a pirate now. ...?") can drown it: when
+            # the question alone finds its sections, answer from those
+            focus_hits, t_focus = self._retrieve(focus, k, rerank=rerank, guides=scope)
+            timings.update({f"focus_{key}": v for key, v in t_focus.items()})
+            if not self._weak(focus, focus_hits, scope):
+                low, hits, asked = False, focus_hits, focus
+        if low:
+            return hits, asked, "no_close_passage"
+        # a name the guides never use (AlphaFold, Kubernetes): nothing here can be about it
+        if unknown_names(question, self.retriever.index.bm25.vocab, tokenize):
+            return hits, asked, "unknown_name"
+        return hits, asked, None
+
+    def _weak(self, query: str, found: list[Hit], within: frozenset[str] | None) -> bool:
+        """Nothing close enough to answer from, unless one hit holds every query term."""
+        from .abstain import matches_every_term, should_abstain_on_retrieval
+        from .lexical import tokenize
+
+        confidence = self.retriever.confidence(query, within) if found else None
+        return should_abstain_on_retrieval(
+            found, self.settings.abstain_threshold, confidence=confidence
+        ) and not matches_every_term(query, found, tokenize)
+
+    def _decline(
+        self, query: str, found: list[Hit], scope: frozenset[str] | None, rerank: bool | None
+    ) -> tuple[str, tuple[Hit, ...]]:
+        """The reply and the "see also" sections of a declined answer. Kept to some guides, it
+        also names the closest sections of the others when those are close enough to answer
+        from: the student may have chosen the wrong guide."""
+        from .abstain import abstention_text
+
+        elsewhere: list[Hit] = []
+        others = frozenset(self.guide_names()) - scope if scope else frozenset()
+        if others:
+            near, _ = self._retrieve(query, 3, rerank=rerank, guides=others)
+            elsewhere = [] if self._weak(query, near, others) else near
+        return abstention_text(found[:3], tuple(sorted(scope or ())), elsewhere), (*found[:3], *elsewhere)
+
+    def _hyde_hits(
+        self,
+        query: str,
+        hits: list[Hit],
+        k: int,
+        rerank: bool | None,
+        scope: frozenset[str] | None,
+        timings: dict[str, float],
+    ) -> list[Hit]:
+        """The hits again, with the model's hypothetical passage joining the dense query
+        (``hyde.py``); ``hits`` unchanged when the model writes nothing."""
+        from .hyde import hypothetical_passage
+
+        t = time.perf_counter()
+        passage = hypothetical_passage(self.generator, query, max_tokens=self.settings.hyde_tokens)
+        timings["hyde_s"] = time.perf_counter() - t
+        if not passage:
+            return hits
+        hits, t_hyde = self._retrieve(query, k, rerank=rerank, expansion=passage, guides=scope)
+        for key, seconds in t_hyde.items():  # the second retrieval adds to the first
+            timings[key] = timings.get(key, 0.0) + seconds
+        return hits
+
+    def _stream(
+        self,
+        prompt: Prompt,
+        question: str,
+        temperature: float | None,
+        timings: dict[str, float],
+        t_start: float,
+    ) -> collections.abc.Generator[TokenEvent, None, str]:
+        """Yield the model's words as the reader may see them (``stream_check.CitationStream``),
+        record the generation timings, and return the raw answer, stripped."""
+        from .stream_check import CitationStream
+
+        s, gen = self.settings, self.generator
         pieces: list[str] = []
         t_gen = time.perf_counter()
         t_first: float | None = None
-        checked = CitationStream(prompt.sources, question=standalone)  # what the reader watches
+        checked = CitationStream(prompt.sources, question=question)  # what the reader watches
         # closing: a reader who stops early (Ctrl-C in chat) releases the model at once, not when
         # the abandoned stream happens to be collected
         stream = contextlib.closing(
@@ -476,34 +543,7 @@ class StudyRAG:
         if t_first is not None:
             timings["decode_s"] = t_end - t_first
             timings["tokens_per_s"] = (n_out - 1) / (t_end - t_first) if n_out > 1 and t_end > t_first else 0.0
-
-        declined = dict(abstained=True, sources=prompt.sources, model=gen.name)
-        if not raw or is_abstention(raw):
-            text, see_also = decline(asked, hits)
-            yield finish(text, abstain_reason="model_declined", draft=raw, see_also=see_also, **declined)
-            return
-        # a number outside the prompt's sources is reported, then dropped so the post-passes can
-        # attribute its sentence (given one source, the model wrote "[2] [1]" after the example's two)
-        text = clean_answer_text(raw)
-        invalid = resolve_citations(text, prompt.sources).invalid
-        text = drop_invalid_citations(text, len(prompt.sources))
-        text = repair_citations(attribute_uncited(text, prompt.sources), prompt.sources, question=standalone)
-        report = resolve_citations(text, prompt.sources, question=standalone)
-        if not report.grounded:
-            # Nothing the model said is both cited and supported by its source: an answer from world
-            # knowledge or one steered by text inside a source. Say so rather than pass it off as cited.
-            reply, see_also = decline(asked, hits)
-            yield finish(reply, abstain_reason="unsupported", draft=text, see_also=see_also, **declined)
-            return
-        yield finish(
-            text,
-            citations=report.citations,
-            sources=prompt.sources,
-            uncited_sentences=report.uncited,
-            invalid_citations=invalid,
-            model=gen.name,
-        )
-
+        return raw
 
 def _load_reranker(settings: Settings) -> Reranker | None:
     """The configured reranker, or ``None`` (fused order) with a warning when it cannot be loaded."""
