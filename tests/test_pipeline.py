@@ -118,6 +118,20 @@ def test_an_answer_says_why_it_abstained(rag: StudyRAG, question: str, reply: st
     assert "Paris" not in answer.text
 
 
+def test_a_sentence_copied_from_the_worked_example_is_dropped(rag: StudyRAG) -> None:
+    echo = pr._EXAMPLE_SOURCES[1][1].removesuffix(".")  # "Adam adapts the learning rate of each weight"
+    alone = StudyRAG(rag.settings, rag.index, rag.retriever.embedder, generator=FakeGenerator(f"{echo} [1]."))
+    answer = alone.ask("What does LoRA train?")
+    # nothing is left to answer with; the draft keeps the model's words for inspection
+    assert answer.abstained and answer.abstain_reason == "unsupported"
+    assert answer.draft == f"{echo} [1]." and echo not in answer.text
+    # beside a supported sentence the echo would pass as part of a grounded answer: it is cut
+    real = "LoRA trains two small low-rank matrices per layer [1]."
+    mixed = StudyRAG(rag.settings, rag.index, rag.retriever.embedder, generator=FakeGenerator(f"{real} {echo} [1]."))
+    answer = mixed.ask("What does LoRA train?")
+    assert not answer.abstained and answer.text == real
+
+
 @pytest.mark.parametrize(("min_ratio", "n_sources"), [(0.0, 2), (0.5, 1)])
 def test_sources_far_below_the_best_stay_out_of_the_prompt(rag: StudyRAG, min_ratio: float, n_sources: int) -> None:
     settings = rag.settings.replace(source_min_ratio=min_ratio)

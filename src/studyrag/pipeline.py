@@ -349,7 +349,7 @@ class StudyRAG:
             resolve_citations,
         )
         from .conversation import rewrite_followup
-        from .prompt import close_sources
+        from .prompt import close_sources, drop_example_echoes
 
         s = self.settings
         t_start = time.perf_counter()
@@ -402,16 +402,17 @@ class StudyRAG:
             return
         # a number outside the prompt's sources is reported, then dropped so the post-passes can
         # attribute its sentence (given one source, the model wrote "[2] [1]" after the example's two)
-        text = clean_answer_text(raw)
-        invalid = resolve_citations(text, prompt.sources).invalid
-        text = drop_invalid_citations(text, len(prompt.sources))
+        draft = clean_answer_text(raw)
+        invalid = resolve_citations(draft, prompt.sources).invalid
+        # a sentence copied from the prompt's worked example comes from no source (see r177)
+        text = drop_example_echoes(drop_invalid_citations(draft, len(prompt.sources)), prompt.sources)
         text = repair_citations(attribute_uncited(text, prompt.sources), prompt.sources, question=standalone)
         report = resolve_citations(text, prompt.sources, question=standalone)
         if not report.grounded:
             # Nothing the model said is both cited and supported by its source: an answer from world
             # knowledge or one steered by text inside a source. Say so rather than pass it off as cited.
             reply, see_also = self._decline(asked, hits, scope, rerank)
-            yield finish(reply, abstain_reason="unsupported", draft=text, see_also=see_also, **declined)
+            yield finish(reply, abstain_reason="unsupported", draft=text or draft, see_also=see_also, **declined)
             return
         yield finish(
             text,

@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .abstain import ABSTAIN_PHRASE
-from .citations import sentence_spans
+from .citations import find_citations, sentence_spans
 from .errors import GenerationError
 from .generate import Message
 from .records import Hit
@@ -54,6 +54,7 @@ __all__ = [
     "EXCERPT_MARK",
     "build_prompt",
     "close_sources",
+    "drop_example_echoes",
     "excerpt",
     "highlight",
     "remove_instructions",
@@ -89,6 +90,8 @@ _EXAMPLE_SOURCES = (
     ("Guide › Adam", "Adam adapts the learning rate of each weight."),
 )
 _EXAMPLE_ANSWER = "Use dropout: it randomly zeroes activations during training, which reduces overfitting [1]."
+# a run of this many words shared with the example and no source is an echo (drop_example_echoes)
+ECHO_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -377,3 +380,43 @@ def build_prompt(
         n_tokens=n_tokens,
         truncated=truncated,
     )
+
+
+def _word_runs(text: str, n: int) -> set[tuple[str, ...]]:
+    """The runs of ``n`` consecutive words of ``text``, lower case, citation markers left out.
+
+    >>> sorted(_word_runs("Adam adapts rates [2].", 2))
+    [('adam', 'adapts'), ('adapts', 'rates')]
+    """
+    for a, b, _ in reversed(find_citations(text)):
+        text = f"{text[:a]} {text[b:]}"
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+_EXAMPLE_RUNS = _word_runs(" ".join([*(text for _, text in _EXAMPLE_SOURCES), _EXAMPLE_ANSWER]), ECHO_WORDS)
+
+
+def drop_example_echoes(text: str, sources: Sequence[Hit]) -> str:
+    """``text`` without the sentences that repeat the worked example: a run of ``ECHO_WORDS`` words
+    that the example's sources or answer hold and none of ``sources`` does.
+
+    Lost for an answer, the 1.5B model sometimes copies the example, and the words such a sentence
+    shares with a real source can pass the grounding check: asked how Adam's bias correction works
+    (r177, which the guides do not answer), it wrote "Adam adapts the learning rate of each weight
+    [3]." and cited a source on learning rates.
+
+    >>> drop_example_echoes("Adam adapts the learning rate of each weight [3]. LoRA adds adapters [1].", [])
+    'LoRA adds adapters [1].'
+    >>> drop_example_echoes("Dropout zeroes random activations [1].", [])  # no four words in a row
+    'Dropout zeroes random activations [1].'
+    """
+    held: set[tuple[str, ...]] = set()
+    for hit in sources:
+        held |= _word_runs(hit.chunk.text, ECHO_WORDS)
+    echoes = [(a, b) for a, b in sentence_spans(text) if (_word_runs(text[a:b], ECHO_WORDS) & _EXAMPLE_RUNS) - held]
+    if not echoes:
+        return text
+    for a, b in reversed(echoes):
+        text = text[:a] + text[b:]
+    return "\n".join(" ".join(line.split()) for line in text.strip().splitlines() if line.strip())
