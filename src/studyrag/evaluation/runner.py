@@ -163,6 +163,14 @@ def _score_stats(values: Sequence[float]) -> dict[str, float | None]:
     }
 
 
+def _separation(questions: Sequence[RetrievalQuestion], score: Mapping[str, float]) -> dict[str, Any]:
+    """How well a per-question ``score`` tells answerable questions (with evidence) from the rest:
+    the statistics of each side and the AUC."""
+    pos = [score[q.id] for q in questions if q.evidence]
+    neg = [score[q.id] for q in questions if not q.evidence]
+    return {"answerable": _score_stats(pos), "unanswerable": _score_stats(neg), "auc": _auc(pos, neg)}
+
+
 def run_retrieval(
     rag: StudyRAG,
     questions: Sequence[RetrievalQuestion],
@@ -202,8 +210,6 @@ def run_retrieval(
     summary: dict[str, Any] = {}
     for name in retrievers:
         top = {q.id: (ranked[name][q.id][0].score if ranked[name][q.id] else 0.0) for q in questions}
-        pos = [top[q.id] for q in questions if q.evidence]
-        neg = [top[q.id] for q in questions if not q.evidence]
         summary[name] = {
             "overall": mean_scores(per_q[name]),
             "by_kind": {k: mean_scores(per_q[name], [q.id for q in questions if q.kind == k]) for k in kinds},
@@ -211,28 +217,20 @@ def run_retrieval(
                 "median": 1000 * (_percentile(latency[name], 50) or 0.0),
                 "p95": 1000 * (_percentile(latency[name], 95) or 0.0),
             },
-            "top_scores": {
-                "answerable": _score_stats(pos),
-                "unanswerable": _score_stats(neg),
-                "auc": _auc(pos, neg),
-            },
+            "top_scores": _separation(questions, top),
         }
+    summary_confidence = None
     confidence = getattr(rag.retriever, "confidence", None)
     if confidence is not None:
         # the abstention rule's own score (``HybridRetriever.confidence``), for calibrating it
         conf = {q.id: confidence(q.question) or 0.0 for q in questions}
-        pos = [conf[q.id] for q in questions if q.evidence]
-        neg = [conf[q.id] for q in questions if not q.evidence]
+        threshold = rag.settings.abstain_threshold
         summary_confidence = {
-            "answerable": _score_stats(pos),
-            "unanswerable": _score_stats(neg),
-            "auc": _auc(pos, neg),
-            "threshold": rag.settings.abstain_threshold,
-            "answerable_below": sum(v < rag.settings.abstain_threshold for v in pos),
-            "unanswerable_below": sum(v < rag.settings.abstain_threshold for v in neg),
+            **_separation(questions, conf),
+            "threshold": threshold,
+            "answerable_below": sum(conf[q.id] < threshold for q in questions if q.evidence),
+            "unanswerable_below": sum(conf[q.id] < threshold for q in questions if not q.evidence),
         }
-    else:
-        summary_confidence = None
     significance = None
     qrels = {qid: {cid: 1 for ids in r.values() for cid in ids} for qid, r in answerable.items()}
     if len(retrievers) > 1 and any(qrels.values()):
