@@ -206,6 +206,28 @@ def test_named_first_moves_only_chunks_named_what_is_asked() -> None:
     assert order("How does LoRA work with 4-bit weights?") == ["a", "b", "c", "d"]  # a question about a use
     moved = named_first(hits, "lora", lambda h: names[h.chunk.id])
     assert [h.rank for h in moved] == [1, 2, 3, 4] and [h.named for h in moved] == [True, False, False, False]
+    # an alias (the acronym of a spelt-out name) moves the chunks it names too, in fused order
+    aliased = named_first(hits, "low rank adaptation", lambda h: names[h.chunk.id], ["lora"])
+    assert [h.chunk.id for h in aliased] == ["d", "a", "b", "c"]
+    assert [h.chunk.id for h in named_first(hits, "low rank adaptation", lambda h: names[h.chunk.id])] == list("abcd")
+
+
+def test_acronym_aliases_only_for_an_acronym_spelt_out_one_way() -> None:
+    from studyrag.labels import acronym_aliases
+
+    headings = ["Mixture of Experts (MoE)", "Sparsely-Gated Mixture of Experts (MoE)", "DPO (Direct Preference Optimization)",
+                "SAM (Segment Anything Model)", "Sharpness-Aware Minimization (SAM)", "Load Balancing (MoE)", "RAG"]
+    assert acronym_aliases(headings) == {
+        "mixture of experts": "moe", "sparsely gated mixture of experts": "moe", "direct preference optimization": "dpo"}
+
+
+def test_real_corpus_a_spelt_out_name_finds_the_entry_headed_by_its_acronym(real_retriever: HybridRetriever) -> None:
+    # the Modern guide's "Mixture of Experts (MoE)" has no passage of its own; the glossary's MoE
+    # entry has a longer name ("Sparsely-Gated ..."), so only the acronym connects them
+    first = real_retriever.search("What is a mixture of experts?", k=3)[0]
+    assert first.chunk.path[-1] == "Sparsely-Gated Mixture of Experts (MoE)" and first.named
+    plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(label_first=False))
+    assert plain.search("What is a mixture of experts?", k=1)[0].chunk.path[-1] == "Mathematical Formulation"
 
 
 def test_real_corpus_what_is_lora_finds_the_chunk_labelled_lora_first(real_retriever: HybridRetriever) -> None:

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from .records import Hit
 
 __all__ = [
+    "acronym_aliases",
     "asked_subject",
     "chunk_names",
     "compared",
@@ -212,13 +213,43 @@ def path_names(path: Sequence[str]) -> frozenset[str]:
     return heading_names(path[-1]) | top
 
 
-def named_first(hits: Sequence[Hit], subject: str | None, names: Callable[[Hit], frozenset[str]]) -> list[Hit]:
-    """``hits`` with those named ``subject`` (or its singular or plural) moved to the front, each
-    group in its own order, ranks renumbered and the moved ones marked ``named``. Unchanged without
-    a subject."""
+def named_first(
+    hits: Sequence[Hit], subject: str | None, names: Callable[[Hit], frozenset[str]], aliases: Iterable[str] = ()
+) -> list[Hit]:
+    """``hits`` with those named ``subject`` (or its singular or plural, or one of its ``aliases``:
+    the acronym of a spelt-out name, ``acronym_aliases``)
+    moved to the front, each group in its own order, ranks renumbered and the moved ones marked
+    ``named``. Unchanged without a subject."""
     if not subject:
         return list(hits)
-    return _moved_first(hits, [h for h in hits if _loose(names(h)) & _forms(subject)])
+    forms = _forms(subject).union(*map(_forms, aliases))
+    return _moved_first(hits, [h for h in hits if _loose(names(h)) & forms])
+
+
+def acronym_aliases(headings: Iterable[str]) -> dict[str, str]:
+    """The acronym of each spelt-out name, as the ``headings`` pair them (``heading_names``), for an
+    acronym the guides spell out one way only. Longer spellings that end with the same words count
+    as one ("Sparsely-Gated Mixture of Experts (MoE)"); "SAM" spelt as Segment Anything and as
+    Sharpness-Aware Minimization is nobody's alias.
+
+    >>> acronym_aliases(["Mixture of Experts (MoE)", "Sparsely-Gated Mixture of Experts (MoE)"])
+    {'mixture of experts': 'moe', 'sparsely gated mixture of experts': 'moe'}
+    >>> acronym_aliases(["SAM (Segment Anything Model)", "Sharpness-Aware Minimization (SAM)"])
+    {}
+    """
+    spelt: dict[str, set[str]] = {}
+    for heading in headings:
+        names = heading_names(heading)
+        short = [n for n in names if " " not in n]
+        if len(names) == 2 and len(short) == 1:
+            (long,) = names - {short[0]}
+            spelt.setdefault(short[0], set()).add(long.replace("-", " "))
+    out: dict[str, str] = {}
+    for short, longs in sorted(spelt.items()):
+        tail = min(longs, key=len)
+        if all(long.endswith(tail) for long in longs):
+            out.update(dict.fromkeys(sorted(longs), short))
+    return out
 
 
 def each_named_first(hits: Sequence[Hit], subjects: Sequence[str], names: Callable[[Hit], frozenset[str]]) -> list[Hit]:

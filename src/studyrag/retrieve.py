@@ -25,7 +25,15 @@ import numpy as np
 from .config import Settings
 from .errors import BadQuestionError, StaleIndexError
 from .fusion import Scored, Spread, fuse, to_hits
-from .labels import asked_subject, chunk_names, compared, each_named_first, named_first, path_names
+from .labels import (
+    acronym_aliases,
+    asked_subject,
+    chunk_names,
+    compared,
+    each_named_first,
+    named_first,
+    path_names,
+)
 from .lexical import score_moments, top_k
 
 if TYPE_CHECKING:
@@ -175,7 +183,8 @@ class HybridRetriever:
             k=n if subject or pair else k,  # a chunk named what the question asks about may sit below k
         )
         if subject:
-            hits = named_first(hits, subject, lambda h: self.names[h.chunk.id])[:k]
+            alias = self.aliases.get(subject.replace("-", " "))
+            hits = named_first(hits, subject, lambda h: self.names[h.chunk.id], [alias] if alias else [])[:k]
         elif pair:
             hits = each_named_first(hits, pair, lambda h: self.names[h.chunk.id])[:k]
         return hits
@@ -185,6 +194,13 @@ class HybridRetriever:
         """Each chunk's names (its bold label's, ``labels.chunk_names``, and its headings',
         ``labels.path_names``), by chunk id; made on first use."""
         return {c.id: chunk_names(c.text) | path_names(c.path) for c in self.chunks}
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """The acronym the guides' headings give each spelt-out name ("mixture of experts": "moe"),
+        ``labels.acronym_aliases``: "What is a mixture of experts?" also finds the passages named
+        MoE. Made on first use."""
+        return acronym_aliases(heading for c in self.chunks for heading in c.path)
 
     def bm25_weight(self, query: str, bm25: Sequence[Scored]) -> float:
         """BM25's fusion weight for ``query`` given its BM25 list: ``Settings.bm25_weight``, times
