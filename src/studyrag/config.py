@@ -84,11 +84,12 @@ class Settings:
     rrf_k: int = 10  # RRF only: 10 measured best on MRR@10
     # "What is X?" (or "How does X work?") puts the chunks named X first (labels.py): a bold label
     # opening the chunk, a heading that spells an acronym out, or the top-level heading it sits
-    # directly under (or under its Overview). "What is LoRA?" found LoRA's definition 11th, under
+    # directly under (or under its Overview); a spelt-out name also finds its acronym's passages
+    # ("mixture of experts": MoE). "What is LoRA?" found LoRA's definition 11th, under
     # chunks that only mention it. A comparison ("X vs Y") puts the best passage named each side
     # first. Only five gold top 10s move, all comparisons (eval/reports/probes-23/label_match.py;
-    # probes-23/label_questions.py, probes-24/acronyms.py and probes-25/how_work.py ask about
-    # every label and heading)
+    # probes-23/label_questions.py, probes-24/acronyms.py, probes-25/how_work.py and
+    # probes-26/aliases.py ask about every label and heading)
     label_first: bool = True
     k: int = 10
     # before answering, the model writes a short textbook paragraph for the question, and the dense
