@@ -216,10 +216,9 @@ def path_names(path: Sequence[str]) -> frozenset[str]:
 def named_first(
     hits: Sequence[Hit], subject: str | None, names: Callable[[Hit], frozenset[str]], aliases: Iterable[str] = ()
 ) -> list[Hit]:
-    """``hits`` with those named ``subject`` (or its singular or plural, or one of its ``aliases``:
-    the acronym of a spelt-out name, ``acronym_aliases``)
-    moved to the front, each group in its own order, ranks renumbered and the moved ones marked
-    ``named``. Unchanged without a subject."""
+    """``hits`` with those named ``subject`` (or its singular or plural, or one of its ``aliases``,
+    such as the acronym of a spelt-out name: ``acronym_aliases``) moved to the front, each group in
+    its own order, ranks renumbered and the moved ones marked ``named``. Unchanged without a subject."""
     if not subject:
         return list(hits)
     forms = _forms(subject).union(*map(_forms, aliases))
