@@ -207,7 +207,7 @@ def test_named_first_moves_only_chunks_named_what_is_asked() -> None:
     moved = named_first(hits, "lora", lambda h: names[h.chunk.id])
     assert [h.rank for h in moved] == [1, 2, 3, 4] and [h.named for h in moved] == [True, False, False, False]
     # an alias (the acronym of a spelt-out name) moves the chunks it names too, in fused order
-    aliased = named_first(hits, "low rank adaptation", lambda h: names[h.chunk.id], ["lora"])
+    aliased = named_first(hits, "low-rank adaptation", lambda h: names[h.chunk.id], {"low rank adaptation": "lora"})
     assert [h.chunk.id for h in aliased] == ["d", "a", "b", "c"]
     assert [h.chunk.id for h in named_first(hits, "low rank adaptation", lambda h: names[h.chunk.id])] == list("abcd")
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .records import Hit
 
@@ -214,14 +214,19 @@ def path_names(path: Sequence[str]) -> frozenset[str]:
 
 
 def named_first(
-    hits: Sequence[Hit], subject: str | None, names: Callable[[Hit], frozenset[str]], aliases: Iterable[str] = ()
+    hits: Sequence[Hit],
+    subject: str | None,
+    names: Callable[[Hit], frozenset[str]],
+    aliases: Mapping[str, str] | None = None,
 ) -> list[Hit]:
-    """``hits`` with those named ``subject`` (or its singular or plural, or one of its ``aliases``,
-    such as the acronym of a spelt-out name: ``acronym_aliases``) moved to the front, each group in
-    its own order, ranks renumbered and the moved ones marked ``named``. Unchanged without a subject."""
+    """``hits`` with those named ``subject`` (or its singular or plural, or its alias in
+    ``aliases``, such as the acronym of a spelt-out name: ``acronym_aliases``) moved to the front,
+    each group in its own order, ranks renumbered and the moved ones marked ``named``. Unchanged
+    without a subject."""
     if not subject:
         return list(hits)
-    forms = _forms(subject).union(*map(_forms, aliases))
+    alias = (aliases or {}).get(*_loose({subject}))  # the one loose spelling of the subject
+    forms = _forms(subject) | (_forms(alias) if alias else set())
     return _moved_first(hits, [h for h in hits if _loose(names(h)) & forms])
 
 
@@ -241,8 +246,7 @@ def acronym_aliases(headings: Iterable[str]) -> dict[str, str]:
         names = heading_names(heading)
         short = [n for n in names if " " not in n]
         if len(names) == 2 and len(short) == 1:
-            (long,) = names - {short[0]}
-            spelt.setdefault(short[0], set()).add(long.replace("-", " "))
+            spelt.setdefault(short[0], set()).update(_loose(names - {short[0]}))
     out: dict[str, str] = {}
     for short, longs in sorted(spelt.items()):
         tail = min(longs, key=len)

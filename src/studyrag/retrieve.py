@@ -183,8 +183,7 @@ class HybridRetriever:
             k=n if subject or pair else k,  # a chunk named what the question asks about may sit below k
         )
         if subject:
-            alias = self.aliases.get(subject.replace("-", " "))
-            hits = named_first(hits, subject, lambda h: self.names[h.chunk.id], [alias] if alias else [])[:k]
+            hits = named_first(hits, subject, lambda h: self.names[h.chunk.id], self.aliases)[:k]
         elif pair:
             hits = each_named_first(hits, pair, lambda h: self.names[h.chunk.id])[:k]
         return hits
