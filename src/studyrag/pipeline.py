@@ -546,6 +546,7 @@ class StudyRAG:
             timings["tokens_per_s"] = (n_out - 1) / (t_end - t_first) if n_out > 1 and t_end > t_first else 0.0
         return raw
 
+
 def _load_reranker(settings: Settings) -> Reranker | None:
     """The configured reranker, or ``None`` (fused order) with a warning when it cannot be loaded."""
     try:
