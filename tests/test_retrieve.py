@@ -210,6 +210,10 @@ def test_named_first_moves_only_chunks_named_what_is_asked() -> None:
     aliased = named_first(hits, "low-rank adaptation", lambda h: names[h.chunk.id], {"low rank adaptation": "lora"})
     assert [h.chunk.id for h in aliased] == ["d", "a", "b", "c"]
     assert [h.chunk.id for h in named_first(hits, "low rank adaptation", lambda h: names[h.chunk.id])] == list("abcd")
+    # the alias of a plural is its singular's ("low-rank adaptations")
+    assert [h.chunk.id for h in named_first(hits, "low rank adaptations", lambda h: names[h.chunk.id],
+                                            {"low rank adaptation": "lora"})] == ["d", "a", "b", "c"]
+    assert order("What are quantized LoRAs?") == ["a", "b", "c", "d"]
 
 
 def test_acronym_aliases_only_for_an_acronym_spelt_out_one_way() -> None:
@@ -224,8 +228,9 @@ def test_acronym_aliases_only_for_an_acronym_spelt_out_one_way() -> None:
 def test_real_corpus_a_spelt_out_name_finds_the_entry_headed_by_its_acronym(real_retriever: HybridRetriever) -> None:
     # the Modern guide's "Mixture of Experts (MoE)" has no passage of its own; the glossary's MoE
     # entry has a longer name ("Sparsely-Gated ..."), so only the acronym connects them
-    first = real_retriever.search("What is a mixture of experts?", k=3)[0]
-    assert first.chunk.path[-1] == "Sparsely-Gated Mixture of Experts (MoE)" and first.named
+    for question in ("What is a mixture of experts?", "What are mixtures of experts?"):
+        first = real_retriever.search(question, k=3)[0]
+        assert first.chunk.path[-1] == "Sparsely-Gated Mixture of Experts (MoE)" and first.named, question
     plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(label_first=False))
     assert plain.search("What is a mixture of experts?", k=1)[0].chunk.path[-1] == "Mathematical Formulation"
 

@@ -225,8 +225,8 @@ def named_first(
     without a subject."""
     if not subject:
         return list(hits)
-    alias = (aliases or {}).get(*_loose({subject}))  # the one loose spelling of the subject
-    forms = _forms(subject) | (_forms(alias) if alias else set())
+    forms = _forms(subject)
+    forms |= {f for alias in map((aliases or {}).get, sorted(forms)) if alias for f in _forms(alias)}
     return _moved_first(hits, [h for h in hits if _loose(names(h)) & forms])
 
 
@@ -285,9 +285,19 @@ def _shared_noun(subjects: Sequence[str]) -> list[set[str]]:
 
 
 def _forms(subject: str) -> set[str]:
-    """A subject and its singular or plural, hyphens as spaces (``_loose``): "transformers" matches
-    a label "Transformer", "low rank adaptation" one "Low-Rank Adaptation"."""
-    return _loose({subject, subject.removesuffix("s"), subject + "s"})
+    """A subject with any one of its words singular or plural, hyphens as spaces (``_loose``):
+    "transformers" matches a label "Transformer", "mixtures of experts" one "Mixture of Experts",
+    "low rank adaptation" one "Low-Rank Adaptation".
+
+    >>> sorted(_forms("mixtures of experts"))[:3]
+    ['mixture of experts', 'mixtures of expert', 'mixtures of experts']
+    """
+    words = subject.split()
+    forms = {subject}
+    for i, word in enumerate(words):
+        for other in (word.removesuffix("s"), word + "s"):
+            forms.add(" ".join([*words[:i], other, *words[i + 1 :]]))
+    return _loose(forms)
 
 
 def _loose(names: Iterable[str]) -> set[str]:
