@@ -331,6 +331,14 @@ def clean_answer_text(text: str) -> str:
     'MoE routes tokens [2]. Experts specialize [1][3].'
     >>> clean_answer_text("Steps (1) and (2) differ [^1].")
     'Steps (1) and (2) differ [1].'
+
+    A marker after a sentence in bold belongs to it too (it used to end up on the "**" alone, so the
+    sentence got a second marker from the attribution post-pass: "data [1].** [1]"):
+
+    >>> clean_answer_text("**DP is central to private training.** [1]")
+    '**DP is central to private training [1].**'
+    >>> clean_answer_text("**DP is central to private training [1].** [1]")  # r108 in c26-full
+    '**DP is central to private training [1].**'
     """
     out, last = [], 0
     for a, b, numbers in find_citations(text):
@@ -339,12 +347,14 @@ def clean_answer_text(text: str) -> str:
         last = b
     out.append(text[last:])
     s = "".join(out)
-    # "units. [1]" / "units.[1]" -> "units [1]." (the marker belongs to the sentence it follows)
+    # "units. [1]" / "units.[1]" / "units.** [1]" -> "units [1]." / "units [1].**" (the marker
+    # belongs to the sentence it follows)
     s = re.sub(
-        r"(?<=\w)\s*([.!?])[ \t]*((?:\[\d+\][ \t]*)+)(?=\s|$)",
-        lambda m: f" {m.group(2).strip()}{m.group(1)}",
+        r"(?<=\w)\s*([.!?])([*_]{0,3})[ \t]*((?:\[\d+\][ \t]*)+)(?=\s|$)",
+        lambda m: f" {m.group(3).strip()}{m.group(1)}{m.group(2)}",
         s,
     )
+    s = re.sub(r"(\[\d+\])([.!?][*_]{1,3})[ \t]*\1(?=\s|$)", r"\1\2", s)  # "[1].** [1]" -> "[1].**"
     # "[1] [2]" / "[1], [2]" -> "[1][2]"; "adapters[1]" -> "adapters [1]"
     s = re.sub(r"(\[\d+\])[ \t]*[,;]?[ \t]*(?=\[\d+\])", r"\1", s)
     return re.sub(r"(?<=[\w)])(\[\d+\])", r" \1", s)
