@@ -115,6 +115,15 @@ def test_answer_text_is_escaped_and_markdown_links_defused():
     assert "&lt;script&gt;" in out
 
 
+def test_a_sentence_no_source_supports_is_flagged_not_linked():
+    c = chunk("c1", "Load balancing losses keep experts busy.")
+    a = Answer("Q?", "A loss keeps experts busy [1]. Experts are Greek.", sources=(hit(c, 1),),
+               citations=(Citation(1, c),), uncited_sentences=("Experts are Greek.",))
+    out = render_answer_html(a, turn=1)
+    assert re.search(r'Experts are Greek <span class="uncited" title="No source supports[^"]*">\[\?\]</span>\.', out)
+    assert out.count('class="cite"') == 1
+
+
 def test_answer_html_shows_the_rewritten_question_only_when_it_differs():
     c = chunk("c1", "Load balancing losses keep experts busy.")
     base = Answer(

@@ -47,6 +47,8 @@ Quokka routing sends every token to marsupial experts. <img src=x onerror="windo
 Quokka routing balances marsupial experts with a wombat loss that keeps each expert busy.
 """
 
+# The server's generator: a test may set its ``reply`` for one question (and must reset it).
+GENERATOR = FakeGenerator(delay=0.05)
 BOTS = "document.querySelectorAll('#chat [data-testid=bot]')"  # the answers in the chat
 LAST_BOT = f"() => {{ const m = {BOTS}; return m.length ? m[m.length - 1].innerText : ''; }}"
 
@@ -81,10 +83,11 @@ def server(tmp_path_factory) -> Iterator[str]:
         cache_dir=root / "c",
         sentence_vectors=False,
     )
+    GENERATOR.reply = None
     rag = StudyRAG.load(
         settings,
         embedder=FakeEmbedder(),
-        generator=FakeGenerator(delay=0.05),
+        generator=GENERATOR,
         reranker=FakeReranker(),
         progress=False,
     )
@@ -156,6 +159,18 @@ def test_first_load_shows_examples_and_status(page):
         assert page.locator("#chat").get_by_text(q).is_visible()
     status = page.locator("#status").inner_text()
     assert "chunks from 6 guides" in status and "fake" in status
+
+
+def test_a_sentence_no_source_supports_is_flagged_in_the_chat(page):
+    GENERATOR.reply = "PagedAttention stores the KV cache in fixed-size blocks [1]. It was invented on the Moon in 1850."
+    try:
+        before = ask(page, "What is PagedAttention?")
+        answer = wait_answer(page, before)
+    finally:
+        GENERATOR.reply = None
+    assert "fixed-size blocks [1]" in answer and "in 1850 [?]." in answer
+    flag = page.locator("#chat span.uncited").last
+    assert flag.is_visible() and "No source supports" in (flag.get_attribute("title") or "")
 
 
 def test_answer_streams_and_its_citation_opens_the_source(page):

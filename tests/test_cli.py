@@ -533,3 +533,18 @@ def test_add_over_a_different_guide_of_the_same_name_keeps_the_old_one(run, tmp_
     res = run("search", "continuous batching admits requests", "--k", "1", "--json")
     assert json.loads(res.output)["results"][0]["section"].endswith("Batching")
     assert {h["source"] for h in json.loads(run("search", "PagedAttention", "--json").output)["results"]} == {"serving.md"}
+
+
+def test_a_sentence_no_source_supports_is_flagged_after_the_stream(capsys) -> None:
+    from studyrag.cli_output import stream_answer
+    from studyrag.records import Answer, TokenEvent
+
+    said = "PagedAttention stores blocks [1]. It was invented in 1850."
+    answer = Answer("Q?", said, uncited_sentences=("It was invented in 1850.",))
+    stream_answer(iter([TokenEvent(said), answer]), as_json=False)
+    out = capsys.readouterr().out
+    assert "It was invented in 1850 [?]." in out and "[?] cites no source" in out
+    # every sentence cited: nothing flagged, and the streamed text is not printed again
+    stream_answer(iter([TokenEvent("PagedAttention stores blocks [1]."), Answer("Q?", "PagedAttention stores blocks [1].")]), False)
+    out = capsys.readouterr().out
+    assert "[?]" not in out and out.count("stores blocks") == 1

@@ -36,6 +36,8 @@ __all__ = [
     "repair_citations",
     "better_source",
     "clean_answer_text",
+    "mark_uncited",
+    "UNCITED_MARK",
     "drop_invalid_citations",
     "support_score",
     "content_words",
@@ -611,7 +613,28 @@ def better_source(
     return best + 1 if scores[best] >= threshold and best + 1 not in cited else None
 
 
-def _insert_marker(text: str, start: int, end: int, n: int) -> str:
+# How the front ends flag a claim sentence that cites no source (``mark_uncited``).
+UNCITED_MARK = "[?]"
+
+
+def mark_uncited(text: str, uncited: Collection[str]) -> str:
+    """``text`` with :data:`UNCITED_MARK` before the closing punctuation of each sentence in
+    ``uncited`` (``Answer.uncited_sentences``: claims the model left uncited and no source supports
+    well enough to attribute), so a reader sees which sentences the guides do not back.
+
+    >>> mark_uncited("LoRA trains adapters [1]. It is popular with students.", ["It is popular with students."])
+    'LoRA trains adapters [1]. It is popular with students [?].'
+    """
+    if not uncited:
+        return text
+    out = text
+    for s in reversed(parse_citations(text)):  # right to left: earlier spans stay valid
+        if s.text in uncited and not s.numbers:
+            out = _insert_marker(out, s.start, s.end, "?")
+    return out
+
+
+def _insert_marker(text: str, start: int, end: int, n: int | str) -> str:
     """Put ``" [n]"`` before the sentence's closing punctuation (after any closing emphasis)."""
     core = text[start:end]
     m = re.search(r"[.!?…]+[\"'”’)*_]*$", core)

@@ -110,9 +110,12 @@ def print_sources(answer: Answer) -> None:
 def stream_answer(events: Iterable[TokenEvent | Answer], as_json: bool) -> Answer:
     """Echo token events as they come (unless JSON); return the final Answer.
 
-    The final text can differ from what streamed: an abstention replaces the model's words, and
-    citations the model forgot are attributed afterwards. Then the final text is printed too.
+    The final text can differ from what streamed: an abstention replaces the model's words,
+    citations the model forgot are attributed afterwards, and a claim no source supports is
+    flagged ``[?]``. Then the final text is printed too.
     """
+    from .citations import UNCITED_MARK, mark_uncited
+
     answer: Answer | None = None
     streamed: list[str] = []
     for ev in events:
@@ -125,9 +128,12 @@ def stream_answer(events: Iterable[TokenEvent | Answer], as_json: bool) -> Answe
     assert answer is not None
     if not as_json:
         click.echo()
-        if reads_differently(answer.text, "".join(streamed)):
+        shown = mark_uncited(answer.text, answer.uncited_sentences)
+        if reads_differently(shown, "".join(streamed)):
             click.secho("\nWith citations checked:" if not answer.abstained else "", dim=True)
-            click.echo(answer.text)
+            click.echo(shown)
+        if shown != answer.text:
+            click.secho(f"{UNCITED_MARK} cites no source: the guides may not say this.", dim=True)
     return answer
 
 

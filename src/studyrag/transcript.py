@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 
+from .citations import UNCITED_MARK, mark_uncited
 from .records import PATH_SEP, Answer, Hit
 
 __all__ = ["answer_markdown", "notes_document", "transcript_markdown"]
@@ -36,13 +37,25 @@ def answer_markdown(answer: Answer) -> str:
     ## Who won the 1998 World Cup?
     <BLANKLINE>
     The guides do not cover this.
+
+    A sentence no source supports is flagged, as in the chat:
+
+    >>> print(answer_markdown(Answer("Q?", "It was invented in 1850.", uncited_sentences=("It was invented in 1850.",))))
+    ## Q?
+    <BLANKLINE>
+    It was invented in 1850 [?].
+    <BLANKLINE>
+    *[?] cites no source: the guides may not say this.*
     """
     parts = [f"## {' '.join(answer.question.split())}"]
     if answer.standalone_question and answer.standalone_question != answer.question:
         parts.append(f"*Understood as: {answer.standalone_question}*")
     if answer.guides:
         parts.append(f"*From {', '.join(answer.guides)} only.*")
-    parts.append(answer.text.strip())
+    marked = mark_uncited(answer.text, answer.uncited_sentences)
+    parts.append(marked.strip())
+    if marked != answer.text:
+        parts.append(f"*{UNCITED_MARK} cites no source: the guides may not say this.*")
     listed, head = (answer.see_also, "See also:") if answer.abstained else (answer.sources, "Sources:")
     if listed:
         parts.append("\n".join([head, *(f"{n}. {_where(h)}" for n, h in enumerate(listed, 1))]))

@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .abstain import abstain_why, abstention_text
+from .citations import mark_uncited
 from .records import PATH_SEP, Answer, Chunk, Hit
 
 __all__ = [
@@ -78,7 +79,8 @@ def hit_label(hit: Hit) -> str:
     return hit.chunk.full_section
 
 
-_CITE = re.compile(r"\[(\d{1,3})\]")
+_CITE = re.compile(r"\[(\d{1,3}|\?)\]")
+_UNCITED_TIP = "No source supports this sentence: the guides may not say this."
 
 
 def render_answer_text(
@@ -86,23 +88,29 @@ def render_answer_text(
 ) -> str:
     """Answer text as safe Markdown, each valid ``[n]`` a link to its source card.
 
-    Unknown numbers stay plain text; ``titles`` become hover tooltips.
+    Unknown numbers stay plain text; ``titles`` become hover tooltips. A ``[?]``
+    (``citations.mark_uncited``) flags a sentence no source supports.
 
     >>> render_answer_text("A [1], B [7].", turn=1, valid={1}, titles={1: "G › S"})
     'A <a href="#src-1-1" class="cite" title="G › S">[1]</a>, B &#91;7&#93;.'
+    >>> render_answer_text("C [?].", turn=1)
+    'C <span class="uncited" title="No source supports this sentence: the guides may not say this.">[?]</span>.'
     """
     titles = titles or {}
     out: list[str] = []
     last = 0
     for m in _CITE.finditer(text):
-        n = int(m.group(1))
         out.append(md_esc(text[last : m.start()]))
+        last = m.end()
+        if m.group(1) == "?":
+            out.append(f'<span class="uncited" title="{esc(_UNCITED_TIP)}">[?]</span>')
+            continue
+        n = int(m.group(1))
         if n in valid:
             tip = f' title="{esc(titles[n])}"' if n in titles else ""
             out.append(f'<a href="#{source_anchor(turn, n)}" class="cite"{tip}>[{n}]</a>')
         else:
             out.append(md_esc(m.group(0)))
-        last = m.end()
     out.append(md_esc(text[last:]))
     return "".join(out)
 
@@ -142,7 +150,8 @@ def render_answer_html(answer: Answer, turn: int = 1) -> str:
             parts.append(f'<p class="see-also-line">See also: {links}</p>')
     else:
         titles = {n: hit_label(h) for n, h in enumerate(answer.sources, 1)}
-        parts.append(render_answer_text(answer.text, turn, valid=titles.keys(), titles=titles))
+        text = mark_uncited(answer.text, answer.uncited_sentences)
+        parts.append(render_answer_text(text, turn, valid=titles.keys(), titles=titles))
     return "\n\n".join(parts)
 
 
@@ -443,6 +452,7 @@ def render_section_html(guide: str, parts: Sequence[tuple[str, str]]) -> str:
 APP_CSS = """
 .cite { font-weight: 600; text-decoration: none; padding: 0 1px; }
 .cite:hover { text-decoration: underline; }
+.uncited { color: #9a5b00; font-size: 0.85em; cursor: help; }
 .understood { color: var(--body-text-color-subdued); font-size: 0.9em; margin-bottom: 4px; }
 .abstained { color: #9a5b00; }
 .error { color: #b42318; }
