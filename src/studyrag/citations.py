@@ -481,10 +481,16 @@ def attribute_uncited(
     sources: Sequence[Hit],
     *,
     embed: Callable[[Sequence[str]], np.ndarray] | None = None,
-    threshold: float = 0.5,
+    threshold: float | None = None,
 ) -> str:
     """Append ``[n]`` to each claim sentence lacking a valid citation, naming the source that best
     supports it, when that support reaches ``threshold``; otherwise the sentence stays uncited.
+
+    The default ``threshold`` is 0.5, above the grounding bar, because the sentence is given a source
+    the model did not choose. With a single source there is no choice to get wrong, so the bar is
+    the grounding bar, ``MIN_SUPPORT``, as if the model had cited it: "Ollama is a local LLM runner
+    that allows you to run large language models locally." over "Ollama: Local LLM runner" (0.40)
+    was declined as uncited (probes-27/one_source.py).
 
     Support is :func:`support_score` over the source's title, section and text; with ``embed``
     (texts -> vectors, e.g. ``embedder.embed``) it is the mean of that and the cosine similarity.
@@ -499,9 +505,14 @@ def attribute_uncited(
     "Adam adapts each weight's learning rate [2]. Dropout zeroes activations [1]."
     >>> attribute_uncited("Transformers were introduced in 2017.", srcs)
     'Transformers were introduced in 2017.'
+    >>> one = [hit(1, "Ollama: Local LLM runner")]
+    >>> attribute_uncited("Ollama runs large language models locally as an LLM runner.", one)
+    'Ollama runs large language models locally as an LLM runner [1].'
     """
     if not sources:
         return text
+    if threshold is None:
+        threshold = MIN_SUPPORT if len(sources) == 1 else 0.5
     todo = []
     for s in parse_citations(text):
         if any(1 <= n <= len(sources) for n in s.numbers) or is_trivial(text[s.start : s.end]):
