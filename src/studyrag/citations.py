@@ -38,6 +38,7 @@ __all__ = [
     "clean_answer_text",
     "mark_uncited",
     "UNCITED_MARK",
+    "UNCITED_NOTE",
     "drop_invalid_citations",
     "support_score",
     "content_words",
@@ -624,8 +625,9 @@ def better_source(
     return best + 1 if scores[best] >= threshold and best + 1 not in cited else None
 
 
-# How the front ends flag a claim sentence that cites no source (``mark_uncited``).
+# How the front ends flag a claim sentence that cites no source (``mark_uncited``), and say what it means.
 UNCITED_MARK = "[?]"
+UNCITED_NOTE = f"{UNCITED_MARK} cites no source: the guides may not say this."
 
 
 def mark_uncited(text: str, uncited: Collection[str]) -> str:

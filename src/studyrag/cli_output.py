@@ -114,7 +114,7 @@ def stream_answer(events: Iterable[TokenEvent | Answer], as_json: bool) -> Answe
     citations the model forgot are attributed afterwards, and a claim no source supports is
     flagged ``[?]``. Then the final text is printed too.
     """
-    from .citations import UNCITED_MARK, mark_uncited
+    from .citations import UNCITED_NOTE, mark_uncited
 
     answer: Answer | None = None
     streamed: list[str] = []
@@ -133,7 +133,7 @@ def stream_answer(events: Iterable[TokenEvent | Answer], as_json: bool) -> Answe
             click.secho("\nWith citations checked:" if not answer.abstained else "", dim=True)
             click.echo(shown)
         if shown != answer.text:
-            click.secho(f"{UNCITED_MARK} cites no source: the guides may not say this.", dim=True)
+            click.secho(UNCITED_NOTE, dim=True)
     return answer
 
 

@@ -226,7 +226,9 @@ def named_first(
     if not subject:
         return list(hits)
     forms = _forms(subject)
-    forms |= {f for alias in map((aliases or {}).get, sorted(forms)) if alias for f in _forms(alias)}
+    for form in sorted(forms):  # "mixtures of experts" has the alias of "mixture of experts"
+        if aliases and form in aliases:
+            forms |= _forms(aliases[form])
     return _moved_first(hits, [h for h in hits if _loose(names(h)) & forms])
 
 

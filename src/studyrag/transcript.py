@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 
-from .citations import UNCITED_MARK, mark_uncited
+from .citations import UNCITED_NOTE, mark_uncited
 from .records import PATH_SEP, Answer, Hit
 
 __all__ = ["answer_markdown", "notes_document", "transcript_markdown"]
@@ -55,7 +55,7 @@ def answer_markdown(answer: Answer) -> str:
     marked = mark_uncited(answer.text, answer.uncited_sentences)
     parts.append(marked.strip())
     if marked != answer.text:
-        parts.append(f"*{UNCITED_MARK} cites no source: the guides may not say this.*")
+        parts.append(f"*{UNCITED_NOTE}*")
     listed, head = (answer.see_also, "See also:") if answer.abstained else (answer.sources, "Sources:")
     if listed:
         parts.append("\n".join([head, *(f"{n}. {_where(h)}" for n, h in enumerate(listed, 1))]))
