@@ -411,10 +411,11 @@ def drop_example_echoes(text: str, sources: Sequence[Hit]) -> str:
     >>> drop_example_echoes("Dropout zeroes random activations [1].", [])  # no four words in a row
     'Dropout zeroes random activations [1].'
     """
-    held: set[tuple[str, ...]] = set()
-    for hit in sources:
-        held |= _word_runs(hit.chunk.text, ECHO_WORDS)
-    echoes = [(a, b) for a, b in sentence_spans(text) if (_word_runs(text[a:b], ECHO_WORDS) & _EXAMPLE_RUNS) - held]
+    shared = [(a, b, _word_runs(text[a:b], ECHO_WORDS) & _EXAMPLE_RUNS) for a, b in sentence_spans(text)]
+    if not any(runs for *_, runs in shared):
+        return text  # the usual case: the sources' word runs need not be read at all
+    held = set().union(*(_word_runs(hit.chunk.text, ECHO_WORDS) for hit in sources))
+    echoes = [(a, b) for a, b, runs in shared if runs - held]
     if not echoes:
         return text
     for a, b in reversed(echoes):
