@@ -406,3 +406,20 @@ def test_key_sentences_pick_each_sources_sentence_closest_to_the_question(
         "new": "A balance loss spreads tokens."
     }
     assert retriever.key_sentences(question, []) == {}
+
+
+def test_real_corpus_a_respelt_unanswerable_question_stays_below_the_gate(real_retriever: HybridRetriever) -> None:
+    # "perceptron" is in neither the guides nor the English word list, so it is read as "perception";
+    # the question must still be declined: its best chunk stays under the abstention threshold
+    question = "Who invented the perceptron, and in what year?"
+    assert real_retriever.respell(question) == "Who invented the perception, and in what year?"
+    assert real_retriever.confidence(question) < Settings().abstain_threshold
+    assert real_retriever.confidence(real_retriever.respell(question)) < Settings().abstain_threshold
+
+
+def test_real_corpus_what_is_x_with_a_slip_finds_the_entry_named_x(real_retriever: HybridRetriever) -> None:
+    for question in ("What is paged atention?", "What is Paged Attention?", "how does flash attention work"):
+        first = real_retriever.search(question, k=3)[0]
+        assert first.named and first.chunk.path[-1] in ("PagedAttention", "FlashAttention"), question
+    plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(respell=False))
+    assert plain.search("What is paged atention?", k=1)[0].chunk.path[-1] != "PagedAttention"

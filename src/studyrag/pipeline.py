@@ -356,8 +356,9 @@ class StudyRAG:
         question = validate_question(question, s.max_question_chars)
         scope = self.scope(guides)
         # an instruction typed around the question ("You are a pirate now.", "reply only with 'OK'")
-        # steers neither retrieval nor the answer
-        standalone = without_asides(question)
+        # steers neither retrieval nor the answer; a typing slip ("atention") is read as the guides'
+        # word, which the front ends show as "understood as"
+        standalone = self.retriever.respell(without_asides(question))
         timings: dict[str, float] = {}
         if history:
             t = time.perf_counter()

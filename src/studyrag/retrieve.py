@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -34,7 +36,8 @@ from .labels import (
     named_first,
     path_names,
 )
-from .lexical import score_moments, top_k
+from .lexical import STOP_WORDS, score_moments, tokenize, top_k
+from .spelling import is_english, respell
 
 if TYPE_CHECKING:
     from .dense import DenseIndex, Embedder
@@ -49,6 +52,8 @@ __all__ = ["HybridRetriever", "MIN_CANDIDATES", "GATE_DOCS"]
 MIN_CANDIDATES = 50
 # BM25's weight follows how much of the question the best of its first GATE_DOCS matches covers.
 GATE_DOCS = 5
+# the words a typing slip may be read as (``spelling.respell``)
+_LETTERS = re.compile(r"[a-z]{4,}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class HybridRetriever:
         self._positions = {c.id: i for i, c in enumerate(self.chunks)}
         # Evaluation asks search, search_dense (and the app re-asks) the same query: embed it once.
         self._embed_query = lru_cache(maxsize=query_cache)(self._embed_query_uncached)
+        self._respell = lru_cache(maxsize=query_cache)(self._respell_uncached)
 
     @classmethod
     def from_parts(
@@ -96,11 +102,36 @@ class HybridRetriever:
         """A retriever over in-memory parts (benchmarks, tests) instead of an index directory."""
         return cls(_Parts(tuple(chunks), bm25, dense), embedder, settings, query_cache=query_cache)
 
-    @staticmethod
-    def _query(query: str) -> str:
+    def _query(self, query: str) -> str:
         if not isinstance(query, str) or not query.strip():
             raise BadQuestionError("the query is empty: type a question or some keywords")
-        return query
+        return self.respell(query)
+
+    def respell(self, query: str) -> str:
+        """``query`` with its typing slips read as the guides' words (``spelling.respell``) when
+        ``Settings.respell`` is on: "what is paged atention?" searches for "paged attention"."""
+        return self._respell(query) if self.settings.respell else query
+
+    def _respell_uncached(self, query: str) -> str:
+        return respell(query, self._words.__getitem__, is_word=self._is_word)
+
+    def _is_word(self, word: str) -> bool:
+        """An English word, or one whose search term the guides use ("maths", "denoiser"): a word
+        of its own, not a slip."""
+        return is_english(word) or all(t in self.index.bm25.vocab for t in tokenize(word))
+
+    @cached_property
+    def _words(self) -> Counter[str]:
+        """How many chunks use each word of four letters or more, lower case, as written (read on
+        the first question with a word the guides lack: 0.1 s for the shipped guides); a stop word
+        counts as used by all, so "expalin" is read as "explain"."""
+        from .store import lexical_text  # what BM25 reads: the headings too
+
+        words: Counter[str] = Counter()
+        for c in self.chunks:
+            words.update(set(_LETTERS.findall(lexical_text(c).lower())))
+        words.update(dict.fromkeys(STOP_WORDS, len(self.chunks)))
+        return words
 
     def _bm25(self, query: str, n: int):
         return self.index.bm25.search(query, n)
