@@ -229,7 +229,8 @@ def named_first(
     for form in sorted(forms):  # "mixtures of experts" has the alias of "mixture of experts"
         if aliases and form in aliases:
             forms |= _forms(aliases[form])
-    return _moved_first(hits, [h for h in hits if _loose(names(h)) & forms])
+    keys = _keys(forms)
+    return _moved_first(hits, [h for h in hits if _keys(names(h)) & keys])
 
 
 def acronym_aliases(headings: Iterable[str]) -> dict[str, str]:
@@ -261,8 +262,8 @@ def each_named_first(hits: Sequence[Hit], subjects: Sequence[str], names: Callab
     """``hits`` with the best hit named each of ``subjects`` (for each that has one) moved to the
     front, in their own order. For a comparison: one passage on each side first, or on the side
     the guides name. A noun the last subject ends with may belong to every side (``_shared_noun``)."""
-    sides = [set().union(*map(_forms, side)) for side in _shared_noun(subjects)]
-    firsts = [next((h for h in hits if _loose(names(h)) & side), None) for side in sides]
+    sides = [_keys(set().union(*map(_forms, side))) for side in _shared_noun(subjects)]
+    firsts = [next((h for h in hits if _keys(names(h)) & side), None) for side in sides]
     moved = {id(h) for h in firsts if h is not None}
     return _moved_first(hits, [h for h in hits if id(h) in moved])
 
@@ -309,6 +310,16 @@ def _loose(names: Iterable[str]) -> set[str]:
     ['chain of thought', 'cot']
     """
     return {n.replace("-", " ") for n in names}
+
+
+def _keys(names: Iterable[str]) -> set[str]:
+    """Names as compared with a chunk's: without spaces or hyphens, so that "paged attention" and
+    "kv-cache" meet the labels "PagedAttention" and "KV Cache".
+
+    >>> sorted(_keys({"paged attention", "kv-cache", "kv cache"}))
+    ['kvcache', 'pagedattention']
+    """
+    return {re.sub(r"[\s-]+", "", n) for n in names}
 
 
 def _moved_first(hits: Sequence[Hit], first: Sequence[Hit]) -> list[Hit]:
