@@ -82,6 +82,14 @@ def test_search_json_follows_the_contract(run) -> None:
     assert {"bm25", "bm25_rank", "dense", "dense_rank"} <= set(top["scores"])
 
 
+def test_search_says_how_it_read_a_typing_slip(run) -> None:
+    data = json.loads(run("search", "What does the routr do?", "--k", "1", "--json").output)
+    assert data["query"] == "What does the routr do?" and data["understood_as"] == "What does the router do?"
+    assert "understood_as" not in json.loads(run("search", "What does the router do?", "--json").output)
+    res = run("search", "What does the routr do?", "--k", "1")
+    assert res.exit_code == 0 and "(understood as: What does the router do?)" in res.output
+
+
 def test_search_human_output_shows_rank_section_and_component_scores(run) -> None:
     res = run("search", "router load balancing experts", "--k", "1")
     assert res.exit_code == 0, res.output

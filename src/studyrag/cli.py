@@ -261,10 +261,18 @@ def search(ctx: click.Context, query: str, k: int | None, hyde: bool, guides: tu
     rag = _load(s, quiet=as_json)
     scope = rag.scope(guides)
     hits = rag.search(query, k=k or s.k, hyde=hyde, guides=scope)
+    read = rag.retriever.respell(query)  # what was searched for: typing slips read as the guides' words
     if as_json:
-        out = {"query": query} | ({"guides": sorted(scope)} if scope else {}) | {"results": [hit_json(h) for h in hits]}
+        out = (
+            {"query": query}
+            | ({"understood_as": read} if read != query else {})
+            | ({"guides": sorted(scope)} if scope else {})
+            | {"results": [hit_json(h) for h in hits]}
+        )
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
+    if read != query:
+        click.secho(f"(understood as: {read})", dim=True)
     if not hits:
         _err(f"nothing in {', '.join(sorted(scope or ()))} matches the query" if scope else "nothing matches the query")
     print_hits(hits)
