@@ -423,3 +423,21 @@ def test_real_corpus_what_is_x_with_a_slip_finds_the_entry_named_x(real_retrieve
         assert first.named and first.chunk.path[-1] in ("PagedAttention", "FlashAttention"), question
     plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(respell=False))
     assert plain.search("What is paged atention?", k=1)[0].chunk.path[-1] != "PagedAttention"
+
+
+def test_a_bare_name_typed_as_the_query_is_asked_about() -> None:
+    from studyrag.labels import asked_subject
+
+    assert asked_subject("LoRA") == "lora" and asked_subject("kv cache?") == "kv cache"
+    assert asked_subject("whats lora") == "lora"  # "what's" without its apostrophe
+    # a question or a request is no name, nor is a sentence
+    assert asked_subject("why is attention quadratic") is None
+    assert asked_subject("list the routers") is None
+    assert asked_subject("routers send tokens to a few experts") is None
+
+
+def test_real_corpus_a_bare_name_finds_the_passage_named_so_first(real_retriever: HybridRetriever) -> None:
+    first = real_retriever.search("lora", k=3)[0]
+    assert first.named and first.chunk.text.startswith("**LoRA (Low-Rank Adaptation):**")
+    assert real_retriever.search("DPO", k=1)[0].chunk.path[-1] in (
+        "Direct Preference Optimization (DPO)", "DPO (Direct Preference Optimization)")

@@ -11,8 +11,8 @@ question asks what X is, the chunks named X come first (``named_first``), in fus
 ('dpo', 'moe')
 >>> asked_subject("How does LoRA work?"), asked_subject("Summarize RAG"), asked_subject("An overview of MoE")
 ('lora', 'rag', 'moe')
->>> asked_subject("How does LoRA save memory?") is None
-True
+>>> asked_subject("How does LoRA save memory?") is None, asked_subject("kv cache")
+(True, 'kv cache')
 >>> sorted(chunk_names("**LoRA (Low-Rank Adaptation):**\\nInstead of updating all weights..."))
 ['lora', 'low-rank adaptation']
 >>> chunk_names("QLoRA combines 4-bit quantization...")  # no label of its own: its heading already ranks it
@@ -49,10 +49,10 @@ __all__ = [
     "path_names",
 ]
 
-# "what is X", "what are X", "what's X", "define X", "explain X", "describe X", "tell me about X",
+# "what is X", "what are X", "what's X" (or "whats"), "define X", "explain X", "describe X", "tell me about X",
 # "what is meant by X"; an article after it is dropped
 _ASKS = re.compile(
-    r"^(?:what\s+is\s+meant\s+by|what\s+(?:is|are)|what's|define|explain|describe|tell\s+me\s+about)"
+    r"^(?:what\s+is\s+meant\s+by|what\s+(?:is|are)|what's|whats|define|explain|describe|tell\s+me\s+about)"
     r"\s+(?:an?\s+|the\s+)?(.+?)\s*[?.!]*$",
     re.I,
 )
@@ -103,10 +103,36 @@ def _names(*texts: str) -> frozenset[str]:
 
 
 def asked_subject(question: str) -> str | None:
-    """The X of "What is X?" (normalised), or None for any other kind of question."""
+    """The X of "What is X?" (normalised), or of a bare name typed as the whole query ("lora",
+    "kv cache": ``_bare``), or None for any other kind of question."""
     q = question.strip()
     m = _STANDS.match(q) or _ASKS.match(q)
-    return next(iter(_names(next(g for g in m.groups() if g))), None) if m else None
+    if m:
+        return next(iter(_names(next(g for g in m.groups() if g))), None)
+    return _bare(q)
+
+
+# a query that is only a name: one to four words of letters, digits, hyphens, dots or slashes
+_BARE = re.compile(r"^[^\W_][\w.\-/]*(?:\s+[\w.\-/]+){0,3}\s*\??$")
+_NOT_A_NAME = frozenset(
+    """
+    how why what when where which who whom whose can could does do did is are was were should would
+    will explain describe define compare list give show tell
+    """.split()  # noqa: SIM905
+)
+
+
+def _bare(query: str) -> str | None:
+    """The name a query consists of, unless it starts like a question or a request.
+
+    >>> _bare("LoRA"), _bare("kv cache?"), _bare("Direct Preference Optimization")
+    ('lora', 'kv cache', 'direct preference optimization')
+    >>> _bare("why is attention quadratic"), _bare("how do MoE routers balance load?")
+    (None, None)
+    """
+    if not _BARE.match(query) or query.split()[0].lower() in _NOT_A_NAME:
+        return None
+    return next(iter(_names(query.rstrip("?").strip())), None)
 
 
 def compared(question: str) -> tuple[str, str] | None:
