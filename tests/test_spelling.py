@@ -36,6 +36,14 @@ def test_a_slip_is_read_as_the_guides_word(typed: str, read: str) -> None:
     assert respell(typed, used) == read
 
 
+def test_the_guides_spelling_wins_even_for_a_word_of_its_own() -> None:
+    # "behaviour" is English to a British reader; the guides write "behavior"
+    assert respell("odd behaviour", used, is_word=lambda w: True) == "odd behavior"
+    # but a word the guides use as typed stays, and a slip into an English word is not made
+    assert respell("odd behavior", used, is_word=lambda w: True) == "odd behavior"
+    assert respell("paged atention", used, is_word=lambda w: True) == "paged atention"
+
+
 def test_the_most_used_word_one_slip_away_wins() -> None:
     # "modls" is one slip from both "models" (50 passages) and "molds" (1)
     assert {"models", "molds"} <= slips("modls")

@@ -91,9 +91,9 @@ class Settings:
     # probes-23/label_questions.py, probes-24/acronyms.py, probes-25/how_work.py and
     # probes-26/aliases.py ask about every label and heading)
     label_first: bool = True
-    # a question word of five letters or more that the guides never use, and that is no word of the
-    # embedder's vocabulary, is read as the guides' word one typing slip away ("atention"), and a
-    # British spelling as the guides' American one (spelling.py; probes-28/typos.py)
+    # a question word of five letters or more that the guides never use is read as their British or
+    # American spelling, or, when it is no English word and BM25 does not know its search term, as
+    # the guides' word one typing slip away ("atention") (spelling.py; probes-28/label_slips.py)
     respell: bool = True
     k: int = 10
     # before answering, the model writes a short textbook paragraph for the question, and the dense

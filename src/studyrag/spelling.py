@@ -40,8 +40,6 @@ _VARIANTS = (
     ("yse", "yze"),
     ("our", "or"),
     ("tre", "ter"),
-    ("lling", "ling"),
-    ("lled", "led"),
 )
 
 
@@ -90,11 +88,13 @@ def is_english(word: str) -> bool:
 
 def _fix(word: str, used_by: Callable[[str], int], is_word: Callable[[str], bool]) -> str | None:
     """The guides' word for ``word`` (lower case), or None to keep it."""
-    if used_by(word) or is_word(word):
+    if used_by(word):
         return None
     for variant in _variants(word):
         if used_by(variant):
             return variant
+    if is_word(word):
+        return None
     # the most used; among equals the first alphabetically, so the choice does not vary by run
     best = max(((used_by(c), c) for c in sorted(slips(word))), key=lambda fc: fc[0], default=(0, ""))
     return best[1] if best[0] > 0 else None
