@@ -8,31 +8,22 @@ Then which gold questions, of every set, the bare-name reading applies to at all
 """
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 from unittest import mock
+
+from slips_common import name_of
 
 from studyrag import labels
 from studyrag.config import Settings
 from studyrag.labels import norm_name
 from studyrag.pipeline import StudyRAG
 
-BOLD = re.compile(r"^\*\*(.+?)\*\*\s*$|^\*\*(.+?):\*\*")
-
 rag = StudyRAG.load(Settings.from_env(), progress=False)
 on = rag.retriever
 
 
-def name_of(chunk) -> str | None:
-    lines = chunk.text.strip().splitlines()
-    m = BOLD.match(lines[0].strip()) if lines else None
-    head = (m.group(1) or m.group(2)) if m else chunk.section.split(" › ")[-1]
-    head = re.sub(r"^\d+[.)]\s+", "", head.strip().rstrip(":").partition(" (")[0].strip())
-    return head if 0 < len(head.split()) <= 4 else None
-
-
-names = {c.id: n for c in rag.chunks if (n := name_of(c))}
+names = {c.id: n for c in rag.chunks if (n := name_of(c, 4))}
 counts = Counter(norm_name(n) for n in names.values())
 names = {cid: n for cid, n in names.items() if counts[norm_name(n)] == 1}
 

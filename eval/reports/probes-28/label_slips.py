@@ -15,14 +15,14 @@ import re
 from collections import Counter
 from unittest import mock
 
+from slips_common import name_of, slip
+
 from studyrag import labels
 from studyrag.config import Settings
 from studyrag.labels import norm_name
 from studyrag.pipeline import StudyRAG
 from studyrag.retrieve import HybridRetriever
-from studyrag.spelling import is_english
 
-BOLD = re.compile(r"^\*\*(.+?)\*\*\s*$|^\*\*(.+?):\*\*")
 CAMEL = re.compile(r"^([A-Z][a-z]+)([A-Z][a-z]+)$")
 rng = random.Random(28)
 
@@ -31,28 +31,9 @@ on = rag.retriever
 off = HybridRetriever(on.index, on.embedder, dataclasses.replace(on.settings, respell=False))
 
 
-def name_of(chunk) -> str | None:
-    lines = chunk.text.strip().splitlines()
-    m = BOLD.match(lines[0].strip()) if lines else None
-    head = (m.group(1) or m.group(2)) if m else chunk.section.split(" › ")[-1]
-    head = re.sub(r"^\d+[.)]\s+", "", head.strip().rstrip(":").partition(" (")[0].strip())
-    return head if 0 < len(head.split()) <= 5 else None
-
-
-names = {c.id: n for c in rag.chunks if (n := name_of(c))}
+names = {c.id: n for c in rag.chunks if (n := name_of(c, 5))}
 counts = Counter(norm_name(n) for n in names.values())
 names = {cid: n for cid, n in names.items() if counts[norm_name(n)] == 1}
-
-
-def slip(word: str) -> str | None:
-    for _ in range(30):
-        i = rng.randrange(1, len(word) - 1)
-        c = rng.choice("abcdefghijklmnopqrstuvwxyz")
-        out = rng.choice([word[:i] + word[i + 1 :], word[:i] + word[i + 1] + word[i] + word[i + 2 :],
-                          word[:i] + c + word[i + 1 :], word[:i] + c + word[i:]])
-        if out.lower() != word.lower() and not is_english(out.lower()):
-            return out
-    return None
 
 
 def rank(retriever, q: str, cid: str) -> int:
@@ -72,7 +53,7 @@ for cid, name in sorted(names.items(), key=lambda kv: kv[1]):
     if not words:
         continue
     m = max(words, key=lambda m: len(m.group()))
-    typo = slip(m.group())
+    typo = slip(m.group(), rng)
     if typo is None:
         continue
     typed = f"What is {name[: m.start()]}{typo}{name[m.end():]}?"

@@ -15,23 +15,13 @@ import re
 import sys
 from pathlib import Path
 
+from slips_common import slip
+
 from studyrag.lexical import STOP_WORDS
-from studyrag.spelling import is_english
 
 rng = random.Random(28)
 src, dst = Path(sys.argv[1]), Path(sys.argv[2])
 dst.mkdir(parents=True, exist_ok=True)
-
-
-def slip(word: str) -> str | None:
-    for _ in range(30):
-        i = rng.randrange(1, len(word) - 1)
-        c = rng.choice("abcdefghijklmnopqrstuvwxyz")
-        out = rng.choice([word[:i] + word[i + 1 :], word[:i] + word[i + 1] + word[i] + word[i + 2 :],
-                          word[:i] + c + word[i + 1 :], word[:i] + c + word[i:]])
-        if out.lower() != word.lower() and not is_english(out.lower()):
-            return out
-    return None
 
 
 slipped: dict[str, str] = {}
@@ -42,7 +32,7 @@ for name in ("questions.jsonl", "retrieval.jsonl"):
         if q not in slipped:
             words = [m for m in re.finditer(r"[A-Za-z]{6,}", q) if m.group().lower() not in STOP_WORDS]
             m = max(words, key=lambda m: len(m.group()), default=None)
-            typo = slip(m.group()) if m else None
+            typo = slip(m.group(), rng) if m else None
             slipped[q] = q[: m.start()] + typo + q[m.end() :] if typo else q
             print(f"{row['id']}: {slipped[q]}")
         row["question"] = slipped[q]
