@@ -425,6 +425,15 @@ def test_real_corpus_what_is_x_with_a_slip_finds_the_entry_named_x(real_retrieve
     assert plain.search("What is paged atention?", k=1)[0].chunk.path[-1] != "PagedAttention"
 
 
+def test_what_x_does_and_how_x_is_trained_ask_about_x() -> None:
+    from studyrag.labels import asked_subject
+
+    assert asked_subject("What does the logit lens do?") == "logit lens"
+    assert asked_subject("How is CLIP trained?") == "clip" and asked_subject("How are LoRA adapters used?") == "lora adapters"
+    # a longer question about X is not a question about what X is
+    assert asked_subject("How is CLIP trained on image-caption pairs?") is None
+
+
 def test_a_bare_name_typed_as_the_query_is_asked_about() -> None:
     from studyrag.labels import asked_subject
 

@@ -68,10 +68,12 @@ _COMPARES = tuple(
     )
 )
 _ARTICLE = re.compile(r"^(?:an?|the)\s+", re.I)
-# "what does X stand for / mean", "how does X work", "summarize X", "give me an overview of X"
+# "what does X stand for / mean / do", "how does X work", "how is X trained / used / computed",
+# "summarize X", "give me an overview of X"
 _STANDS = re.compile(
-    r"^(?:what\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+(?:stand\s+for|mean)"
+    r"^(?:what\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+(?:stand\s+for|mean|do)"
     r"|how\s+(?:does|do)\s+(?:an?\s+|the\s+)?(.+?)\s+work"
+    r"|how\s+(?:is|are)\s+(?:an?\s+|the\s+)?(.+?)\s+(?:trained|used|computed|calculated|built|implemented)"
     r"|(?:summari[sz]e|(?:give\s+(?:me\s+)?)?an\s+overview\s+of)\s+(?:an?\s+|the\s+)?(.+?))\s*[?.!]*$",
     re.I,
 )
