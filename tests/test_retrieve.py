@@ -434,6 +434,19 @@ def test_what_x_does_and_how_x_is_trained_ask_about_x() -> None:
     assert asked_subject("How is CLIP trained on image-caption pairs?") is None
 
 
+def test_x_in_y_finds_the_passage_named_x() -> None:
+    from studyrag.labels import named_first
+    from studyrag.records import Chunk, Hit
+
+    chunks = [Chunk(c, "g.md", (p,), f"{p} text", 0, 9) for c, p in (("a", "Serving"), ("b", "Chunked Prefill"))]
+    hits = [Hit(c, 1.0, i) for i, c in enumerate(chunks, 1)]
+    names = {"a": frozenset({"serving"}), "b": frozenset({"chunked prefill"})}
+    moved = named_first(hits, "chunked prefill in llm serving", lambda h: names[h.chunk.id])
+    assert [h.chunk.id for h in moved] == ["b", "a"] and moved[0].named
+    # the part after "in" names nothing: "serving" is not asked about
+    assert not named_first(hits, "chunked prefill in serving", lambda h: names[h.chunk.id])[1].named
+
+
 def test_a_bare_name_typed_as_the_query_is_asked_about() -> None:
     from studyrag.labels import asked_subject
 

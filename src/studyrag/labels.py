@@ -241,19 +241,26 @@ def path_names(path: Sequence[str]) -> frozenset[str]:
     return heading_names(path[-1]) | top
 
 
+# "chunked prefill in llm serving" asks about chunked prefill (None: "X in Y" is one name)
+_IN: str | None = " in "
+
+
 def named_first(
     hits: Sequence[Hit],
     subject: str | None,
     names: Callable[[Hit], frozenset[str]],
     aliases: Mapping[str, str] | None = None,
 ) -> list[Hit]:
-    """``hits`` with those named ``subject`` (or its singular or plural, or its alias in
-    ``aliases``, such as the acronym of a spelt-out name: ``acronym_aliases``) moved to the front,
-    each group in its own order, ranks renumbered and the moved ones marked ``named``. Unchanged
+    """``hits`` with those named ``subject`` (or its singular or plural, its alias in ``aliases``
+    such as the acronym of a spelt-out name (``acronym_aliases``), or for "X in Y" X alone) moved
+    to the front, each group in its own order, ranks renumbered and the moved ones marked ``named``. Unchanged
     without a subject."""
     if not subject:
         return list(hits)
     forms = _forms(subject)
+    head, in_, _ = subject.partition(_IN) if _IN else ("", "", "")
+    if in_ and head:
+        forms |= _forms(head)
     for form in sorted(forms):  # "mixtures of experts" has the alias of "mixture of experts"
         if aliases and form in aliases:
             forms |= _forms(aliases[form])

@@ -37,11 +37,11 @@ def rank(q: str, cid: str) -> int:
     return ids.index(cid) + 1 if cid in ids else 99
 
 
-for form in ("What does {} do?", "How is {} used?"):
+for form in ("What does {} do?", "How is {} used?", "What is {} in machine learning?"):
     cols: dict[str, list[int]] = {"pattern before": [], "pattern today": []}
     for cid, name in sorted(names.items(), key=lambda kv: kv[1]):
         q = form.format(name)
-        with mock.patch.object(labels, "_STANDS", OLD):
+        with mock.patch.object(labels, "_STANDS", OLD), mock.patch.object(labels, "_IN", None):
             cols["pattern before"].append(rank(q, cid))
         cols["pattern today"].append(rank(q, cid))
     for col, rs in cols.items():
