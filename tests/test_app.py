@@ -366,6 +366,11 @@ def _download_path(button) -> Path:
     return Path(button.value["path"] if isinstance(button.value, dict) else button.value)
 
 
+def test_a_typing_slip_is_answered_and_says_how_it_was_read(ui):
+    chat, *_ = ask(ui, "What is PagedAtention?", ChatState())[-1]
+    assert "understood as" in chat[-1]["content"] and "PagedAttention" in chat[-1]["content"]
+
+
 def test_follow_up_is_rewritten_and_numbered_separately(ui):
     first = ask(ui, "What is LoRA?", ChatState())[-1]
     chat, panel, _, _, state = ask(ui, "How does it reduce memory?", first[4], first[0])[-1]
