@@ -7,30 +7,20 @@ Then which gold questions, of every set, the bare-name reading applies to at all
     python eval/reports/probes-28/bare_names.py > eval/reports/probes-28/bare_names.txt
 """
 
-import json
-from collections import Counter
-from pathlib import Path
 from unittest import mock
 
-from slips_common import name_of
+from slips_common import gold_questions, rank, summary, unique_names
 
 from studyrag import labels
 from studyrag.config import Settings
-from studyrag.labels import norm_name
 from studyrag.pipeline import StudyRAG
 
 rag = StudyRAG.load(Settings.from_env(), progress=False)
 on = rag.retriever
 
 
-names = {c.id: n for c in rag.chunks if (n := name_of(c, 4))}
-counts = Counter(norm_name(n) for n in names.values())
-names = {cid: n for cid, n in names.items() if counts[norm_name(n)] == 1}
+names = unique_names(rag.chunks, 4)
 
-
-def rank(q: str, cid: str) -> int:
-    ids = [h.chunk.id for h in on.search(q, 10)]
-    return ids.index(cid) + 1 if cid in ids else 99
 
 
 cols: dict[str, list[int]] = {"bare name, rule before": [], "bare name, rule today": []}
@@ -38,26 +28,19 @@ for cid, name in sorted(names.items(), key=lambda kv: kv[1]):
     if labels._bare(name) is None:
         continue
     with mock.patch.object(labels, "_bare", lambda q: None):
-        before = rank(name, cid)
-    after = rank(name, cid)
+        before = rank(on, name, cid)
+    after = rank(on, name, cid)
     cols["bare name, rule before"].append(before)
     cols["bare name, rule today"].append(after)
     if before != after:
         print(f"{before:>3} -> {after:>3}  {name}")
 for col, rs in cols.items():
-    n = len(rs)
-    print(f"{col:<24} n={n}  top1 {sum(r == 1 for r in rs) / n:.3f}  top3 {sum(r <= 3 for r in rs) / n:.3f}  "
-          f"MRR@10 {sum(1 / r for r in rs if r <= 10) / n:.3f}")
+    print(summary(f"{col:<24}", rs))
 
-seen = set()
-for path in sorted(Path("eval").glob("**/*.jsonl")):
-    if path.name not in ("retrieval.jsonl", "questions.jsonl") or "reports" in path.parts:
-        continue
-    for line in path.read_text().splitlines():
-        q = json.loads(line)["question"]
-        asked = q.strip()
-        if q not in seen and not labels.compared(asked) and not labels._STANDS.match(asked) \
-                and not labels._ASKS.match(asked) and labels.asked_subject(asked):
-            print(f"gold question read as a bare name: {path.parent.name}: {q}")
-        seen.add(q)
-print(f"{len(seen)} distinct gold questions checked")
+gold = list(gold_questions())
+for set_name, row in gold:
+    asked = row["question"].strip()
+    if not labels.compared(asked) and not labels._STANDS.match(asked) and not labels._ASKS.match(asked) \
+            and labels.asked_subject(asked):
+        print(f"gold question read as a bare name: {set_name}: {asked}")
+print(f"{len(gold)} distinct gold questions checked")

@@ -12,14 +12,12 @@ the rule as it was (``labels._keys`` with spaces kept).
 import dataclasses
 import random
 import re
-from collections import Counter
 from unittest import mock
 
-from slips_common import name_of, slip
+from slips_common import rank, slip, unique_names
 
 from studyrag import labels
 from studyrag.config import Settings
-from studyrag.labels import norm_name
 from studyrag.pipeline import StudyRAG
 from studyrag.retrieve import HybridRetriever
 
@@ -31,14 +29,8 @@ on = rag.retriever
 off = HybridRetriever(on.index, on.embedder, dataclasses.replace(on.settings, respell=False))
 
 
-names = {c.id: n for c in rag.chunks if (n := name_of(c, 5))}
-counts = Counter(norm_name(n) for n in names.values())
-names = {cid: n for cid, n in names.items() if counts[norm_name(n)] == 1}
+names = unique_names(rag.chunks, 5)
 
-
-def rank(retriever, q: str, cid: str) -> int:
-    ids = [h.chunk.id for h in retriever.search(q, 10)]
-    return ids.index(cid) + 1 if cid in ids else 99
 
 
 def summary(label: str, rs: list[int]) -> None:

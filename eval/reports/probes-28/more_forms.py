@@ -6,17 +6,13 @@ set that the new forms read as asking about a subject.
     python eval/reports/probes-28/more_forms.py > eval/reports/probes-28/more_forms.txt
 """
 
-import json
 import re
-from collections import Counter
-from pathlib import Path
 from unittest import mock
 
-from slips_common import name_of
+from slips_common import gold_questions, rank, summary, unique_names
 
 from studyrag import labels
 from studyrag.config import Settings
-from studyrag.labels import norm_name
 from studyrag.pipeline import StudyRAG
 
 OLD = re.compile(
@@ -27,14 +23,8 @@ OLD = re.compile(
 )
 rag = StudyRAG.load(Settings.from_env(), progress=False)
 on = rag.retriever
-names = {c.id: n for c in rag.chunks if (n := name_of(c, 5))}
-counts = Counter(norm_name(n) for n in names.values())
-names = {cid: n for cid, n in names.items() if counts[norm_name(n)] == 1}
+names = unique_names(rag.chunks, 5)
 
-
-def rank(q: str, cid: str) -> int:
-    ids = [h.chunk.id for h in on.search(q, 10)]
-    return ids.index(cid) + 1 if cid in ids else 99
 
 
 for form in ("What does {} do?", "How is {} used?", "What is {} in machine learning?"):
@@ -42,21 +32,14 @@ for form in ("What does {} do?", "How is {} used?", "What is {} in machine learn
     for cid, name in sorted(names.items(), key=lambda kv: kv[1]):
         q = form.format(name)
         with mock.patch.object(labels, "_STANDS", OLD), mock.patch.object(labels, "_IN", None):
-            cols["pattern before"].append(rank(q, cid))
-        cols["pattern today"].append(rank(q, cid))
+            cols["pattern before"].append(rank(on, q, cid))
+        cols["pattern today"].append(rank(on, q, cid))
     for col, rs in cols.items():
-        n = len(rs)
-        print(f"{form:<18} {col:<15} n={n}  top1 {sum(r == 1 for r in rs) / n:.3f}  "
-              f"top3 {sum(r <= 3 for r in rs) / n:.3f}  MRR@10 {sum(1 / r for r in rs if r <= 10) / n:.3f}")
+        print(summary(f"{form:<18} {col:<15}", rs))
 
-seen = set()
-for path in sorted(Path("eval").glob("**/*.jsonl")):
-    if path.name not in ("retrieval.jsonl", "questions.jsonl") or "reports" in path.parts:
-        continue
-    for line in path.read_text().splitlines():
-        row = json.loads(line)
-        q = row["question"].strip()
-        if q not in seen and labels._STANDS.match(q) and not OLD.match(q):
-            print(f"gold question the new forms read: {path.parent.name}/{row['id']}: {q} -> {labels.asked_subject(q)}")
-        seen.add(q)
-print(f"{len(seen)} distinct gold questions checked")
+gold = list(gold_questions())
+for set_name, row in gold:
+    q = row["question"].strip()
+    if labels._STANDS.match(q) and not OLD.match(q):
+        print(f"gold question the new forms read: {set_name}/{row['id']}: {q} -> {labels.asked_subject(q)}")
+print(f"{len(gold)} distinct gold questions checked")
