@@ -434,17 +434,26 @@ def test_what_x_does_and_how_x_is_trained_ask_about_x() -> None:
     assert asked_subject("How is CLIP trained on image-caption pairs?") is None
 
 
-def test_x_in_y_finds_the_passage_named_x() -> None:
-    from studyrag.labels import named_first
+def test_x_in_y_finds_the_passage_named_x_when_it_speaks_of_y() -> None:
+    from studyrag.labels import asked_subject, named_first
     from studyrag.records import Chunk, Hit
 
-    chunks = [Chunk(c, "g.md", (p,), f"{p} text", 0, 9) for c, p in (("a", "Serving"), ("b", "Chunked Prefill"))]
-    hits = [Hit(c, 1.0, i) for i, c in enumerate(chunks, 1)]
-    names = {"a": frozenset({"serving"}), "b": frozenset({"chunked prefill"})}
-    moved = named_first(hits, "chunked prefill in llm serving", lambda h: names[h.chunk.id])
-    assert [h.chunk.id for h in moved] == ["b", "a"] and moved[0].named
-    # the part after "in" names nothing: "serving" is not asked about
-    assert not named_first(hits, "chunked prefill in serving", lambda h: names[h.chunk.id])[1].named
+    texts = {"a": ("LLaVA", "**Training Strategy:** two stages, projector then end-to-end"),
+             "b": ("Chunked Prefill", "Chunked prefill splits a long prompt in LLM serving."),
+             "c": ("Reward Hacking", "The policy exploits a proxy reward.")}
+    hits = [Hit(Chunk(c, "g.md", (p,), t, 0, len(t)), 1.0, i) for i, (c, (p, t)) in enumerate(texts.items(), 1)]
+    names = {"a": frozenset({"training strategy"}), "b": frozenset({"chunked prefill"}),
+             "c": frozenset({"reward hacking"})}
+
+    def first(question: str) -> str:
+        moved = named_first(hits, asked_subject(question), lambda h: names[h.chunk.id])
+        return moved[0].chunk.id if moved[0].named else "-"
+
+    assert first("What is chunked prefill in LLM serving?") == "b"
+    assert first("What is the training strategy in DPO?") == "-"  # LLaVA's says nothing of DPO
+    assert first("What is reward hacking and how does the KL penalty help against it?") == "c"
+    assert first("What is reward hacking? Explain it simply.") == "c"
+    assert asked_subject("What is reward hacking and the KL penalty?") == "reward hacking and the kl penalty"
 
 
 def test_a_bare_name_typed_as_the_query_is_asked_about() -> None:

@@ -106,14 +106,19 @@ def _names(*texts: str) -> frozenset[str]:
 
 def asked_subject(question: str) -> str | None:
     """The X of "What is X?" (normalised), or of a bare name typed as the whole query ("lora",
-    "kv cache": ``_bare``), or None for any other kind of question."""
-    q = question.strip()
+    "kv cache": ``_bare``), or None for any other kind of question. Only the first sentence of
+    "What is LoRA? Explain it simply." counts."""
+    q = _FIRST_QUESTION.sub("?", question.strip())
     m = _STANDS.match(q) or _ASKS.match(q)
     if m:
-        return next(iter(_names(next(g for g in m.groups() if g))), None)
+        asked = norm_name(next(g for g in m.groups() if g))
+        if len(asked.split()) > _MAX_NAME_WORDS and _head(asked)[0] == asked:
+            return None  # a sentence, not a name, and no name at its head ("LoRA and how ...")
+        return asked or None
     return _bare(q)
 
 
+_FIRST_QUESTION = re.compile(r"\?\s+\S.*$", re.S)  # what follows the first "? "
 # a query that is only a name: one to four words of letters, digits, hyphens, dots or slashes
 _BARE = re.compile(r"^[^\W_][\w.\-/]*(?:\s+[\w.\-/]+){0,3}\s*\??$")
 _NOT_A_NAME = frozenset(
@@ -241,8 +246,32 @@ def path_names(path: Sequence[str]) -> frozenset[str]:
     return heading_names(path[-1]) | top
 
 
-# "chunked prefill in llm serving" asks about chunked prefill (None: "X in Y" is one name)
-_IN: str | None = " in "
+# "chunked prefill in llm serving" asks about chunked prefill (in LLM serving), "lora and how it
+# saves memory" about LoRA (None: a subject is only ever the whole)
+_IN: re.Pattern[str] | None = re.compile(
+    r"^(?P<head>.+?)\s+(?:in\s+(?P<context>.+)|and\s+(?:how|why|what|which|when|where|who|is|are|does|do|can)\b.*)$"
+)
+
+
+def _head(subject: str) -> tuple[str, str]:
+    """The name at the head of a longer subject, and the context an "in" gives it.
+
+    >>> _head("chunked prefill in llm serving"), _head("reward hacking and how the kl penalty helps")
+    (('chunked prefill', 'llm serving'), ('reward hacking', ''))
+    >>> _head("lora"), _head("mixture of experts and transformers")
+    (('lora', ''), ('mixture of experts and transformers', ''))
+    """
+    m = _IN.match(subject) if _IN else None
+    if not m or len(m.group("head").split()) > _MAX_NAME_WORDS:
+        return subject, ""
+    return m.group("head"), m.group("context") or ""
+
+
+def _mentions(hit: Hit, context: str) -> bool:
+    """Whether ``hit``'s headings and text hold every word of three letters or more of ``context``:
+    the "training strategy" asked about "in DPO" is not LLaVA's."""
+    text = hit.chunk.embed_text.lower()
+    return all(w in text for w in re.findall(r"[^\W_]{3,}", context))
 
 
 def named_first(
@@ -252,20 +281,28 @@ def named_first(
     aliases: Mapping[str, str] | None = None,
 ) -> list[Hit]:
     """``hits`` with those named ``subject`` (or its singular or plural, its alias in ``aliases``
-    such as the acronym of a spelt-out name (``acronym_aliases``), or for "X in Y" X alone) moved
+    such as the acronym of a spelt-out name (``acronym_aliases``), or for "X in Y" or "X and Y" X
+    alone) moved
     to the front, each group in its own order, ranks renumbered and the moved ones marked ``named``. Unchanged
     without a subject."""
     if not subject:
         return list(hits)
-    forms = _forms(subject)
-    head, in_, _ = subject.partition(_IN) if _IN else ("", "", "")
-    if in_ and head:
-        forms |= _forms(head)
-    for form in sorted(forms):  # "mixtures of experts" has the alias of "mixture of experts"
+    keys = _keys(_aliased(_forms(subject), aliases))
+    head, context = _head(subject)
+    head_keys = _keys(_aliased(_forms(head), aliases)) if head != subject else set()
+    return _moved_first(hits, [
+        h for h in hits
+        if _keys(names(h)) & keys or (_keys(names(h)) & head_keys and _mentions(h, context))
+    ])
+
+
+def _aliased(forms: set[str], aliases: Mapping[str, str] | None) -> set[str]:
+    """``forms`` with the forms of their aliases: "mixtures of experts" has the alias of "mixture of experts"."""
+    out = set(forms)
+    for form in sorted(forms):
         if aliases and form in aliases:
-            forms |= _forms(aliases[form])
-    keys = _keys(forms)
-    return _moved_first(hits, [h for h in hits if _keys(names(h)) & keys])
+            out |= _forms(aliases[form])
+    return out
 
 
 def acronym_aliases(headings: Iterable[str]) -> dict[str, str]:

@@ -1,7 +1,8 @@
-"""Ad hoc: "What does X do?" and "How is X used?" for every concept X that names exactly one chunk
-(as in label_slips.py): the named chunk's rank with the label rule reading these forms
-(``labels._STANDS`` today) and without (the pattern as it was). Then the gold questions of every
-set that the new forms read as asking about a subject.
+"""Ad hoc: "What does X do?", "How is X used?", "What is X and why does it matter?", "What is X?
+Explain it simply." and "What is X in Y?" (Y the heading above X's chunk, or another chunk's) for
+every concept X that names exactly one chunk (as in label_slips.py): the named chunk's rank with the label rule reading these forms
+(``labels._STANDS``, ``_IN``, ``_FIRST_QUESTION`` today) and without (the rule as it was). Then the gold questions of every
+set whose subject the new forms read differently.
 
     python eval/reports/probes-28/more_forms.py > eval/reports/probes-28/more_forms.txt
 """
@@ -13,6 +14,7 @@ from slips_common import gold_questions, rank, summary, unique_names
 
 from studyrag import labels
 from studyrag.config import Settings
+from studyrag.labels import norm_name
 from studyrag.pipeline import StudyRAG
 
 OLD = re.compile(
@@ -27,19 +29,46 @@ names = unique_names(rag.chunks, 5)
 
 
 
-for form in ("What does {} do?", "How is {} used?", "What is {} in machine learning?"):
-    cols: dict[str, list[int]] = {"pattern before": [], "pattern today": []}
-    for cid, name in sorted(names.items(), key=lambda kv: kv[1]):
-        q = form.format(name)
-        with mock.patch.object(labels, "_STANDS", OLD), mock.patch.object(labels, "_IN", None):
-            cols["pattern before"].append(rank(on, q, cid))
-        cols["pattern today"].append(rank(on, q, cid))
+NEVER = re.compile(r"(?!)")
+chunks = {c.id: c for c in rag.chunks}
+
+
+def parent(cid: str) -> str | None:
+    """The heading above a chunk's own, before any bracket ("Mixture of Experts"), if it has one."""
+    path = chunks[cid].path
+    return re.sub(r"^\d+[.)]\s+", "", path[-2].partition(" (")[0]).strip() if len(path) >= 2 else None
+
+
+def before_and_today(form: str, pairs: list[tuple[str, str]]) -> dict[str, list[int]]:
+    cols: dict[str, list[int]] = {"rule before": [], "rule today": []}
+    for cid, q in pairs:
+        with mock.patch.object(labels, "_STANDS", OLD), mock.patch.object(labels, "_IN", None), \
+                mock.patch.object(labels, "_FIRST_QUESTION", NEVER):
+            cols["rule before"].append(rank(on, q, cid))
+        cols["rule today"].append(rank(on, q, cid))
     for col, rs in cols.items():
-        print(summary(f"{form:<18} {col:<15}", rs))
+        print(summary(f"{form:<36} {col:<11}", rs))
+    return cols
+
+
+ordered = sorted(names.items(), key=lambda kv: kv[1])
+for form in ("What does {} do?", "How is {} used?", "What is {} and why does it matter?", "What is {}? Explain it simply."):
+    before_and_today(form, [(cid, form.format(name)) for cid, name in ordered])
+# "X in Y": Y the heading above X's chunk (its context), or the one above another chunk (not its
+# context: the rule must not put X's chunk first then, unless the chunk happens to mention Y)
+inside = [(cid, name, p) for cid, name in ordered if (p := parent(cid)) and norm_name(p) != norm_name(name)]
+before_and_today("What is X in <its own parent heading>?", [(cid, f"What is {n} in {p}?") for cid, n, p in inside])
+others = [p for _, _, p in inside]
+wrong = [(cid, f"What is {n} in {others[(i + 7) % len(others)]}?") for i, (cid, n, p) in enumerate(inside)
+         if norm_name(others[(i + 7) % len(others)]) != norm_name(p)]
+cols = before_and_today("What is X in <another parent heading>?", wrong)
 
 gold = list(gold_questions())
 for set_name, row in gold:
     q = row["question"].strip()
-    if labels._STANDS.match(q) and not OLD.match(q):
-        print(f"gold question the new forms read: {set_name}/{row['id']}: {q} -> {labels.asked_subject(q)}")
+    with mock.patch.object(labels, "_STANDS", OLD), mock.patch.object(labels, "_IN", None), \
+            mock.patch.object(labels, "_FIRST_QUESTION", NEVER):
+        before = labels.asked_subject(q)
+    if labels.asked_subject(q) != before:
+        print(f"gold question read differently: {set_name}/{row['id']}: {q} -> {labels.asked_subject(q)} (was {before})")
 print(f"{len(gold)} distinct gold questions checked")
