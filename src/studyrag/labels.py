@@ -107,7 +107,8 @@ def _names(*texts: str) -> frozenset[str]:
 def asked_subject(question: str) -> str | None:
     """The X of "What is X?" (normalised), or of a bare name typed as the whole query ("lora",
     "kv cache": ``_bare``), or None for any other kind of question. Only the first sentence of
-    "What is LoRA? Explain it simply." counts."""
+    "What is LoRA? Explain it simply." counts, and an X too long for a name counts only with a name
+    at its head ("reward hacking and how the KL penalty helps": ``_head``)."""
     q = _FIRST_QUESTION.sub("?", question.strip())
     m = _STANDS.match(q) or _ASKS.match(q)
     if m:
@@ -280,11 +281,11 @@ def named_first(
     names: Callable[[Hit], frozenset[str]],
     aliases: Mapping[str, str] | None = None,
 ) -> list[Hit]:
-    """``hits`` with those named ``subject`` (or its singular or plural, its alias in ``aliases``
-    such as the acronym of a spelt-out name (``acronym_aliases``), or for "X in Y" or "X and Y" X
-    alone) moved
-    to the front, each group in its own order, ranks renumbered and the moved ones marked ``named``. Unchanged
-    without a subject."""
+    """``hits`` with those named ``subject`` moved to the front, each group in its own order, ranks
+    renumbered and the moved ones marked ``named``; unchanged without a subject. A name counts in
+    its singular or plural, through its alias in ``aliases`` (the acronym of a spelt-out name:
+    ``acronym_aliases``), and for "X in Y" or "X and how…" as X alone (``_head``), "in Y" only for
+    hits that speak of Y."""
     if not subject:
         return list(hits)
     keys = _keys(_aliased(_forms(subject), aliases))
