@@ -248,8 +248,8 @@ def path_names(path: Sequence[str]) -> frozenset[str]:
 
 
 # "chunked prefill in llm serving" asks about chunked prefill (in LLM serving), "lora and how it
-# saves memory" about LoRA (None: a subject is only ever the whole)
-_IN: re.Pattern[str] | None = re.compile(
+# saves memory" about LoRA
+_IN = re.compile(
     r"^(?P<head>.+?)\s+(?:in\s+(?P<context>.+)|and\s+(?:how|why|what|which|when|where|who|is|are|does|do|can)\b.*)$"
 )
 
@@ -262,7 +262,7 @@ def _head(subject: str) -> tuple[str, str]:
     >>> _head("lora"), _head("mixture of experts and transformers")
     (('lora', ''), ('mixture of experts and transformers', ''))
     """
-    m = _IN.match(subject) if _IN else None
+    m = _IN.match(subject)
     if not m or len(m.group("head").split()) > _MAX_NAME_WORDS:
         return subject, ""
     return m.group("head"), m.group("context") or ""
@@ -291,10 +291,12 @@ def named_first(
     keys = _keys(_aliased(_forms(subject), aliases))
     head, context = _head(subject)
     head_keys = _keys(_aliased(_forms(head), aliases)) if head != subject else set()
-    return _moved_first(hits, [
-        h for h in hits
-        if _keys(names(h)) & keys or (_keys(names(h)) & head_keys and _mentions(h, context))
-    ])
+
+    def named(h: Hit) -> bool:
+        own = _keys(names(h))
+        return bool(own & keys) or bool(own & head_keys) and _mentions(h, context)
+
+    return _moved_first(hits, [h for h in hits if named(h)])
 
 
 def _aliased(forms: set[str], aliases: Mapping[str, str] | None) -> set[str]:

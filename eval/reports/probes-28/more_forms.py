@@ -1,7 +1,7 @@
 """Ad hoc: "What does X do?", "How is X used?", "What is X and why does it matter?", "What is X?
 Explain it simply." and "What is X in Y?" (Y the heading above X's chunk, or another chunk's) for
 every concept X that names exactly one chunk (as in label_slips.py): the named chunk's rank with the label rule reading these forms
-(``labels._STANDS``, ``_IN``, ``_FIRST_QUESTION`` today) and without (the rule as it was). Then the gold questions of every
+(``labels._STANDS``, ``_head``, ``_FIRST_QUESTION`` today) and without (the rule as it was). Then the gold questions of every
 set whose subject the new forms read differently.
 
     python eval/reports/probes-28/more_forms.py > eval/reports/probes-28/more_forms.txt
@@ -42,7 +42,7 @@ def parent(cid: str) -> str | None:
 def before_and_today(form: str, pairs: list[tuple[str, str]]) -> dict[str, list[int]]:
     cols: dict[str, list[int]] = {"rule before": [], "rule today": []}
     for cid, q in pairs:
-        with mock.patch.object(labels, "_STANDS", OLD), mock.patch.object(labels, "_IN", None), \
+        with mock.patch.object(labels, "_STANDS", OLD), mock.patch.object(labels, "_head", lambda subject: (subject, "")), \
                 mock.patch.object(labels, "_FIRST_QUESTION", NEVER):
             cols["rule before"].append(rank(on, q, cid))
         cols["rule today"].append(rank(on, q, cid))
@@ -66,7 +66,7 @@ cols = before_and_today("What is X in <another parent heading>?", wrong)
 gold = list(gold_questions())
 for set_name, row in gold:
     q = row["question"].strip()
-    with mock.patch.object(labels, "_STANDS", OLD), mock.patch.object(labels, "_IN", None), \
+    with mock.patch.object(labels, "_STANDS", OLD), mock.patch.object(labels, "_head", lambda subject: (subject, "")), \
             mock.patch.object(labels, "_FIRST_QUESTION", NEVER):
         before = labels.asked_subject(q)
     if labels.asked_subject(q) != before:
