@@ -140,6 +140,20 @@ def test_marked_sentences_are_set_in_bold_in_their_sources_only() -> None:
     assert "**" not in plain.messages[-1].content
 
 
+def test_a_guides_own_bold_is_left_out_so_only_the_marked_line_is_bold() -> None:
+    # a list of bold labels: the marked line used to stay unmarked (its sentence had bold in it)
+    labels = "- **Layer norm**: pre-norm vs post-norm\n- **Residual connections**: information flow\n- Code: `2**bits`"
+    hits = [hit(1, labels), hit(2, "A **bold** claim here. Another sentence.")]
+    marks = {"c1": "- **Residual connections**: information flow"}
+    p = pr.build_prompt("What do residual connections do?", hits, COUNT, n_ctx=4096, max_answer_tokens=256,
+                        max_sources=4, marks=marks)
+    block = data_block(p.messages[-1].content)
+    assert "- Layer norm: pre-norm vs post-norm\n- **Residual connections: information flow**" in block
+    assert "A bold claim here." in block and "`2**bits`" in block
+    assert block.count("**") == 3  # the mark's pair, and the code's power operator
+    assert p.sources[0].chunk.text == labels  # citations are checked on the guide's own text
+
+
 def test_sources_after_the_first_are_cut_to_their_marked_sentence_and_its_neighbours() -> None:
     first = "Routers pick experts. A balance loss spreads tokens. Capacity caps each expert. Overflow is dropped."
     second = "Adam adapts rates. It keeps two moments. Bias correction fixes early steps. Weight decay is separate."

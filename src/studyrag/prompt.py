@@ -173,6 +173,19 @@ def _defuse(text: str) -> str:
 
 
 _LEAD_MARK = re.compile(r"^(?:(?:[-*•>]|#+|\d{1,2}[.)])\s+)+")
+# a guide's own **bold**: a pair on one line, not touching a word (``2**bits``, ``model(**inputs)``)
+_GUIDE_BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
+
+
+def unbold(text: str) -> str:
+    """``text`` without the guide's own bold, so that bold in a prompt means one thing: the
+    sentence closest to the question (:func:`highlight`). In a list of bold labels that sentence
+    could not be marked, and the model took a look-alike bold line of a lower source instead.
+
+    >>> unbold("- **Residual connections**: information flow. Keep `2**bits` and f(**kw).")
+    '- Residual connections: information flow. Keep `2**bits` and f(**kw).'
+    """
+    return _GUIDE_BOLD.sub(r"\1", text)
 
 
 def highlight(text: str, sentence: str | None) -> str:
@@ -345,9 +358,11 @@ def build_prompt(
     blocks = []
     for i, h in enumerate(candidates):
         mark = marks.get(h.chunk.id)
+        mark = unbold(mark) if mark else mark
         # the best source whole; the others cut to the lines that made them close to the question:
         # a long lower source is where the 1.5B model found its look-alike answers, and costs prefill
-        text = excerpt(h.chunk.text, mark) if excerpts and i > 0 else h.chunk.text
+        text = unbold(h.chunk.text)
+        text = excerpt(text, mark) if excerpts and i > 0 else text
         blocks.append((source_heading(h), highlight(_defuse(text), mark if bold else None)))
 
     def size(bs: Sequence[tuple[str, str]]) -> int:

@@ -1,0 +1,69 @@
+"""Ad hoc: the guides' own **bold** left out of the prompt (``prompt.unbold``), so that bold marks
+only the sentence closest to the question. Every stored answer whose prompt this changes is asked
+again with today's code; unchanged prompts give the stored answers. Prints, per changed question,
+the stored and new outcome (declined, at least one key fact, claim sentences cited), then totals
+per report in the terms of ``scripts/answer_targets.py``.
+
+    python eval/reports/probes-29/unbold.py eval/reports/c27-full eval/reports/c256-dev ...
+"""
+
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import studyrag.prompt as prompt
+from studyrag.config import Settings
+from studyrag.evaluation.runner import _ask
+from studyrag.pipeline import StudyRAG
+from studyrag.records import Hit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+from answer_targets import targets  # noqa: E402
+
+rag = StudyRAG.load(Settings.from_env(), progress=False)
+chunk_of = {c.id: c for c in rag.chunks}
+unbold = prompt.unbold
+
+
+def messages(question: str, sources: list[Hit], strip: bool) -> tuple:
+    prompt.unbold = unbold if strip else (lambda text: text)
+    try:
+        return rag.answer_prompt(question, sources, len(sources)).messages
+    finally:
+        prompt.unbold = unbold
+
+
+def outcome(record: dict) -> str:
+    t = targets([record])
+    if record["abstained"]:
+        return f"declined ({record.get('abstain_reason', '')})"
+    facts = "" if record["expected"] == "abstain" else f"fact {t['any_key_fact']:.0f} "
+    return f"{facts}cited {t['cited_sentences'] * t['answered_sentences']:.0f}/{t['answered_sentences']}"
+
+
+for report in sys.argv[1:]:
+    stored = json.loads((Path(report) / "report.json").read_text())["answers"]["questions"]
+    before, after = [], []
+    for q in stored:
+        if q.get("error"):
+            continue
+        before.append(q)
+        sources = [Hit(chunk_of[s["chunk_id"]], s["score"], s["n"]) for s in q["sources"]]
+        question = q["standalone_question"] or q["question"]
+        if not sources or messages(question, sources, False) == messages(question, sources, True):
+            after.append(q)
+            continue
+        history = [h["question"] if isinstance(h, dict) else h for h in q["history"]]
+        a, _ = _ask(rag, SimpleNamespace(question=q["question"], history=history))
+        new = dict(q, answer=a.text, abstained=a.abstained, abstain_reason=a.abstain_reason,
+                   sources=[{"n": i} for i in range(1, len(a.sources) + 1)])
+        after.append(new)
+        print(f"{report} {q['id']} {q['expected']}: {outcome(q)} -> {outcome(new)}", flush=True)
+        if new["answer"] != q["answer"]:
+            print(f"    was: {q['answer'][:200]!r}\n    now: {new['answer'][:200]!r}", flush=True)
+    b, c = targets(before), targets(after)
+    print(f"{report}: changed prompts asked again; any key fact {b['any_key_fact']:.3f} -> {c['any_key_fact']:.3f}, "
+          f"cited {b['cited_sentences']:.3f} -> {c['cited_sentences']:.3f}, "
+          f"unanswerable declined {b['abstained_when_unanswerable']:.3f} -> {c['abstained_when_unanswerable']:.3f}, "
+          f"answerable declined {b['abstained_when_answerable']:.3f} -> {c['abstained_when_answerable']:.3f}", flush=True)
