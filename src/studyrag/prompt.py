@@ -357,8 +357,7 @@ def build_prompt(
     marks = marks or {}
     blocks = []
     for i, h in enumerate(candidates):
-        mark = marks.get(h.chunk.id)
-        mark = unbold(mark) if mark else mark
+        mark = unbold(marks.get(h.chunk.id) or "") or None
         # the best source whole; the others cut to the lines that made them close to the question:
         # a long lower source is where the 1.5B model found its look-alike answers, and costs prefill
         text = unbold(h.chunk.text)
