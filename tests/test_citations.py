@@ -289,3 +289,15 @@ def test_random_answers_come_out_of_the_post_passes_citing_only_prompt_sources()
         assert all(1 <= n <= len(sources) for n in cited), (raw, text)
         report = cit.resolve_citations(text, sources, question=question)
         assert not report.invalid and all(c.chunk == sources[c.n - 1].chunk for c in report.citations)
+
+
+def test_the_yes_no_hints_framing_words_are_no_claim() -> None:
+    # "name what the sources call it": the words the hint puts in the answer count for no source
+    srcs = [hit(1, "The Annotated Transformer: a line-by-line code walk-through."), hit(2, "Attention is all you need.")]
+    q = "Is there an online resource that explains the transformer paper's code?"
+    fixed = cit.repair_citations('The sources call it "The Annotated Transformer" [2].', srcs, question=q)
+    assert fixed == 'The sources call it "The Annotated Transformer" [1].'
+    assert cit.resolve_citations(fixed, srcs, question=q).grounded
+    # a restated false premise keeps "the guide says", so one shared name stays under the bar (eval/ a012)
+    said = "The guide says PagedAttention was invented by Google."
+    assert cit.support_score(said, "PagedAttention stores the KV cache in blocks.") == pytest.approx(0.2)

@@ -455,6 +455,13 @@ def content_words(text: str) -> set[str]:
     }
 
 
+# The words of the yes/no hint ("name what the sources call it and what they say about it") that
+# answers echo: they frame a claim and are not part of it, so they count for no source's support.
+# Only the hint's own words: "The guide says PagedAttention was invented by Google [2]." restates a
+# false premise, and without "guide says" too few words would be left to judge it by (eval/ a012).
+_FRAMING = re.compile(r"\b(?:the\s+)?sources\s+call\s+(?:it|this|them)\b|\bthey\s+say(?:\s+(?:that|it))?\b", re.IGNORECASE)
+
+
 def support_score(sentence: str, source_text: str, *, ignore: Collection[str] = ()) -> float:
     """Share of the sentence's content words found in the source; 0 when a number in the sentence
     is missing from the source (a wrong figure is never "supported"). Words in ``ignore`` do not
@@ -466,8 +473,10 @@ def support_score(sentence: str, source_text: str, *, ignore: Collection[str] = 
     0.0
     >>> support_score("MoE routers use a balancing loss.", "MoE routers pick experts.", ignore={"moe", "router"})
     0.0
+    >>> support_score('The sources call it "The Annotated Transformer".', "The Annotated Transformer: a walk-through.")
+    1.0
     """
-    all_words = content_words(sentence)
+    all_words = content_words(_FRAMING.sub(" ", sentence))
     if not all_words:
         return 0.0
     have = content_words(source_text)
