@@ -556,3 +556,21 @@ def test_a_sentence_no_source_supports_is_flagged_after_the_stream(capsys) -> No
     stream_answer(iter([TokenEvent("PagedAttention stores blocks [1]."), Answer("Q?", "PagedAttention stores blocks [1].")]), False)
     out = capsys.readouterr().out
     assert "[?]" not in out and out.count("stores blocks") == 1
+
+
+def test_bench_times_every_question_and_says_where_the_model_ran(root, monkeypatch, tmp_path):
+    import studyrag.bench as bench_module
+
+    real_load = StudyRAG.load
+
+    def load(settings: Settings, **kwargs) -> StudyRAG:
+        settings = settings.replace(index_dir=root / "indexes", cache_dir=root / "cache", min_chunk_tokens=8)
+        return real_load(settings, embedder=FakeEmbedder(dim=1024), generator=FakeGenerator(), progress=False)
+
+    monkeypatch.setattr(StudyRAG, "load", staticmethod(load))
+    settings = Settings.from_env(corpus_dir=root / "corpus")
+    result = bench_module.run_bench(settings, 2, quiet=True, out=tmp_path / "bench.json")
+    assert result["questions"] == 2 and len(result["rows"]) == 2
+    assert result["device"] == "not llama.cpp" and result["gpu_layers"] is None  # the fake is no llama.cpp
+    assert json.loads((tmp_path / "bench.json").read_text())["device"] == "not llama.cpp"
+    assert result["answered"] >= 1 and result["summary"]["retrieve_s"]["n"] == result["answered"]

@@ -136,8 +136,11 @@ def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False,
         "llama_total_s", "overhead_s", "overhead_pct",
     ]
     answered = [r for r in rows if not r.get("abstained")]
+    gpu_layers = getattr(gen, "n_gpu_layers", None)  # -1: every layer on the GPU; None: not llama.cpp
     result = {
         "model": gen.name,
+        "device": {None: "not llama.cpp", 0: "CPU"}.get(gpu_layers, "CUDA"),
+        "gpu_layers": gpu_layers,
         "settings": settings.as_dict(),
         "questions": len(rows),
         "answered": len(answered),
@@ -151,7 +154,7 @@ def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False,
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,  # this CPU may be shared
     }
     if not quiet:
-        print(f"\nmodel {gen.name} · {len(answered)}/{len(rows)} answered (the rest abstained)")
+        print(f"\nmodel {gen.name} on {result['device']} · {len(answered)}/{len(rows)} answered (the rest abstained)")
         print(f"{'stage':<24}{'median':>10}{'p95':>10}")
         for k, v in result["summary"].items():
             print(f"{k:<24}{v['median']:>10.3f}{v['p95']:>10.3f}")
