@@ -301,6 +301,15 @@ def test_warm_up_computes_the_answer_prompts_fixed_opening(rag: StudyRAG) -> Non
     assert gen.prompt_messages[: len(PREAMBLE)] == list(PREAMBLE)  # what was warmed is what answers start with
 
 
+def test_warm_up_reads_the_word_list_that_respelling_needs(rag: StudyRAG) -> None:
+    from studyrag import spelling
+
+    for respell, loaded in ((False, 0), (True, 1)):
+        spelling._english.cache_clear()
+        StudyRAG(rag.settings.replace(respell=respell), rag.index, rag.retriever.embedder, generator=_Aside("")).warm_up()
+        assert spelling._english.cache_info().currsize == loaded
+
+
 def test_a_failing_background_warm_up_is_left_to_the_first_question(rag: StudyRAG, caplog) -> None:
     class Broken(FakeGenerator):
         def generate(self, *a, **kw):

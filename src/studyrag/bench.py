@@ -98,7 +98,8 @@ def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False,
     gen = rag.generator
     llm = getattr(gen, "llama", None)
     questions = list(BENCH_QUESTIONS[:n_questions])
-    rag.ask(questions[0])  # warm-up: loads the model, touches every code path once
+    rag.warm_up()  # the model and the word list, as the chat does at start
+    rag.ask(questions[0])  # touches every code path once
 
     rows: list[dict[str, float]] = []
     for i, q in enumerate(questions, 1):

@@ -210,10 +210,14 @@ class StudyRAG:
 
     def warm_up(self) -> None:
         """Load the language model and compute the answer prompt's fixed opening (instructions and
-        worked example, ~170 tokens), which llama.cpp then keeps cached: the first question waits
-        for neither. ``studyrag chat`` and the study chat run it in the background at start."""
+        worked example, ~170 tokens), which llama.cpp then keeps cached, and read the English word
+        list that respelling asks (0.1 s): the first question waits for none of them. ``studyrag
+        chat`` and the study chat run it in the background at start."""
         from .prompt import PREAMBLE
+        from .spelling import is_english
 
+        if self.settings.respell:
+            is_english("warm")
         self.generator.generate(list(PREAMBLE), max_tokens=1, temperature=0.0)
 
     def warm_up_in_background(self) -> threading.Thread:
