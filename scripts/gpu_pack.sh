@@ -17,7 +17,9 @@ $py -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --imp
   pyspellchecker==0.9.1 pypdf python-docx
 embedder=$(cd "$cache" && ls -d models/studyrag-minilm-lora-* | head -1)
 gguf=models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
-tar cf "$work/payload.tar" -C "$cache" "$gguf" "$gguf.sha256-ok" "$embedder" -C "$work" wheels
+# --embedder-only: no GGUF (for `STEPS=scale`, which needs no language model)
+if [ "${1:-}" = "--embedder-only" ]; then models=("$embedder"); else models=("$gguf" "$gguf.sha256-ok" "$embedder"); fi
+tar cf "$work/payload.tar" -C "$cache" "${models[@]}" -C "$work" wheels
 bash ../shared/gpu/prepare.sh  # the CUDA build's sources in .gpu/src
 # pieces sized so that the files present plus one piece stay under 60 MB (prepare.sh counts every
 # tracked file, moved-out ones too)

@@ -38,6 +38,7 @@ def test_environment_values_take_the_type_of_the_default() -> None:
         ("EMBEDDER", "", "empty: use 'default'"),
         ("LLM", " ", "empty: use 'default'"),
         ("RERANKER", "", "empty: use 'default'"),
+        ("EMBED_DEVICE", "gpu", "choose one of cpu, cuda, auto"),
     ],
 )
 def test_a_value_out_of_range_names_the_variable_to_fix(name: str, value: str, says: str) -> None:

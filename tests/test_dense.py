@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from studyrag.dense import DenseIndex, Embedder, SentenceTransformerEmbedder, embedder_id, normalize
+from studyrag.dense import (
+    DenseIndex,
+    Embedder,
+    SentenceTransformerEmbedder,
+    embedder_id,
+    normalize,
+    torch_device,
+)
 from studyrag.errors import IndexError_, ModelNotFoundError
 from studyrag.fakes import FakeEmbedder
 
@@ -202,3 +209,30 @@ def test_extra_vectors_come_back_where_the_index_keeps_them(factory: str, stored
     else:  # IVF keeps no row-addressable copy: callers embed the sentences instead
         assert extra is None
     assert DenseIndex.build(vectors[:100], factory).extra_vectors(3) is None
+
+
+def test_auto_embed_device_is_cuda_only_when_torch_sees_a_gpu(monkeypatch) -> None:
+    import torch
+
+    for seen, device in ((False, "cpu"), (True, "cuda")):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda seen=seen: seen)
+        assert torch_device("auto") == device
+    assert torch_device("cpu") == "cpu" and torch_device("cuda") == "cuda"
+
+
+def test_the_settings_embedder_runs_where_embed_device_says(monkeypatch, tmp_path) -> None:
+    from types import SimpleNamespace
+
+    from studyrag import dense
+    from studyrag.config import Settings
+
+    loaded = []
+
+    def load(path: str, device: str):
+        loaded.append((path, device))
+        return SimpleNamespace(get_embedding_dimension=lambda: 8, max_seq_length=256, tokenizer=None)
+
+    monkeypatch.setattr(dense, "_load_model", load)
+    monkeypatch.setattr("studyrag.models.resolve_embedder", lambda spec, cache: str(tmp_path))
+    emb = SentenceTransformerEmbedder.from_settings(Settings(embed_device="cuda", cache_dir=tmp_path))
+    assert loaded == [(str(tmp_path), "cuda")] and emb.device == "cuda" and emb.dim == 8

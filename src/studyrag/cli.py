@@ -142,11 +142,10 @@ def cli(ctx: click.Context, corpus_dir: Path | None, index_dir: Path | None, llm
 def index(ctx: click.Context, rebuild: bool, as_json: bool) -> None:
     """Build (or refresh) the search index over the corpus."""
     from .dense import SentenceTransformerEmbedder
-    from .models import resolve_embedder
     from .store import open_index
 
     s = _settings(ctx)
-    embedder = SentenceTransformerEmbedder(resolve_embedder(s.embedder, s.cache_dir))
+    embedder = SentenceTransformerEmbedder.from_settings(s)
     idx = open_index(s, embedder, rebuild=rebuild, progress=not as_json)
     stats = getattr(idx, "stats", None)
     summary = {

@@ -49,6 +49,9 @@ class Settings:
     embedder: str = "default"
     llm: str = "default"  # "default" (Qwen2.5-Coder-1.5B Q4_K_M), "small" (SmolLM2-135M), a path
     reranker: str = "default"
+    # where the embedder runs: "cpu", "cuda", or "auto" (cuda when torch sees a GPU). "cpu" by
+    # default: one query embeds in ~10 ms there, and only big index builds gain from a GPU
+    embed_device: str = "cpu"
     # --- chunking (counted in embedder word pieces, heading path included)
     # 256, MiniLM's whole window: only sections longer than 200 split differently (404 chunks, not
     # 422). Pooled over the six gold sets fused R@5 / MRR@10 0.886 / 0.825 -> 0.892 / 0.831, with no
@@ -181,7 +184,7 @@ class Settings:
 
 
 # settings that take one of a few words
-_CHOICES = {"fusion": FUSIONS}
+_CHOICES = {"fusion": FUSIONS, "embed_device": ("cpu", "cuda", "auto")}
 # numeric settings outside these bounds are mistakes (a negative weight, zero sources), refused
 # with the variable to fix rather than turned into odd rankings; None leaves that side open
 _RANGES: dict[str, tuple[float | None, float | None]] = {

@@ -21,14 +21,19 @@ import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from .errors import IndexError_, ModelCorruptError, ModelNotFoundError
 from .fusion import Scored
 
-__all__ = ["Embedder", "SentenceTransformerEmbedder", "DenseIndex", "check_factory", "embedder_id", "normalize"]
+if TYPE_CHECKING:
+    from .config import Settings
+
+__all__ = [
+    "Embedder", "SentenceTransformerEmbedder", "DenseIndex", "check_factory", "embedder_id", "normalize", "torch_device",
+]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +102,19 @@ def embedder_id(path_or_id: str) -> str:
     return f"{name}@{h.hexdigest()[:12]}"
 
 
+def torch_device(setting: str) -> str:
+    """The torch device for ``Settings.embed_device``: "auto" is "cuda" when torch sees a GPU.
+
+    >>> torch_device("cpu")
+    'cpu'
+    """
+    if setting != "auto":
+        return setting
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 @lru_cache(maxsize=4)
 def _load_model(path: str, device: str):
     """Each model loads once per process (~2-8 s): the app, tests and benchmarks share it."""
@@ -156,6 +174,13 @@ class SentenceTransformerEmbedder:
         self.dim = int(get_dim())
         self.max_tokens = int(self.model.max_seq_length)
         self._tokenizer = self.model.tokenizer
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+        """The embedder ``Settings.embedder`` names, on the device ``Settings.embed_device`` names."""
+        from .models import resolve_embedder
+
+        return cls(resolve_embedder(settings.embedder, settings.cache_dir), torch_device(settings.embed_device))
 
     def count_tokens(self, text: str) -> int:
         """Word pieces including [CLS]/[SEP]; beyond ``max_tokens`` the model ignores the rest."""

@@ -151,9 +151,8 @@ class StudyRAG:
         settings = settings or Settings.from_env()
         if embedder is None:
             from .dense import SentenceTransformerEmbedder
-            from .models import resolve_embedder
 
-            embedder = SentenceTransformerEmbedder(resolve_embedder(settings.embedder, settings.cache_dir))
+            embedder = SentenceTransformerEmbedder.from_settings(settings)
         seen = _corpus_signature(settings)  # before the build: an edit made during it is caught later
         index = open_index(settings, embedder, rebuild=rebuild, progress=progress)
         if reranker is None and settings.rerank:
