@@ -220,6 +220,16 @@ def test_auto_embed_device_is_cuda_only_when_torch_sees_a_gpu(monkeypatch) -> No
     assert torch_device("cpu") == "cpu" and torch_device("cuda") == "cuda"
 
 
+def test_cuda_where_torch_sees_no_gpu_is_refused_with_the_fix(monkeypatch) -> None:
+    import torch
+
+    from studyrag.errors import ConfigError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="sees no GPU.*set STUDYRAG_EMBED_DEVICE to cpu or auto"):
+        torch_device("cuda")
+
+
 def test_the_settings_embedder_runs_where_embed_device_says(monkeypatch, tmp_path) -> None:
     from types import SimpleNamespace
 
@@ -234,5 +244,6 @@ def test_the_settings_embedder_runs_where_embed_device_says(monkeypatch, tmp_pat
 
     monkeypatch.setattr(dense, "_load_model", load)
     monkeypatch.setattr("studyrag.models.resolve_embedder", lambda spec, cache: str(tmp_path))
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # as on a GPU machine
     emb = SentenceTransformerEmbedder.from_settings(Settings(embed_device="cuda", cache_dir=tmp_path))
     assert loaded == [(str(tmp_path), "cuda")] and emb.device == "cuda" and emb.dim == 8

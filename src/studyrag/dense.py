@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import IndexError_, ModelCorruptError, ModelNotFoundError
+from .errors import ConfigError, IndexError_, ModelCorruptError, ModelNotFoundError
 from .fusion import Scored
 
 if TYPE_CHECKING:
@@ -103,16 +103,24 @@ def embedder_id(path_or_id: str) -> str:
 
 
 def torch_device(setting: str) -> str:
-    """The torch device for ``Settings.embed_device``: "auto" is "cuda" when torch sees a GPU.
+    """The torch device for ``Settings.embed_device``: "auto" is "cuda" when torch sees a GPU;
+    "cuda" where it sees none is refused, with the fix.
 
     >>> torch_device("cpu")
     'cpu'
     """
-    if setting != "auto":
+    if setting == "cpu":
         return setting
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if setting == "cuda":
+        raise ConfigError(
+            f"STUDYRAG_EMBED_DEVICE=cuda, but torch {torch.__version__} sees no GPU (a CPU build of torch, "
+            "or no NVIDIA driver): set STUDYRAG_EMBED_DEVICE to cpu or auto"
+        )
+    return "cpu"
 
 
 @lru_cache(maxsize=4)
