@@ -146,6 +146,17 @@ def test_info_says_when_the_llama_cpp_build_s_amx_kernels_are_left_unused(run, m
     assert json.loads(run("info", "--json").output)["amx_bypassed"] is False
 
 
+def test_info_says_where_the_model_and_the_embedder_run(run, monkeypatch) -> None:
+    from studyrag import models
+
+    monkeypatch.setattr(models, "cuda_available", lambda: True)
+    monkeypatch.setenv("STUDYRAG_EMBED_DEVICE", "auto")
+    assert "model: CUDA (GPU offload available) · embedder: auto" in run("info").output
+    monkeypatch.setattr(models, "cuda_available", lambda: False)
+    monkeypatch.delenv("STUDYRAG_EMBED_DEVICE")
+    assert "model: CPU · embedder: cpu" in run("info").output
+
+
 def test_info_json_names_the_llama_cpp_build(run) -> None:
     pytest.importorskip("llama_cpp")
     build = json.loads(run("info", "--json").output)["llama_cpp"]

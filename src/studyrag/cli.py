@@ -439,7 +439,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
     device = "CUDA (GPU offload available)" if data["cuda"] else "CPU"
     if data["amx_bypassed"]:
         device += " (this llama.cpp build's Intel AMX kernels are left unused: they crash on some CPUs)"
-    con.print(f"[bold]Device[/bold]  {device}", markup=True)
+    con.print(f"[bold]Device[/bold]  model: {device} · embedder: {s.embed_device}", markup=True)
     con.print(f"[bold]Index[/bold]   {status}", markup=True)
     con.print(f"[bold]Corpus[/bold]  {s.corpus_dir}", markup=True)
     if status.guides:
