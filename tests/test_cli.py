@@ -149,6 +149,7 @@ def test_info_says_when_the_llama_cpp_build_s_amx_kernels_are_left_unused(run, m
 def test_info_says_where_the_model_and_the_embedder_run(run, monkeypatch) -> None:
     from studyrag import models
 
+    monkeypatch.setattr(models, "amx_bypassed", lambda: False)
     monkeypatch.setattr(models, "cuda_available", lambda: True)
     monkeypatch.setenv("STUDYRAG_EMBED_DEVICE", "auto")
     assert "model: CUDA (GPU offload available) · embedder: auto" in run("info").output
