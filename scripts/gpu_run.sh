@@ -28,7 +28,8 @@ for step in $STEPS; do
     tests) python3 -m pytest -p no:cacheprovider -m gpu tests/test_gpu.py -v 2>&1 | tee "$OUT/pytest-gpu.txt" ;;
     bench) sr bench --out "$OUT/bench-gpu.json" ;;
     answers) sr eval --suite answers --out /tmp/gpu-full && tar cf "$OUT/gpu-full.tar" -C /tmp gpu-full ;;
-    scale) python3 scripts/bench_scale.py --device cuda --real-vectors --batch-size 256 --json "$OUT/bench_scale_gpu.json" ;;
+    scale) python3 scripts/bench_scale.py --device cuda --real-vectors --batch-size 256 --ef-search 64,128,256 \
+             --json "$OUT/bench_scale_gpu.json" ;;
     sets) for set in dev heldout unseen unseen2 unseen3 student; do
             sr eval --suite answers --eval-dir "eval/$set" --out "/tmp/gpu-$set" | tail -12
             tar cf "$OUT/gpu-sets.tar" -C /tmp $(cd /tmp && ls -d gpu-* | grep -v gpu-full)
