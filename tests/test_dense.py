@@ -247,3 +247,12 @@ def test_the_settings_embedder_runs_where_embed_device_says(monkeypatch, tmp_pat
     monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # as on a GPU machine
     emb = SentenceTransformerEmbedder.from_settings(Settings(embed_device="cuda", cache_dir=tmp_path))
     assert loaded == [(str(tmp_path), "cuda")] and emb.device == "cuda" and emb.dim == 8
+
+
+def test_hnsw_searches_broadly_enough_to_find_the_exact_neighbours(tmp_path) -> None:
+    import faiss
+
+    idx = DenseIndex.build(normalize(np.random.default_rng(0).standard_normal((300, 8)).astype(np.float32)), "HNSW32")
+    idx.save(tmp_path / "d.faiss")
+    back = DenseIndex.load(tmp_path / "d.faiss", idx.factory)
+    assert [faiss.downcast_index(i.index).hnsw.efSearch for i in (idx, back)] == [256, 256]
