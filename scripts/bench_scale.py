@@ -42,9 +42,8 @@ from typing import TypeVar
 import numpy as np
 
 from studyrag.config import Settings, project_root
-from studyrag.dense import DenseIndex, SentenceTransformerEmbedder, normalize, torch_device
+from studyrag.dense import DenseIndex, SentenceTransformerEmbedder, normalize
 from studyrag.lexical import BM25Index
-from studyrag.models import resolve_embedder
 from studyrag.records import Chunk
 from studyrag.retrieve import HybridRetriever
 from studyrag.store import lexical_text, open_index
@@ -400,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     res: dict = {"load_avg_1min_at_start": round(os.getloadavg()[0], 2)}
     settings = Settings.from_env()
     emb, res["model_load_s"] = timed(
-        lambda: SentenceTransformerEmbedder(resolve_embedder(settings.embedder, settings.cache_dir), torch_device(args.device))
+        lambda: SentenceTransformerEmbedder.from_settings(settings.replace(embed_device=args.device))
     )
     res.update(embedder=emb.id, dim=emb.dim, device=emb.device, batch_size=args.batch_size)
     queries = load_queries(args.queries)
