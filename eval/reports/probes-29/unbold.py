@@ -10,16 +10,15 @@ per report in the terms of ``scripts/answer_targets.py``.
 import json
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import studyrag.prompt as prompt
 from studyrag.config import Settings
-from studyrag.evaluation.runner import _ask
 from studyrag.pipeline import StudyRAG
 from studyrag.records import Hit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 from answer_targets import targets  # noqa: E402
+from replay import ask_again, show_change  # noqa: E402
 
 rag = StudyRAG.load(Settings.from_env(), progress=False)
 chunk_of = {c.id: c for c in rag.chunks}
@@ -34,14 +33,6 @@ def messages(question: str, sources: list[Hit], strip: bool) -> tuple:
         prompt.unbold = unbold
 
 
-def outcome(record: dict) -> str:
-    t = targets([record])
-    if record["abstained"]:
-        return f"declined ({record.get('abstain_reason', '')})"
-    facts = "" if record["expected"] == "abstain" else f"fact {t['any_key_fact']:.0f} "
-    return f"{facts}cited {t['cited_sentences'] * t['answered_sentences']:.0f}/{t['answered_sentences']}"
-
-
 for report in sys.argv[1:]:
     stored = json.loads((Path(report) / "report.json").read_text())["answers"]["questions"]
     before, after = [], []
@@ -54,14 +45,9 @@ for report in sys.argv[1:]:
         if not sources or messages(question, sources, False) == messages(question, sources, True):
             after.append(q)
             continue
-        history = [h["question"] if isinstance(h, dict) else h for h in q["history"]]
-        a, _ = _ask(rag, SimpleNamespace(question=q["question"], history=history))
-        new = dict(q, answer=a.text, abstained=a.abstained, abstain_reason=a.abstain_reason,
-                   sources=[{"n": i} for i in range(1, len(a.sources) + 1)])
+        new = ask_again(rag, q)
         after.append(new)
-        print(f"{report} {q['id']} {q['expected']}: {outcome(q)} -> {outcome(new)}", flush=True)
-        if new["answer"] != q["answer"]:
-            print(f"    was: {q['answer'][:200]!r}\n    now: {new['answer'][:200]!r}", flush=True)
+        show_change(report, q, new)
     b, c = targets(before), targets(after)
     print(f"{report}: changed prompts asked again; any key fact {b['any_key_fact']:.3f} -> {c['any_key_fact']:.3f}, "
           f"cited {b['cited_sentences']:.3f} -> {c['cited_sentences']:.3f}, "

@@ -12,15 +12,14 @@ terms of ``scripts/answer_targets.py``.
 import json
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import studyrag.prompt as prompt
 from studyrag.config import Settings
-from studyrag.evaluation.runner import _ask
 from studyrag.pipeline import StudyRAG
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 from answer_targets import targets  # noqa: E402
+from replay import ask_again, show_change  # noqa: E402
 
 HINTS = {
     "number": "Say yes or no and end that sentence with its source number, then name what the sources "
@@ -31,14 +30,6 @@ HINTS = {
 variant, reports = sys.argv[1], sys.argv[2:]
 prompt.YES_NO_HINT = HINTS[variant]
 rag = StudyRAG.load(Settings.from_env(), progress=False)
-
-
-def outcome(record: dict) -> str:
-    t = targets([record])
-    if record["abstained"]:
-        return f"declined ({record.get('abstain_reason', '')})"
-    facts = "" if record["expected"] == "abstain" else f"fact {t['any_key_fact']:.0f} "
-    return f"{facts}cited {t['cited_sentences'] * t['answered_sentences']:.0f}/{t['answered_sentences']}"
 
 
 pooled_before, pooled_after = [], []
@@ -52,14 +43,9 @@ for report in reports:
         if not prompt.is_yes_no(q["standalone_question"] or q["question"]):
             after.append(q)
             continue
-        history = [h["question"] if isinstance(h, dict) else h for h in q["history"]]
-        a, _ = _ask(rag, SimpleNamespace(question=q["question"], history=history))
-        new = dict(q, answer=a.text, abstained=a.abstained, abstain_reason=a.abstain_reason,
-                   sources=[{"n": i} for i in range(1, len(a.sources) + 1)])
+        new = ask_again(rag, q)
         after.append(new)
-        print(f"{report} {q['id']}: {outcome(q)} -> {outcome(new)}", flush=True)
-        if new["answer"] != q["answer"]:
-            print(f"    was: {q['answer'][:200]!r}\n    now: {new['answer'][:200]!r}", flush=True)
+        show_change(report, q, new)
     pooled_before += before
     pooled_after += after
     b, c = targets(before), targets(after)
