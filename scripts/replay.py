@@ -2,11 +2,14 @@
 with today's code, and a record's outcome in one line (in the terms of ``answer_targets.py``).
 
     import sys; sys.path.insert(0, "scripts")
-    from replay import ask_again, outcome, show_change
+    from replay import outcome, replay_report
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -43,3 +46,21 @@ def show_change(report: str, old: dict, new: dict) -> None:
     print(f"{report} {old['id']} {old['expected']}: {outcome(old)} -> {outcome(new)}", flush=True)
     if new["answer"] != old["answer"]:
         print(f"    was: {old['answer'][:200]!r}\n    now: {new['answer'][:200]!r}", flush=True)
+
+
+def replay_report(rag: Any, report: str, changed: Callable[[dict], bool]) -> tuple[list[dict], list[dict]]:
+    """``(before, after)`` over a stored report's answered records (errors left out): ``after`` has
+    each record for which ``changed`` is true asked again (and shown), and the others as stored."""
+    stored = json.loads((Path(report) / "report.json").read_text(encoding="utf-8"))["answers"]["questions"]
+    before, after = [], []
+    for q in stored:
+        if q.get("error"):
+            continue
+        before.append(q)
+        if not changed(q):
+            after.append(q)
+            continue
+        new = ask_again(rag, q)
+        after.append(new)
+        show_change(report, q, new)
+    return before, after

@@ -7,7 +7,6 @@ per report in the terms of ``scripts/answer_targets.py``.
     python eval/reports/probes-29/unbold.py eval/reports/c27-full eval/reports/c256-dev ...
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from studyrag.records import Hit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 from answer_targets import targets  # noqa: E402
-from replay import ask_again, show_change  # noqa: E402
+from replay import replay_report  # noqa: E402
 
 rag = StudyRAG.load(Settings.from_env(), progress=False)
 chunk_of = {c.id: c for c in rag.chunks}
@@ -33,21 +32,14 @@ def messages(question: str, sources: list[Hit], strip: bool) -> tuple:
         prompt.unbold = unbold
 
 
+def changed(q: dict) -> bool:
+    sources = [Hit(chunk_of[s["chunk_id"]], s["score"], s["n"]) for s in q["sources"]]
+    question = q["standalone_question"] or q["question"]
+    return bool(sources) and messages(question, sources, False) != messages(question, sources, True)
+
+
 for report in sys.argv[1:]:
-    stored = json.loads((Path(report) / "report.json").read_text())["answers"]["questions"]
-    before, after = [], []
-    for q in stored:
-        if q.get("error"):
-            continue
-        before.append(q)
-        sources = [Hit(chunk_of[s["chunk_id"]], s["score"], s["n"]) for s in q["sources"]]
-        question = q["standalone_question"] or q["question"]
-        if not sources or messages(question, sources, False) == messages(question, sources, True):
-            after.append(q)
-            continue
-        new = ask_again(rag, q)
-        after.append(new)
-        show_change(report, q, new)
+    before, after = replay_report(rag, report, changed)
     b, c = targets(before), targets(after)
     print(f"{report}: changed prompts asked again; any key fact {b['any_key_fact']:.3f} -> {c['any_key_fact']:.3f}, "
           f"cited {b['cited_sentences']:.3f} -> {c['cited_sentences']:.3f}, "

@@ -9,7 +9,6 @@ terms of ``scripts/answer_targets.py``.
     python eval/reports/probes-30/yes_no_cite.py number eval/reports/c29-full eval/reports/c29-framing-dev ...
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from studyrag.pipeline import StudyRAG
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 from answer_targets import targets  # noqa: E402
-from replay import ask_again, show_change  # noqa: E402
+from replay import replay_report  # noqa: E402
 
 HINTS = {
     "number": "Say yes or no and end that sentence with its source number, then name what the sources "
@@ -34,18 +33,9 @@ rag = StudyRAG.load(Settings.from_env(), progress=False)
 
 pooled_before, pooled_after = [], []
 for report in reports:
-    stored = json.loads((Path(report) / "report.json").read_text())["answers"]["questions"]
-    before, after = [], []
-    for q in stored:
-        if q.get("error"):
-            continue
-        before.append(q)
-        if not prompt.is_yes_no(q["standalone_question"] or q["question"]):
-            after.append(q)
-            continue
-        new = ask_again(rag, q)
-        after.append(new)
-        show_change(report, q, new)
+    before, after = replay_report(
+        rag, report, lambda q: prompt.is_yes_no(q["standalone_question"] or q["question"])
+    )
     pooled_before += before
     pooled_after += after
     b, c = targets(before), targets(after)
