@@ -206,6 +206,18 @@ def test_malicious_chunk_is_rendered_as_text():
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in render_sources_html(a, (), turn=1)
 
 
+def test_guide_bold_and_subheadings_show_as_bold_not_markup():
+    text = "### Benefits\n- **2-3x faster** training\n- **50% less memory** with 2**bits <i>x</i>"
+    out = highlight_passage(text, ["Mixed precision gives 50% less memory."])
+    assert "**" not in out.replace("2**bits", "") and "###" not in out
+    assert "<strong>Benefits</strong>" in out and "<strong>2-3x faster</strong>" in out
+    # the bold inside the marked sentence is closed inside the mark: tags stay nested
+    assert '<mark class="passage">- <strong>50% less memory</strong> with 2**bits &lt;i&gt;x&lt;/i&gt;</mark>' in out
+    assert no_markup(out)
+    section = render_section_html("Guide", [("Training", text)])
+    assert "<strong>2-3x faster</strong>" in section and "&lt;i&gt;" in section and no_markup(section)
+
+
 def test_highlight_marks_nothing_without_real_overlap():
     assert highlight_passage("Dropout zeroes units. Adam adapts.", ["Scaling laws matter."]) == (
         "Dropout zeroes units. Adam adapts."

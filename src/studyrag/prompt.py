@@ -52,6 +52,7 @@ __all__ = [
     "PREAMBLE",
     "Prompt",
     "EXCERPT_MARK",
+    "GUIDE_BOLD",
     "build_prompt",
     "close_sources",
     "drop_example_echoes",
@@ -174,7 +175,7 @@ def _defuse(text: str) -> str:
 
 _LEAD_MARK = re.compile(r"^(?:(?:[-*•>]|#+|\d{1,2}[.)])\s+)+")
 # a guide's own **bold**: a pair on one line, not touching a word (``2**bits``, ``model(**inputs)``)
-_GUIDE_BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
+GUIDE_BOLD = re.compile(r"(?<![\w*])\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*(?![\w*])")
 
 
 def unbold(text: str) -> str:
@@ -185,7 +186,7 @@ def unbold(text: str) -> str:
     >>> unbold("- **Residual connections**: information flow. Keep `2**bits` and f(**kw).")
     '- Residual connections: information flow. Keep `2**bits` and f(**kw).'
     """
-    return _GUIDE_BOLD.sub(r"\1", text)
+    return GUIDE_BOLD.sub(r"\1", text)
 
 
 def highlight(text: str, sentence: str | None) -> str:

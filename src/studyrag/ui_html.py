@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .abstain import abstain_why, abstention_text
 from .citations import mark_uncited
+from .prompt import GUIDE_BOLD
 from .records import PATH_SEP, Answer, Chunk, Hit
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "build_guide_index",
     "claims_by_source",
     "esc",
+    "guide_html",
     "highlight_passage",
     "hit_label",
     "md_esc",
@@ -53,6 +55,22 @@ def esc(text: object) -> str:
     '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
     """
     return html.escape(str(text), quote=True)
+
+
+# a subheading line of a guide's Markdown ("### Training Tricks"), its closing hashes left out; one
+# hash is left alone, as in a chunk it is more often a comment in a code sample than a heading
+_HEADING = re.compile(r"^#{2,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+
+
+def guide_html(text: str) -> str:
+    """A guide's text escaped for HTML, with its Markdown bold pairs and heading lines shown in bold
+    instead of as asterisks and hashes (``prompt.GUIDE_BOLD``: ``2**bits`` is no pair). Only
+    ``<strong>`` is added, around text already escaped.
+
+    >>> guide_html("### Tricks\\n- **Warmup** first, <b>not</b> 2**bits")
+    '<strong>Tricks</strong>\\n- <strong>Warmup</strong> first, &lt;b&gt;not&lt;/b&gt; 2**bits'
+    """
+    return _HEADING.sub(r"<strong>\1</strong>", GUIDE_BOLD.sub(r"<strong>\1</strong>", esc(text)))
 
 
 def md_esc(text: str) -> str:
@@ -193,7 +211,7 @@ def claims_by_source(text: str) -> dict[int, list[str]]:
 
 
 def highlight_passage(text: str, claims: Sequence[str], *, max_spans: int = 2) -> str:
-    """``text`` escaped, with the sentence(s) sharing most content words with ``claims`` in ``<mark>``.
+    """``text`` as :func:`guide_html`, with the sentence(s) sharing most content words with ``claims`` in ``<mark>``.
 
     Nothing is marked when no sentence shares at least two content words with a claim.
 
@@ -207,16 +225,17 @@ def highlight_passage(text: str, claims: Sequence[str], *, max_spans: int = 2) -
     scored = [(max(len(w & content_words(text[a:b])) for w in words), a, b) for a, b in spans]
     top = max((s for s, _, _ in scored), default=0)
     if top < 2:
-        return esc(text)
+        return guide_html(text)
     chosen = sorted(
         sorted((x for x in scored if x[0] >= 0.75 * top), reverse=True)[:max_spans], key=lambda x: x[1]
     )
+    # each piece on its own, so a <strong> never straddles a <mark>
     out, last = [], 0
     for _, a, b in chosen:
-        out.append(esc(text[last:a]))
-        out.append(f'<mark class="passage">{esc(text[a:b])}</mark>')
+        out.append(guide_html(text[last:a]))
+        out.append(f'<mark class="passage">{guide_html(text[a:b])}</mark>')
         last = b
-    out.append(esc(text[last:]))
+    out.append(guide_html(text[last:]))
     return "".join(out)
 
 
@@ -437,11 +456,11 @@ def build_guide_index(chunks: Sequence[Chunk]) -> GuideIndex:
 
 
 def render_section_html(guide: str, parts: Sequence[tuple[str, str]]) -> str:
-    """A section (and its subsections) as escaped text under their headings."""
+    """A section (and its subsections) under their headings, as :func:`guide_html`."""
     if not parts:
         return '<div class="guide-section"><p>Pick a guide and a section.</p></div>'
     body = "".join(
-        f'<h4 class="section-name">{esc(name or "(introduction)")}</h4><div class="section-text">{esc(text)}</div>'
+        f'<h4 class="section-name">{esc(name or "(introduction)")}</h4><div class="section-text">{guide_html(text)}</div>'
         for name, text in parts
     )
     return f'<div class="guide-section"><h3 class="guide-title">{esc(guide)}</h3>{body}</div>'
