@@ -5,6 +5,7 @@ non-zero exit code, never a traceback."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -197,6 +198,9 @@ def test_ask_streams_the_answer_then_lists_the_numbered_sources(run) -> None:
     answer, _, sources = res.output.partition("Sources")
     assert "fixed-size blocks" in answer and "[1]" in answer
     assert "[1] serving.md › PagedAttention" in sources
+    # under the cited source, the line of it the answer rests on
+    quoted = re.findall(r"“(.+)”", sources)
+    assert quoted and quoted[0] in " ".join(GUIDE.split()) and "fixed-size blocks" in quoted[0]
 
 
 def test_ask_says_what_it_answered_when_it_dropped_an_instruction(run) -> None:

@@ -78,7 +78,8 @@ def print_hits(hits: Sequence[Hit]) -> None:
 
 
 def print_sources(answer: Answer) -> None:
-    """What was answered (when it differs from what was typed), why it abstained, then the sources."""
+    """What was answered (when it differs from what was typed), why it abstained, then the sources,
+    each cited one with the line of it that best backs the answer (``quotes.quote``)."""
     if answer.standalone_question and answer.standalone_question != answer.question:
         click.secho(f"(understood as: {answer.standalone_question})", dim=True)
     con = console()
@@ -93,11 +94,16 @@ def print_sources(answer: Answer) -> None:
             for h in answer.see_also:
                 con.print(f"  • {h.chunk.source} › {h.chunk.section}", markup=False)
         return
+    from .quotes import answer_quotes
+
     cited = {c.n for c in answer.citations}
+    quotes = answer_quotes(answer)  # the line each citation rests on, to check it here, not in the guide
     con.print("\n[bold]Sources[/bold]", markup=True)
     for n, h in enumerate(answer.sources, 1):
         mark = "" if n in cited else "  (not cited)"
         con.print(f"  [{n}] {h.chunk.source} › {h.chunk.section}{mark}", markup=False)
+        if n in cited and n in quotes:
+            con.print(f"      “{quotes[n]}”", markup=False, style="dim")
     t = answer.timings
     if "time_to_first_token_s" in t:
         con.print(

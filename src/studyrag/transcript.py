@@ -1,8 +1,9 @@
 """A conversation as Markdown notes: each question, its answer with its ``[n]`` citations, and the
-numbered sources (guide › section) the numbers point at, so the notes can be checked later.
+numbered sources (guide › section) the numbers point at, each cited one with the line of it the
+answer rests on (``quotes.answer_quotes``), so the notes can be checked later.
 
 >>> from studyrag.records import Answer, Chunk, Hit
->>> c = Chunk("c1", "serving.md", ("Memory", "PagedAttention"), "text", 0, 4)
+>>> c = Chunk("c1", "serving.md", ("Memory", "PagedAttention"), "It pages the KV cache in blocks.", 0, 32)
 >>> a = Answer("What is PagedAttention?", "It pages the KV cache [1].", sources=(Hit(c, 1.0, 1),))
 >>> print(answer_markdown(a))
 ## What is PagedAttention?
@@ -11,6 +12,7 @@ It pages the KV cache [1].
 <BLANKLINE>
 Sources:
 1. serving.md › Memory › PagedAttention
+   > It pages the KV cache in blocks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import datetime as _dt
 from collections.abc import Sequence
 
 from .citations import UNCITED_NOTE, mark_uncited
+from .quotes import answer_quotes
 from .records import PATH_SEP, Answer, Hit
 
 __all__ = ["answer_markdown", "notes_document", "transcript_markdown"]
@@ -57,8 +60,14 @@ def answer_markdown(answer: Answer) -> str:
     if marked != answer.text:
         parts.append(f"*{UNCITED_NOTE}*")
     listed, head = (answer.see_also, "See also:") if answer.abstained else (answer.sources, "Sources:")
+    quotes = {} if answer.abstained else answer_quotes(answer)
     if listed:
-        parts.append("\n".join([head, *(f"{n}. {_where(h)}" for n, h in enumerate(listed, 1))]))
+        lines = [head]
+        for n, h in enumerate(listed, 1):
+            lines.append(f"{n}. {_where(h)}")
+            if n in quotes:  # the line the answer rests on, quoted under its source
+                lines.append(f"   > {quotes[n]}")
+        parts.append("\n".join(lines))
     return "\n\n".join(parts)
 
 

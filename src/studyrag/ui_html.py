@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from .abstain import abstain_why, abstention_text
 from .citations import mark_uncited
 from .prompt import GUIDE_BOLD
+from .quotes import claims_by_source, supporting_spans
 from .records import PATH_SEP, Answer, Chunk, Hit
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "SOURCES_CSS",
     "GuideIndex",
     "build_guide_index",
-    "claims_by_source",
     "esc",
     "guide_html",
     "highlight_passage",
@@ -195,43 +195,17 @@ def render_added(done: Sequence[tuple[bool, str]]) -> str:
 # ------------------------------------------------------------------------- sources panel
 
 
-def claims_by_source(text: str) -> dict[int, list[str]]:
-    """The answer sentences citing each source number.
-
-    >>> claims_by_source("LoRA trains adapters [1]. It is cheap [1][2].")
-    {1: ['LoRA trains adapters.', 'It is cheap.'], 2: ['It is cheap.']}
-    """
-    from .citations import parse_citations
-
-    out: dict[int, list[str]] = {}
-    for sentence in parse_citations(text):
-        for n in sentence.numbers:
-            out.setdefault(n, []).append(sentence.text)
-    return out
-
-
-def highlight_passage(text: str, claims: Sequence[str], *, max_spans: int = 2) -> str:
-    """``text`` as :func:`guide_html`, with the sentence(s) sharing most content words with ``claims`` in ``<mark>``.
-
-    Nothing is marked when no sentence shares at least two content words with a claim.
+def highlight_passage(text: str, claims: Sequence[str], *, question: str = "", max_spans: int = 2) -> str:
+    """``text`` as :func:`guide_html`, with the sentence(s) backing ``claims`` in ``<mark>``
+    (``quotes.supporting_spans``; nothing is marked when no sentence shares two content words with
+    a claim).
 
     >>> highlight_passage("Adam adapts rates. LoRA trains low-rank adapters <fast>.", ["LoRA trains adapters."])
     'Adam adapts rates. <mark class="passage">LoRA trains low-rank adapters &lt;fast&gt;.</mark>'
     """
-    from .citations import content_words, sentence_spans
-
-    words = [w for w in (content_words(c) for c in claims) if w]
-    spans = sentence_spans(text) if words else []
-    scored = [(max(len(w & content_words(text[a:b])) for w in words), a, b) for a, b in spans]
-    top = max((s for s, _, _ in scored), default=0)
-    if top < 2:
-        return guide_html(text)
-    chosen = sorted(
-        sorted((x for x in scored if x[0] >= 0.75 * top), reverse=True)[:max_spans], key=lambda x: x[1]
-    )
     # each piece on its own, so a <strong> never straddles a <mark>
     out, last = [], 0
-    for _, a, b in chosen:
+    for a, b in supporting_spans(text, claims, question=question, max_spans=max_spans):
         out.append(guide_html(text[last:a]))
         out.append(f'<mark class="passage">{guide_html(text[a:b])}</mark>')
         last = b
@@ -257,7 +231,9 @@ def render_scores(hit: Hit) -> str:
     )
 
 
-def _source_card(turn: int, n: int, hit: Hit, *, cited: bool | None, claims: Sequence[str]) -> str:
+def _source_card(
+    turn: int, n: int, hit: Hit, *, cited: bool | None, claims: Sequence[str], question: str = ""
+) -> str:
     c = hit.chunk
     badge = (
         ""
@@ -268,7 +244,7 @@ def _source_card(turn: int, n: int, hit: Hit, *, cited: bool | None, claims: Seq
         f'<div class="src" id="{source_anchor(turn, n)}" data-n="{n}">'
         f'<div class="src-head"><span class="src-n">[{n}]</span> <span class="src-guide">{esc(c.title or c.source)}</span>'
         f'{" › " if c.section else ""}<span class="src-section">{esc(c.section)}</span> {badge}</div>'
-        f'<div class="src-text">{highlight_passage(c.text, claims)}</div>'
+        f'<div class="src-text">{highlight_passage(c.text, claims, question=question)}</div>'
         f'<div class="src-scores">{render_scores(hit)} · <span class="src-file">{esc(c.source)}</span></div>'
         "</div>"
     )
@@ -307,9 +283,10 @@ def render_sources_html(answer: Answer, candidates: Sequence[Hit] = (), turn: in
         listed = answer.sources
         cited = {c.n for c in answer.citations}
         claims = claims_by_source(answer.text)
+        asked = answer.standalone_question or answer.question
         head = f'<h3>Sources <span class="muted">— {len(cited)} of {len(listed)} cited</span></h3>'
         cards = [
-            _source_card(turn, n, h, cited=n in cited, claims=claims.get(n, ()))
+            _source_card(turn, n, h, cited=n in cited, claims=claims.get(n, ()), question=asked)
             for n, h in enumerate(listed, 1)
         ]
     shown = {h.chunk.id for h in listed}

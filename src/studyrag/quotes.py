@@ -1,0 +1,100 @@
+"""Which lines of a source back an answer, so that a reader can check a citation without opening
+the guide: the answer's sentences that cite each source (:func:`claims_by_source`), and the
+source's sentence(s) sharing most content words with them (:func:`supporting_spans`). The study
+chat marks those sentences in its source cards; ``studyrag ask`` and ``chat`` quote the best one
+under each cited source (:func:`quote`).
+
+>>> claims = claims_by_source("QLoRA uses 4-bit base weights [1].")
+>>> quote("QLoRA adds adapters. The base model is **kept in 4-bit** weights.", claims[1])
+'The base model is kept in 4-bit weights.'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .citations import content_words, parse_citations, sentence_spans
+from .prompt import unbold
+
+if TYPE_CHECKING:
+    from .records import Answer
+
+__all__ = ["answer_quotes", "claims_by_source", "quote", "supporting_spans"]
+
+
+def claims_by_source(text: str) -> dict[int, list[str]]:
+    """The answer sentences citing each source number.
+
+    >>> claims_by_source("LoRA trains adapters [1]. It is cheap [1][2].")
+    {1: ['LoRA trains adapters.', 'It is cheap.'], 2: ['It is cheap.']}
+    """
+    out: dict[int, list[str]] = {}
+    for sentence in parse_citations(text):
+        for n in sentence.numbers:
+            out.setdefault(n, []).append(sentence.text)
+    return out
+
+
+def supporting_spans(
+    text: str, claims: Sequence[str], *, question: str = "", max_spans: int = 2
+) -> list[tuple[int, int]]:
+    """``(start, end)`` of the sentences of ``text`` sharing most content words with one of ``claims``
+    (at most ``max_spans``, the earlier on a tie, within three quarters of the best, in text order);
+    none when no sentence shares two content words with a claim, since one shared word is as often
+    chance as support. The ``question``'s words do not count, as in the grounding check: an answer
+    restating "to stop a router sending every token to a few experts" would otherwise point at
+    whichever line mentions tokens and experts.
+
+    >>> supporting_spans("Adam adapts rates. LoRA trains low-rank adapters.", ["LoRA trains adapters."])
+    [(19, 49)]
+    >>> supporting_spans("Dropout zeroes units.", ["Scaling laws matter."])
+    []
+    >>> text = "Routers send tokens to experts. A balancing loss spreads the load."
+    >>> claim = ["To stop routers sending tokens to few experts, add a balancing loss."]
+    >>> [text[a:b] for a, b in supporting_spans(text, claim, question="How do I stop routers sending tokens to few experts?")]
+    ['A balancing loss spreads the load.']
+    """
+    asked = content_words(question)
+    words = [(w - asked) or w for w in (content_words(c) for c in claims) if w]
+    spans = sentence_spans(text) if words else []
+    scored = [(max(len(w & content_words(text[a:b])) for w in words), a, b) for a, b in spans]
+    top = max((s for s, _, _ in scored), default=0)
+    if top < 2:
+        return []
+    best = sorted((x for x in scored if x[0] >= 0.75 * top), key=lambda x: (-x[0], x[1]))[:max_spans]
+    return sorted((a, b) for _, a, b in best)
+
+
+def quote(text: str, claims: Sequence[str], *, question: str = "", width: int = 200) -> str | None:
+    """The sentence of ``text`` that best backs ``claims``, on one line without the guide's bold,
+    cut to ``width`` characters with "…"; ``None`` when no sentence does (:func:`supporting_spans`).
+
+    >>> quote("Adam adapts rates.\\n- LoRA trains **low-rank**\\n  adapters.", ["LoRA trains adapters."], width=20)
+    '- LoRA trains low-r…'
+    """
+    spans = supporting_spans(text, claims, question=question, max_spans=1)
+    if not spans:
+        return None
+    a, b = spans[0]
+    line = " ".join(unbold(text[a:b]).split())
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
+
+
+def answer_quotes(answer: Answer, *, width: int = 200) -> dict[int, str]:
+    """For each source number the answer cites, the :func:`quote` of its chunk that backs the
+    sentences citing it (numbers with no such line are left out).
+
+    >>> from studyrag.records import Answer, Chunk, Hit
+    >>> c = Chunk("c1", "g.md", ("PagedAttention",), "It is fast. It pages the KV cache in blocks.", 0, 44)
+    >>> answer_quotes(Answer("What is PagedAttention?", "It pages the KV cache [1].", sources=(Hit(c, 1.0, 1),)))
+    {1: 'It pages the KV cache in blocks.'}
+    """
+    asked = answer.standalone_question or answer.question
+    claims = claims_by_source(answer.text)
+    out = {}
+    for n, hit in enumerate(answer.sources, 1):
+        line = quote(hit.chunk.text, claims[n], question=asked, width=width) if n in claims else None
+        if line:
+            out[n] = line
+    return out
