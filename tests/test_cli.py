@@ -190,6 +190,7 @@ def test_ask_json_answer_cites_the_section_it_came_from(run) -> None:
     cited = data["citations"][0]
     assert {"n", "chunk_id", "source", "section", "text"} <= set(cited)
     assert cited["n"] == 1 and cited["section"] == "PagedAttention"
+    assert cited["quote"] and cited["quote"] in " ".join(cited["text"].split())
 
 
 def test_ask_streams_the_answer_then_lists_the_numbered_sources(run) -> None:

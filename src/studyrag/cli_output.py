@@ -37,7 +37,11 @@ def hit_json(hit: Hit) -> dict[str, Any]:
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
-    """An answer as DESIGN.md's ask JSON: text, citations, sources, why it abstained, timings."""
+    """An answer as DESIGN.md's ask JSON: text, citations (each with the ``quote``, the line of its
+    chunk the answer rests on, or null), sources, why it abstained, timings."""
+    from .quotes import answer_quotes
+
+    quotes = answer_quotes(answer)
     return {
         "question": answer.question,
         "answer": answer.text,
@@ -45,7 +49,14 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "abstain_reason": answer.abstain_reason,
         "draft": answer.draft,
         "citations": [
-            {"n": c.n, "chunk_id": c.chunk.id, "source": c.chunk.source, "section": c.chunk.section, "text": c.chunk.text}
+            {
+                "n": c.n,
+                "chunk_id": c.chunk.id,
+                "source": c.chunk.source,
+                "section": c.chunk.section,
+                "text": c.chunk.text,
+                "quote": quotes.get(c.n),
+            }
             for c in answer.citations
         ],
         "sources": [hit_json(h) for h in answer.sources],
