@@ -266,6 +266,22 @@ def test_repair_points_a_miscited_sentence_at_the_source_that_supports_it() -> N
     assert cit.repair_citations(text, []) == text
 
 
+def test_a_list_enumerator_is_no_figure_a_claim_rests_on() -> None:
+    """The issue's MoE question, answered "Use top-1 routing: ... [3]": [3]'s only 1 was its list's
+    "**1. Load Balancing:**", and the citation stayed there; the Switch Transformer entry says top-1."""
+    q = "How do I stop an MoE router from sending every token to a few experts?"
+    srcs = [
+        hit(1, "Top-k routing sends each token only to the k highest-scoring experts instead of to every expert."),
+        hit(2, "A router network scores experts for each token and decides where the token is sent."),
+        hit(3, "**1. Load Balancing:** All experts should be used equally.\n- f: fraction of tokens routed to expert i"),
+        hit(4, "Switch Transformer routes each token to exactly one expert. Top-1 routing reduces communication."),
+    ]
+    said = "Use top-1 routing: it sends each token only to the k highest-scoring experts instead of to every expert [3]."
+    assert cit.repair_citations(said, srcs, question=q).endswith("every expert [4].")
+    # an answer's own numbered list is no figure either
+    assert cit.support_score("2. All experts should be used equally.", srcs[2].chunk.text) == 1.0
+
+
 # Fragments of what small models write: markers in every style, broken brackets, lists, code, figures.
 _FRAGMENTS = (
     *"abc XYZ.,;:!?()[]{}0123456789-–—\n\t*#`>|/'\"…ü日本\u200b\u00a0",

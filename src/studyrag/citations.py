@@ -462,10 +462,16 @@ def content_words(text: str) -> set[str]:
 _FRAMING = re.compile(r"\b(?:the\s+)?sources\s+call\s+(?:it|this|them)\b|\bthey\s+say(?:\s+(?:that|it))?\b", re.IGNORECASE)
 
 
+# a list's enumerator ("1.", "- **2)**"): no figure a sentence can be supported by. The issue's MoE
+# question was answered "Use top-1 routing: ... [3]", and [3] kept the citation on its
+# "**1. Load Balancing:**" (eval/reports/probes-31/enumerators.py)
+_ENUMERATOR = re.compile(r"(?m)^(\s*(?:[-*+]\s+)?(?:\*\*)?)\d{1,2}[.)](?=\s|\*)")
+
+
 def support_score(sentence: str, source_text: str, *, ignore: Collection[str] = ()) -> float:
     """Share of the sentence's content words found in the source; 0 when a number in the sentence
-    is missing from the source (a wrong figure is never "supported"). Words in ``ignore`` do not
-    count, unless nothing else is left.
+    is missing from the source (a wrong figure is never "supported"; a list's "1." is no figure).
+    Words in ``ignore`` do not count, unless nothing else is left.
 
     >>> support_score("Adam adapts each weight's learning rate.", "Adam adapts the learning rate of each weight.")
     1.0
@@ -475,11 +481,14 @@ def support_score(sentence: str, source_text: str, *, ignore: Collection[str] = 
     0.0
     >>> support_score('The sources call it "The Annotated Transformer".', "The Annotated Transformer: a walk-through.")
     1.0
+    >>> support_score("Use top-1 routing.", "**1. Load Balancing:** routing spreads tokens."), support_score(
+    ...     "1. Use a balancing loss.", "- A balancing loss spreads tokens.")
+    (0.0, 1.0)
     """
-    all_words = content_words(_FRAMING.sub(" ", sentence))
+    all_words = content_words(_ENUMERATOR.sub(r"\1", _FRAMING.sub(" ", sentence)))
     if not all_words:
         return 0.0
-    have = content_words(source_text)
+    have = content_words(_ENUMERATOR.sub(r"\1", source_text))
     if any(w not in have for w in all_words if any(c.isdigit() for c in w)):
         return 0.0
     words = (all_words - set(ignore)) or all_words

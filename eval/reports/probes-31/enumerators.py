@@ -1,0 +1,63 @@
+"""Ad hoc: a list's enumerators ("1.", "**2)**") are no figure a sentence can be supported by. The
+grounding check gives 0 support to a sentence with a number its source lacks, but counts a list's
+"1." as the source holding 1: the issue's MoE question was answered "Use top-1 routing: ... [3]"
+and [3] kept the citation on its "**1. Load Balancing:**" (the Top-k Routing entry at [1] lacks a 1,
+the Switch Transformer entry at [4] says top-1). The variant reads the numbers of a source, and of
+the answer's sentence, without their enumerators (run before ``citations.support_score`` did so). Every stored answer, or draft declined as unsupported, goes through the post-passes of
+``StudyRAG.ask_stream`` both ways; no model runs. Prints each answer whose citations or outcome
+change, and per report the figures in the terms of ``scripts/answer_targets.py``.
+
+    python eval/reports/probes-31/enumerators.py eval/reports/c29-full eval/reports/c29-framing-dev ...
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from studyrag import citations
+from studyrag.config import Settings
+from studyrag.pipeline import StudyRAG
+from studyrag.records import Hit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
+from answer_targets import targets  # noqa: E402
+
+ENUMERATOR = re.compile(r"(?m)^(\s*(?:[-*+]\s+)?(?:\*\*)?)\d{1,2}[.)](?=\s|\*)")
+plain = citations.support_score
+
+
+def without_enumerators(sentence: str, source_text: str, **kw) -> float:
+    return plain(ENUMERATOR.sub(r"\1", sentence), ENUMERATOR.sub(r"\1", source_text), **kw)
+
+
+def checked(said: str, sources: list[Hit], question: str, variant: bool) -> tuple[str, bool]:
+    citations.support_score = without_enumerators if variant else plain
+    try:
+        text = citations.repair_citations(citations.attribute_uncited(said, sources), sources, question=question)
+        return text, citations.resolve_citations(text, sources, question=question).grounded
+    finally:
+        citations.support_score = plain
+
+
+chunk_of = {c.id: c for c in StudyRAG.load(Settings.from_env(), progress=False).chunks}
+for report in sys.argv[1:]:
+    before, after = [], []
+    for q in json.loads((Path(report) / "report.json").read_text())["answers"]["questions"]:
+        said = q["draft"] if q["abstained"] else q["answer"]
+        if q.get("error") or not said or q["abstain_reason"] not in ("", "unsupported"):
+            before.append(q)
+            after.append(q)
+            continue
+        sources = [Hit(chunk_of[s["chunk_id"]], 0.0, s["n"]) for s in q["sources"]]
+        question = q["standalone_question"] or q["question"]
+        old, new = (checked(said, sources, question, v) for v in (False, True))
+        before.append(dict(q, answer=old[0], abstained=not old[1], abstain_reason="" if old[1] else "unsupported"))
+        after.append(dict(q, answer=new[0], abstained=not new[1], abstain_reason="" if new[1] else "unsupported"))
+        if old != new:
+            print(f"{report} {q['id']} {q['expected']}: grounded {old[1]} -> {new[1]}\n    was: {old[0][:220]!r}\n    now: {new[0][:220]!r}")
+    b, c = targets(before), targets(after)
+    print(f"{report}: any key fact {b['any_key_fact']:.3f} -> {c['any_key_fact']:.3f}, cited {b['cited_sentences']:.3f} -> "
+          f"{c['cited_sentences']:.3f}, unanswerable declined {b['abstained_when_unanswerable']:.3f} -> "
+          f"{c['abstained_when_unanswerable']:.3f}, answerable declined {b['abstained_when_answerable']:.3f} -> "
+          f"{c['abstained_when_answerable']:.3f}", flush=True)
