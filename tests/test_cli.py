@@ -591,3 +591,16 @@ def test_bench_times_every_question_and_says_where_the_model_ran(root, monkeypat
     assert result["device"] == "not llama.cpp" and result["gpu_layers"] is None  # the fake is no llama.cpp
     assert json.loads((tmp_path / "bench.json").read_text())["device"] == "not llama.cpp"
     assert result["answered"] >= 1 and result["summary"]["retrieve_s"]["n"] == result["answered"]
+
+
+def test_search_snippets_show_the_line_closest_to_the_query(capsys) -> None:
+    from studyrag.cli_output import print_hits
+    from studyrag.records import Chunk, Hit
+
+    text = "Use FP16 for speed. " * 20 + "Benefits: 2-3x faster training, 50% less memory."
+    hit = Hit(Chunk("c", "g.md", ("Mixed Precision",), text, 0, len(text)), 1.0, 1)
+    print_hits([hit], {"c": "Benefits: 2-3x faster training, 50% less memory."})
+    shown = capsys.readouterr().out
+    assert "…" in shown and "50% less memory." in shown  # not the chunk's first 220 characters
+    print_hits([hit])
+    assert "50% less memory" not in capsys.readouterr().out

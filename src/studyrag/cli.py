@@ -274,7 +274,7 @@ def search(ctx: click.Context, query: str, k: int | None, hyde: bool, guides: tu
         click.secho(f"(understood as: {read})", dim=True)
     if not hits:
         _err(f"nothing in {', '.join(sorted(scope or ()))} matches the query" if scope else "nothing matches the query")
-    print_hits(hits)
+    print_hits(hits, rag.retriever.key_sentences(read, hits))
 
 
 @cli.command()

@@ -4,7 +4,7 @@ and as terminal text (ranks, sections, component scores; streamed answers with t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import click
@@ -70,8 +70,26 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     }
 
 
-def print_hits(hits: Sequence[Hit]) -> None:
-    """Each hit's rank, guide › section, a snippet, and the scores that placed it."""
+def _snippet(text: str, line: str | None, width: int = 220) -> str:
+    """``width`` characters of ``text`` on one line, around ``line`` when it is there: starting a
+    third of the width before it, or earlier when the text ends sooner; "…" where text is cut.
+
+    >>> _snippet("Intro. " * 10 + "Benefits: 2x faster.", "2x faster.", width=30)
+    '…o. Intro. Benefits: 2x faster.'
+    >>> _snippet("Short text.", None)
+    'Short text.'
+    """
+    flat = " ".join(text.split())
+    at = flat.find(" ".join(line.split())) if line else -1
+    start = max(0, min(at - width // 3, len(flat) - width)) if at > 0 else 0
+    end = start + width
+    return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
+
+
+def print_hits(hits: Sequence[Hit], lines: Mapping[str, str] | None = None) -> None:
+    """Each hit's rank, guide › section, a snippet, and the scores that placed it. The snippet shows
+    the hit's line in ``lines`` (chunk id → its sentence closest to the query,
+    ``HybridRetriever.key_sentences``) when there is one, else the chunk's start."""
     con = console()
     for h in hits:
         sc = h.scores()
@@ -82,7 +100,7 @@ def print_hits(hits: Sequence[Hit]) -> None:
             parts.append(f"rerank {h.rerank_score:.3f}")
         if h.named:
             parts.append("first: its label or heading names what the question asks about")
-        snippet = " ".join(h.chunk.text.split())[:220]
+        snippet = _snippet(h.chunk.text, (lines or {}).get(h.chunk.id))
         con.print(f"[bold]{h.rank:>2}.[/bold] [cyan]{h.chunk.source}[/cyan] › [bold]{h.chunk.section}[/bold]", markup=True)
         con.print(f"    {snippet}", markup=False)
         con.print(f"    [dim]{'  '.join(p for p in parts if p)}[/dim]", markup=True)
