@@ -64,3 +64,44 @@ def replay_report(rag: Any, report: str, changed: Callable[[dict], bool]) -> tup
         after.append(new)
         show_change(report, q, new)
     return before, after
+
+
+def totals_line(report: str, before: list[dict], after: list[dict]) -> str:
+    """One report's figures before and after, in the terms of ``answer_targets.py``."""
+    b, c = targets(before), targets(after)
+    return (
+        f"{report}: any key fact {b['any_key_fact']:.3f} -> {c['any_key_fact']:.3f}, cited "
+        f"{b['cited_sentences']:.3f} -> {c['cited_sentences']:.3f}, unanswerable declined "
+        f"{b['abstained_when_unanswerable']:.3f} -> {c['abstained_when_unanswerable']:.3f}, answerable declined "
+        f"{b['abstained_when_answerable']:.3f} -> {c['abstained_when_answerable']:.3f}"
+    )
+
+
+def recheck_report(
+    report: str, chunk_of: dict, checked: Callable[[str, list, str, bool], tuple[str, bool]]
+) -> tuple[list[dict], list[dict]]:
+    """``(before, after)`` over a stored report with the post-passes run again and no model: each
+    answer, or draft declined as unsupported, goes through ``checked(said, sources, question,
+    variant)`` -> ``(text, grounded)`` with ``variant`` False, then True; other records stay as
+    stored. Records whose text or outcome differs are shown."""
+    from studyrag.records import Hit
+
+    stored = json.loads((Path(report) / "report.json").read_text(encoding="utf-8"))["answers"]["questions"]
+    before, after = [], []
+    for q in stored:
+        said = q["draft"] if q["abstained"] else q["answer"]
+        if q.get("error") or not said or q["abstain_reason"] not in ("", "unsupported"):
+            before.append(q)
+            after.append(q)
+            continue
+        sources = [Hit(chunk_of[s["chunk_id"]], 0.0, s["n"]) for s in q["sources"]]
+        question = q["standalone_question"] or q["question"]
+        pair = []
+        for variant in (False, True):
+            text, grounded = checked(said, sources, question, variant)
+            pair.append(dict(q, answer=text, abstained=not grounded, abstain_reason="" if grounded else "unsupported"))
+        before.append(pair[0])
+        after.append(pair[1])
+        if pair[0]["answer"] != pair[1]["answer"] or pair[0]["abstained"] != pair[1]["abstained"]:
+            show_change(report, pair[0], pair[1])
+    return before, after

@@ -5,14 +5,12 @@ Transformer.") and misses that bar on the question's words alone. The variant al
 sentence still uncited when one source holds half of the words it adds to the question and
 ``MIN_SUPPORT`` of all its words: the two-part test ``citations.better_source`` applies to cited
 sentences. Every stored answer, or draft declined as unsupported, goes through the post-passes of
-``StudyRAG.ask_stream`` both ways; no model runs. Prints each sentence the variant attributes, each
-changed outcome, and per report the cited share and declines in the terms of
-``scripts/answer_targets.py``.
+``StudyRAG.ask_stream`` both ways (``scripts/replay.py``'s ``recheck_report``); no model runs. Prints
+each answer the variant changes, and per report the figures in the terms of ``scripts/answer_targets.py``.
 
     python eval/reports/probes-31/adds_attribution.py eval/reports/c29-full eval/reports/c29-framing-dev ...
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from studyrag.pipeline import StudyRAG
 from studyrag.records import Hit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
-from answer_targets import targets  # noqa: E402
+from replay import recheck_report, totals_line  # noqa: E402
 
 
 def by_adds(text: str, sources: list[Hit], question: str) -> str:
@@ -37,7 +35,6 @@ def by_adds(text: str, sources: list[Hit], question: str) -> str:
         scores = [a if w >= citations.MIN_SUPPORT else 0.0 for a, w in zip(adds, whole, strict=True)]
         best = max(range(len(docs)), key=lambda i: (scores[i], -i))
         if scores[best] >= 0.5:
-            print(f"    [{best + 1}] {s.text[:150]!r}")
             out = citations._insert_marker(out, s.start, s.end, best + 1)
     return out
 
@@ -52,23 +49,5 @@ def checked(said: str, sources: list[Hit], question: str, variant: bool) -> tupl
 
 chunk_of = {c.id: c for c in StudyRAG.load(Settings.from_env(), progress=False).chunks}
 for report in sys.argv[1:]:
-    before, after = [], []
-    for q in json.loads((Path(report) / "report.json").read_text())["answers"]["questions"]:
-        said = q["draft"] if q["abstained"] else q["answer"]
-        if q.get("error") or not said or q["abstain_reason"] not in ("", "unsupported"):
-            before.append(q)
-            after.append(q)
-            continue
-        sources = [Hit(chunk_of[s["chunk_id"]], 0.0, s["n"]) for s in q["sources"]]
-        question = q["standalone_question"] or q["question"]
-        print(f"{report} {q['id']} {q['expected']}", flush=True)
-        old, new = (checked(said, sources, question, v) for v in (False, True))
-        before.append(dict(q, answer=old[0], abstained=not old[1], abstain_reason="" if old[1] else "unsupported"))
-        after.append(dict(q, answer=new[0], abstained=not new[1], abstain_reason="" if new[1] else "unsupported"))
-        if old[1] != new[1]:
-            print(f"    grounded {old[1]} -> {new[1]}")
-    b, c = targets(before), targets(after)
-    print(f"{report}: cited {b['cited_sentences']:.3f} -> {c['cited_sentences']:.3f}, any key fact "
-          f"{b['any_key_fact']:.3f} -> {c['any_key_fact']:.3f}, unanswerable declined "
-          f"{b['abstained_when_unanswerable']:.3f} -> {c['abstained_when_unanswerable']:.3f}, answerable declined "
-          f"{b['abstained_when_answerable']:.3f} -> {c['abstained_when_answerable']:.3f}", flush=True)
+    before, after = recheck_report(report, chunk_of, checked)
+    print(totals_line(report, before, after), flush=True)

@@ -4,13 +4,13 @@ grounding check gives 0 support to a sentence with a number its source lacks, bu
 and [3] kept the citation on its "**1. Load Balancing:**" (the Top-k Routing entry at [1] lacks a 1,
 the Switch Transformer entry at [4] says top-1). The variant reads the numbers of a source, and of
 the answer's sentence, without their enumerators (run before ``citations.support_score`` did so). Every stored answer, or draft declined as unsupported, goes through the post-passes of
-``StudyRAG.ask_stream`` both ways; no model runs. Prints each answer whose citations or outcome
-change, and per report the figures in the terms of ``scripts/answer_targets.py``.
+``StudyRAG.ask_stream`` both ways (``scripts/replay.py``'s ``recheck_report``); no model runs. Prints
+each answer whose citations or outcome change, and per report the figures in the terms of
+``scripts/answer_targets.py``.
 
     python eval/reports/probes-31/enumerators.py eval/reports/c29-full eval/reports/c29-framing-dev ...
 """
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -21,7 +21,7 @@ from studyrag.pipeline import StudyRAG
 from studyrag.records import Hit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
-from answer_targets import targets  # noqa: E402
+from replay import recheck_report, totals_line  # noqa: E402
 
 ENUMERATOR = re.compile(r"(?m)^(\s*(?:[-*+]\s+)?(?:\*\*)?)\d{1,2}[.)](?=\s|\*)")
 plain = citations.support_score
@@ -42,22 +42,5 @@ def checked(said: str, sources: list[Hit], question: str, variant: bool) -> tupl
 
 chunk_of = {c.id: c for c in StudyRAG.load(Settings.from_env(), progress=False).chunks}
 for report in sys.argv[1:]:
-    before, after = [], []
-    for q in json.loads((Path(report) / "report.json").read_text())["answers"]["questions"]:
-        said = q["draft"] if q["abstained"] else q["answer"]
-        if q.get("error") or not said or q["abstain_reason"] not in ("", "unsupported"):
-            before.append(q)
-            after.append(q)
-            continue
-        sources = [Hit(chunk_of[s["chunk_id"]], 0.0, s["n"]) for s in q["sources"]]
-        question = q["standalone_question"] or q["question"]
-        old, new = (checked(said, sources, question, v) for v in (False, True))
-        before.append(dict(q, answer=old[0], abstained=not old[1], abstain_reason="" if old[1] else "unsupported"))
-        after.append(dict(q, answer=new[0], abstained=not new[1], abstain_reason="" if new[1] else "unsupported"))
-        if old != new:
-            print(f"{report} {q['id']} {q['expected']}: grounded {old[1]} -> {new[1]}\n    was: {old[0][:220]!r}\n    now: {new[0][:220]!r}")
-    b, c = targets(before), targets(after)
-    print(f"{report}: any key fact {b['any_key_fact']:.3f} -> {c['any_key_fact']:.3f}, cited {b['cited_sentences']:.3f} -> "
-          f"{c['cited_sentences']:.3f}, unanswerable declined {b['abstained_when_unanswerable']:.3f} -> "
-          f"{c['abstained_when_unanswerable']:.3f}, answerable declined {b['abstained_when_answerable']:.3f} -> "
-          f"{c['abstained_when_answerable']:.3f}", flush=True)
+    before, after = recheck_report(report, chunk_of, checked)
+    print(totals_line(report, before, after), flush=True)

@@ -17,8 +17,7 @@ from studyrag.pipeline import StudyRAG
 from studyrag.records import Hit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
-from answer_targets import targets  # noqa: E402
-from replay import replay_report  # noqa: E402
+from replay import replay_report, totals_line  # noqa: E402
 
 # a row of cells between pipes (the prompt's bold mark may wrap the whole row); under the header a rule
 ROW = re.compile(r"^\s*(\*\*)?\|(.*)\|(\*\*)?\s*$")
@@ -67,8 +66,4 @@ def changed(q: dict) -> bool:
 
 for report in sys.argv[1:]:
     before, after = replay_report(rag, report, changed)  # changed() leaves the table rows on
-    b, c = targets(before), targets(after)
-    print(f"{report}: any key fact {b['any_key_fact']:.3f} -> {c['any_key_fact']:.3f}, "
-          f"cited {b['cited_sentences']:.3f} -> {c['cited_sentences']:.3f}, "
-          f"unanswerable declined {b['abstained_when_unanswerable']:.3f} -> {c['abstained_when_unanswerable']:.3f}, "
-          f"answerable declined {b['abstained_when_answerable']:.3f} -> {c['abstained_when_answerable']:.3f}", flush=True)
+    print(totals_line(report, before, after), flush=True)
