@@ -15,57 +15,23 @@ MoE question's load-balancing chunks. Asserts nothing.
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from studyrag import retrieve
-from studyrag.config import Settings, project_root
+from studyrag.config import Settings
 from studyrag.dense import DenseIndex, SentenceTransformerEmbedder
-from studyrag.evaluation.datasets import load_retrieval
-from studyrag.evaluation.metrics import mean_scores, retrieval_scores
-from studyrag.evaluation.runner import _documents, relevance
 from studyrag.models import resolve_embedder
 from studyrag.pipeline import StudyRAG
 from studyrag.store import _dense_texts
 
-MOE = "How do I stop an MoE router from sending every token to a few experts?"
-SETS = ["eval", "eval/dev", "eval/heldout", "eval/unseen", "eval/unseen2", "eval/unseen3", "eval/student"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pooled import gold_sets, pooled  # noqa: E402
 
 base = Settings.from_env()
 rag = StudyRAG.load(base, progress=False)
-documents = _documents(base)
-gold_sets = {}
-for name in SETS:
-    questions = [q for q in load_retrieval(project_root() / name / "retrieval.jsonl") if q.evidence]
-    rel = relevance(questions, rag.chunks, documents)
-    gold_sets[name] = (questions, {q.id: rel[q.id] for q in questions})
-
-
-def pooled(label: str, retriever: retrieve.HybridRetriever) -> None:
-    n = 0
-    fused_sum, dense_sum = np.zeros(2), np.zeros(2)
-    kinds: dict[str, list[dict[str, float]]] = {}
-    cells = []
-    for name in SETS:
-        questions, gold = gold_sets[name]
-        ids = [q.id for q in questions]
-        fused = retrieval_scores(gold, {q.id: [h.chunk.id for h in retriever.search(q.question, k=10)] for q in questions}, (5, 10))
-        dense = retrieval_scores(gold, {q.id: [h.chunk.id for h in retriever.search_dense(q.question, k=10)] for q in questions}, (5, 10))
-        f, d = mean_scores(fused, ids), mean_scores(dense, ids)
-        cells.append(f"{f['recall@5']:.3f}/{f['mrr@10']:.3f}")
-        fused_sum += len(ids) * np.array([f["recall@5"], f["mrr@10"]])
-        dense_sum += len(ids) * np.array([d["recall@5"], d["mrr@10"]])
-        n += len(ids)
-        for q in questions:
-            kinds.setdefault(q.kind, []).append(fused[q.id])
-    by_kind = " ".join(
-        f"{k[:4]} {np.mean([x['recall@5'] for x in v]):.3f}/{np.mean([x['mrr@10'] for x in v]):.3f}"
-        for k, v in sorted(kinds.items())
-    )
-    moe = [h.chunk.section for h in retriever.search(MOE, k=10)]
-    lb = [i for i, s in enumerate(moe, 1) if "load" in s.lower() or "Training Challenges" in s]
-    print(f"{label}: fused {fused_sum[0] / n:.3f}/{fused_sum[1] / n:.3f} dense {dense_sum[0] / n:.3f}/"
-          f"{dense_sum[1] / n:.3f} | {by_kind} | {' '.join(cells)} | MoE {lb[:3]}", flush=True)
+sets = gold_sets(rag, base)
 
 
 def gate(args: list[str]) -> None:
@@ -79,7 +45,7 @@ def gate(args: list[str]) -> None:
     for arg in args:
         w, power[0] = map(float, arg.split(":"))
         rag.retriever.settings = base.replace(bm25_weight=w)
-        pooled(f"gate {w} x coverage^{power[0]}", rag.retriever)
+        pooled(f"gate {w} x coverage^{power[0]}", rag.retriever, sets)
 
 
 def plain(args: list[str]) -> None:
@@ -101,8 +67,8 @@ def plain(args: list[str]) -> None:
 
         dense = DenseIndex.build(np.hstack([va, np.sqrt(w) * vp]), owners=owners, extra_margin=rag.index.dense.extra_margin)
         retriever = retrieve.HybridRetriever.from_parts(rag.chunks, rag.index.bm25, dense, Joined(), base)
-        pooled(f"adapted + {w} x plain MiniLM", retriever)
+        pooled(f"adapted + {w} x plain MiniLM", retriever, sets)
 
 
-pooled("default", rag.retriever)
+pooled("default", rag.retriever, sets)
 {"gate": gate, "plain": plain}[sys.argv[1]](sys.argv[2:])
