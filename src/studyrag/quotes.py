@@ -11,6 +11,7 @@ under each cited source (:func:`quote`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -39,29 +40,38 @@ def claims_by_source(text: str) -> dict[int, list[str]]:
 def supporting_spans(
     text: str, claims: Sequence[str], *, question: str = "", max_spans: int = 2
 ) -> list[tuple[int, int]]:
-    """``(start, end)`` of the sentences of ``text`` sharing most content words with one of ``claims``
-    (at most ``max_spans``, the earlier on a tie, within three quarters of the best, in text order);
-    none when no sentence shares two content words with a claim, since one shared word is as often
-    chance as support. The ``question``'s words do not count, as in the grounding check: an answer
-    restating "to stop a router sending every token to a few experts" would otherwise point at
-    whichever line mentions tokens and experts.
+    """``(start, end)`` of the sentences of ``text`` that best back one of ``claims`` (at most
+    ``max_spans``, in text order). A sentence must share two content words with a claim, since one
+    shared word is as often chance as support; among those, each shared word counts one over the
+    number of the text's sentences holding it, so the word that names the thing ("Bernoulli")
+    outweighs one every line of a list repeats ("distribution"). Sentences within three quarters
+    of the best count, the earlier first on a tie. The ``question``'s words do not count, as in the
+    grounding check: an answer restating "to stop a router sending every token to a few experts"
+    would otherwise point at whichever line mentions tokens and experts.
 
     >>> supporting_spans("Adam adapts rates. LoRA trains low-rank adapters.", ["LoRA trains adapters."])
     [(19, 49)]
     >>> supporting_spans("Dropout zeroes units.", ["Scaling laws matter."])
     []
+    >>> text = "- Laplace distribution: 1/(2b) exp.\\n- Bernoulli: P(x) = p^x (1-p)^(1-x)\\n- Gumbel for discrete distributions"
+    >>> [text[a:b] for a, b in supporting_spans(text, ["The Bernoulli distribution is p^x (1-p)^(1-x)."], max_spans=1)]
+    ['- Bernoulli: P(x) = p^x (1-p)^(1-x)']
     >>> text = "Routers send tokens to experts. A balancing loss spreads the load."
     >>> claim = ["To stop routers sending tokens to few experts, add a balancing loss."]
     >>> [text[a:b] for a, b in supporting_spans(text, claim, question="How do I stop routers sending tokens to few experts?")]
     ['A balancing loss spreads the load.']
     """
     asked = content_words(question)
-    words = [(w - asked) or w for w in (content_words(c) for c in claims) if w]
-    spans = sentence_spans(text) if words else []
-    scored = [(max(len(w & content_words(text[a:b])) for w in words), a, b) for a, b in spans]
-    top = max((s for s, _, _ in scored), default=0)
-    if top < 2:
-        return []
+    wanted = [(w - asked) or w for w in (content_words(c) for c in claims) if w]
+    spans = sentence_spans(text) if wanted else []
+    held = [content_words(text[a:b]) for a, b in spans]
+    df = Counter(w for words in held for w in words)
+    scored = []
+    for (a, b), words in zip(spans, held, strict=True):
+        shared = [w & words for w in wanted]
+        if max(len(x) for x in shared) >= 2:
+            scored.append((max(sum(1 / df[w] for w in x) for x in shared), a, b))
+    top = max((x[0] for x in scored), default=0.0)
     best = sorted((x for x in scored if x[0] >= 0.75 * top), key=lambda x: (-x[0], x[1]))[:max_spans]
     return sorted((a, b) for _, a, b in best)
 
