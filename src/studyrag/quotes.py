@@ -102,7 +102,7 @@ def answer_quotes(answer: Answer, *, width: int = 200) -> dict[int, str]:
     """
     asked = answer.standalone_question or answer.question
     claims = claims_by_source(answer.text)
-    out = {}
+    out: dict[int, str] = {}
     for n, hit in enumerate(answer.sources, 1):
         line = quote(hit.chunk.text, claims[n], question=asked, width=width) if n in claims else None
         if line:
