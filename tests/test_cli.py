@@ -80,7 +80,21 @@ def test_search_json_follows_the_contract(run) -> None:
     top = data["results"][0]
     assert {"rank", "chunk_id", "source", "section", "text", "score", "scores"} <= set(top)
     assert top["source"] == "serving.md" and top["section"] == "PagedAttention"
+    assert top["line"] in top["text"]  # the line of it closest to the query
     assert {"bm25", "bm25_rank", "dense", "dense_rank"} <= set(top["scores"])
+
+
+def test_search_json_gives_each_result_its_line_closest_to_the_query(run, tmp_path) -> None:
+    corpus = tmp_path / "notes"
+    corpus.mkdir()
+    (corpus / "notes.md").write_text(
+        "# Notes\n\n## Training\n\nWarmup raises the learning rate slowly at the start. Weight decay "
+        "shrinks every weight a little at each step. Gradient clipping caps the norm of the gradient.\n",
+        encoding="utf-8",
+    )
+    res = run("--corpus", str(corpus), "search", "How does gradient clipping cap the norm?", "--k", "1", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["results"][0]["line"] == "Gradient clipping caps the norm of the gradient."
 
 
 def test_search_says_how_it_read_a_typing_slip(run) -> None:

@@ -261,12 +261,13 @@ def search(ctx: click.Context, query: str, k: int | None, hyde: bool, guides: tu
     scope = rag.scope(guides)
     hits = rag.search(query, k=k or s.k, hyde=hyde, guides=scope)
     read = rag.retriever.respell(query)  # what was searched for: typing slips read as the guides' words
+    lines = rag.retriever.key_sentences(read, hits)  # each hit's sentence closest to the query
     if as_json:
         out = (
             {"query": query}
             | ({"understood_as": read} if read != query else {})
             | ({"guides": sorted(scope)} if scope else {})
-            | {"results": [hit_json(h) for h in hits]}
+            | {"results": [hit_json(h) | {"line": lines.get(h.chunk.id)} for h in hits]}
         )
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
@@ -274,7 +275,7 @@ def search(ctx: click.Context, query: str, k: int | None, hyde: bool, guides: tu
         click.secho(f"(understood as: {read})", dim=True)
     if not hits:
         _err(f"nothing in {', '.join(sorted(scope or ()))} matches the query" if scope else "nothing matches the query")
-    print_hits(hits, rag.retriever.key_sentences(read, hits))
+    print_hits(hits, lines)
 
 
 @cli.command()
