@@ -35,6 +35,7 @@ __all__ = [
     "attribute_uncited",
     "repair_citations",
     "better_source",
+    "check_citations",
     "clean_answer_text",
     "mark_uncited",
     "UNCITED_MARK",
@@ -641,6 +642,23 @@ def better_source(
         scores = adds
     best = int(np.argmax(scores))  # the first maximum: the higher-ranked source
     return best + 1 if scores[best] >= threshold and best + 1 not in cited else None
+
+
+def check_citations(text: str, sources: Sequence[Hit], *, question: str = "") -> tuple[str, CitationReport]:
+    """The post-passes an answer goes through once written: citations it forgot are attributed
+    (:func:`attribute_uncited`), ones pointing at a source that does not back the sentence are
+    re-pointed (:func:`repair_citations`), then the text is resolved against ``sources``
+    (:func:`resolve_citations`; not ``grounded``: nothing said is both cited and supported).
+
+    >>> from studyrag.records import Chunk, Hit
+    >>> srcs = [Hit(Chunk(f"c{i}", "g.md", ("S",), t, 0, len(t)), 1.0, i) for i, t in
+    ...         enumerate(["Dropout zeroes activations.", "Alpaca has 52K instructions."], 1)]
+    >>> text, report = check_citations("Alpaca has 52K instructions [1]. Dropout zeroes activations.", srcs)
+    >>> text, report.grounded
+    ('Alpaca has 52K instructions [2]. Dropout zeroes activations [1].', True)
+    """
+    text = repair_citations(attribute_uncited(text, sources), sources, question=question)
+    return text, resolve_citations(text, sources, question=question)
 
 
 # How the front ends flag a claim sentence that cites no source (``mark_uncited``), and say what it means.

@@ -344,13 +344,7 @@ class StudyRAG:
         re-pointed (``citations.attribute_uncited``, ``citations.repair_citations``).
         """
         from .abstain import is_abstention, without_asides
-        from .citations import (
-            attribute_uncited,
-            clean_answer_text,
-            drop_invalid_citations,
-            repair_citations,
-            resolve_citations,
-        )
+        from .citations import check_citations, clean_answer_text, drop_invalid_citations, resolve_citations
         from .conversation import rewrite_followup
         from .prompt import close_sources, drop_example_echoes
 
@@ -410,8 +404,7 @@ class StudyRAG:
         invalid = resolve_citations(draft, prompt.sources).invalid
         # a sentence copied from the prompt's worked example comes from no source (see r177)
         text = drop_example_echoes(drop_invalid_citations(draft, len(prompt.sources)), prompt.sources)
-        text = repair_citations(attribute_uncited(text, prompt.sources), prompt.sources, question=standalone)
-        report = resolve_citations(text, prompt.sources, question=standalone)
+        text, report = check_citations(text, prompt.sources, question=standalone)
         if not report.grounded:
             # Nothing the model said is both cited and supported by its source: an answer from world
             # knowledge or one steered by text inside a source. Say so rather than pass it off as cited.

@@ -25,8 +25,8 @@ NEVER = re.compile(r"(?!)")
 def checked(text: str, sources: list[Hit], question: str, framing: re.Pattern[str]) -> tuple[str, bool]:
     citations._FRAMING = framing
     try:
-        text = citations.repair_citations(citations.attribute_uncited(text, sources), sources, question=question)
-        return text, citations.resolve_citations(text, sources, question=question).grounded
+        text, report = citations.check_citations(text, sources, question=question)
+        return text, report.grounded
     finally:
         citations._FRAMING = FRAMING
 

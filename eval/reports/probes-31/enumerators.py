@@ -34,8 +34,8 @@ def without_enumerators(sentence: str, source_text: str, **kw) -> float:
 def checked(said: str, sources: list[Hit], question: str, variant: bool) -> tuple[str, bool]:
     citations.support_score = without_enumerators if variant else plain
     try:
-        text = citations.repair_citations(citations.attribute_uncited(said, sources), sources, question=question)
-        return text, citations.resolve_citations(text, sources, question=question).grounded
+        text, report = citations.check_citations(said, sources, question=question)
+        return text, report.grounded
     finally:
         citations.support_score = plain
 
