@@ -2,7 +2,7 @@
 with today's code, and a record's outcome in one line (in the terms of ``answer_targets.py``).
 
     import sys; sys.path.insert(0, "scripts")
-    from replay import outcome, replay_report
+    from replay import prompt_changed, recheck_report, replay_report, totals_line
 """
 
 from __future__ import annotations
@@ -48,12 +48,38 @@ def show_change(report: str, old: dict, new: dict) -> None:
         print(f"    was: {old['answer'][:200]!r}\n    now: {new['answer'][:200]!r}", flush=True)
 
 
+def stored_answers(report: str) -> list[dict]:
+    """The answer records of a stored report (``<report>/report.json``)."""
+    return json.loads((Path(report) / "report.json").read_text(encoding="utf-8"))["answers"]["questions"]
+
+
+def prompt_changed(rag: Any, switch: Callable[[bool], None]) -> Callable[[dict], bool]:
+    """A ``replay_report`` predicate: whether a stored record's answer prompt differs with a variant
+    off and on (``switch(False)``, then ``switch(True)``), rebuilt from its stored sources. The
+    variant is left on, so the records asked again are asked with it."""
+    from studyrag.records import Hit
+
+    chunk_of = {c.id: c for c in rag.chunks}
+
+    def changed(q: dict) -> bool:
+        sources = [Hit(chunk_of[s["chunk_id"]], s["score"], s["n"]) for s in q["sources"]]
+        if not sources:
+            return False
+        question = q["standalone_question"] or q["question"]
+        prompts = []
+        for on in (False, True):
+            switch(on)
+            prompts.append(rag.answer_prompt(question, sources, len(sources)).messages)
+        return prompts[0] != prompts[1]
+
+    return changed
+
+
 def replay_report(rag: Any, report: str, changed: Callable[[dict], bool]) -> tuple[list[dict], list[dict]]:
     """``(before, after)`` over a stored report's answered records (errors left out): ``after`` has
     each record for which ``changed`` is true asked again (and shown), and the others as stored."""
-    stored = json.loads((Path(report) / "report.json").read_text(encoding="utf-8"))["answers"]["questions"]
     before, after = [], []
-    for q in stored:
+    for q in stored_answers(report):
         if q.get("error"):
             continue
         before.append(q)
@@ -86,9 +112,8 @@ def recheck_report(
     stored. Records whose text or outcome differs are shown."""
     from studyrag.records import Hit
 
-    stored = json.loads((Path(report) / "report.json").read_text(encoding="utf-8"))["answers"]["questions"]
     before, after = [], []
-    for q in stored:
+    for q in stored_answers(report):
         said = q["draft"] if q["abstained"] else q["answer"]
         if q.get("error") or not said or q["abstain_reason"] not in ("", "unsupported"):
             before.append(q)

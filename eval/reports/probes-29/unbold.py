@@ -13,31 +13,20 @@ from pathlib import Path
 import studyrag.prompt as prompt
 from studyrag.config import Settings
 from studyrag.pipeline import StudyRAG
-from studyrag.records import Hit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
 from answer_targets import targets  # noqa: E402
-from replay import replay_report  # noqa: E402
+from replay import prompt_changed, replay_report  # noqa: E402
 
 rag = StudyRAG.load(Settings.from_env(), progress=False)
-chunk_of = {c.id: c for c in rag.chunks}
 unbold = prompt.unbold
 
 
-def messages(question: str, sources: list[Hit], strip: bool) -> tuple:
-    prompt.unbold = unbold if strip else (lambda text: text)
-    try:
-        return rag.answer_prompt(question, sources, len(sources)).messages
-    finally:
-        prompt.unbold = unbold
+def strip(on: bool) -> None:  # the variant: the guide's bold left out (on) or kept (off)
+    prompt.unbold = unbold if on else (lambda text: text)
 
 
-def changed(q: dict) -> bool:
-    sources = [Hit(chunk_of[s["chunk_id"]], s["score"], s["n"]) for s in q["sources"]]
-    question = q["standalone_question"] or q["question"]
-    return bool(sources) and messages(question, sources, False) != messages(question, sources, True)
-
-
+changed = prompt_changed(rag, strip)
 for report in sys.argv[1:]:
     before, after = replay_report(rag, report, changed)
     b, c = targets(before), targets(after)

@@ -17,17 +17,14 @@ import numpy as np
 from studyrag.citations import content_words
 from studyrag.config import Settings
 from studyrag.pipeline import StudyRAG
-from studyrag.records import Hit
 from studyrag.retrieve import HybridRetriever
 from studyrag.store import chunk_sentences
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
-from answer_targets import targets  # noqa: E402
-from replay import replay_report  # noqa: E402
+from replay import prompt_changed, replay_report, totals_line  # noqa: E402
 
 LAMBDA = float(sys.argv[1])
 rag = StudyRAG.load(Settings.from_env(), progress=False)
-chunk_of = {c.id: c for c in rag.chunks}
 cosine_only = HybridRetriever.key_sentences
 
 
@@ -45,21 +42,11 @@ def with_words(self, query, hits):
     return out
 
 
-def messages(question: str, sources: list[Hit], variant: bool) -> tuple:
-    HybridRetriever.key_sentences = with_words if variant else cosine_only
-    return rag.answer_prompt(question, sources, len(sources)).messages
+def words_too(on: bool) -> None:
+    HybridRetriever.key_sentences = with_words if on else cosine_only
 
 
-def changed(q: dict) -> bool:
-    sources = [Hit(chunk_of[s["chunk_id"]], s["score"], s["n"]) for s in q["sources"]]
-    question = q["standalone_question"] or q["question"]
-    return bool(sources) and messages(question, sources, False) != messages(question, sources, True)
-
-
+changed = prompt_changed(rag, words_too)
 for report in sys.argv[2:]:
-    before, after = replay_report(rag, report, changed)  # changed() leaves the variant on
-    b, c = targets(before), targets(after)
-    print(f"{report}: any key fact {b['any_key_fact']:.3f} -> {c['any_key_fact']:.3f}, "
-          f"cited {b['cited_sentences']:.3f} -> {c['cited_sentences']:.3f}, "
-          f"unanswerable declined {b['abstained_when_unanswerable']:.3f} -> {c['abstained_when_unanswerable']:.3f}, "
-          f"answerable declined {b['abstained_when_answerable']:.3f} -> {c['abstained_when_answerable']:.3f}", flush=True)
+    before, after = replay_report(rag, report, changed)
+    print(totals_line(report, before, after), flush=True)

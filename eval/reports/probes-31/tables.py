@@ -14,10 +14,9 @@ from pathlib import Path
 import studyrag.prompt as prompt
 from studyrag.config import Settings
 from studyrag.pipeline import StudyRAG
-from studyrag.records import Hit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
-from replay import replay_report, totals_line  # noqa: E402
+from replay import prompt_changed, replay_report, totals_line  # noqa: E402
 
 # a row of cells between pipes (the prompt's bold mark may wrap the whole row); under the header a rule
 ROW = re.compile(r"^\s*(\*\*)?\|(.*)\|(\*\*)?\s*$")
@@ -48,22 +47,14 @@ def table_rows(text: str) -> str:
 
 
 rag = StudyRAG.load(Settings.from_env(), progress=False)
-chunk_of = {c.id: c for c in rag.chunks}
 plain = prompt.highlight
 
 
-def messages(question: str, sources: list[Hit], rows: bool) -> tuple:
-    # build_prompt sets each source's text through highlight last
-    prompt.highlight = (lambda text, mark: table_rows(plain(text, mark))) if rows else plain
-    return rag.answer_prompt(question, sources, len(sources)).messages
+def rows(on: bool) -> None:  # build_prompt sets each source's text through highlight last
+    prompt.highlight = (lambda text, mark: table_rows(plain(text, mark))) if on else plain
 
 
-def changed(q: dict) -> bool:
-    sources = [Hit(chunk_of[s["chunk_id"]], s["score"], s["n"]) for s in q["sources"]]
-    question = q["standalone_question"] or q["question"]
-    return bool(sources) and messages(question, sources, False) != messages(question, sources, True)
-
-
+changed = prompt_changed(rag, rows)
 for report in sys.argv[1:]:
-    before, after = replay_report(rag, report, changed)  # changed() leaves the table rows on
+    before, after = replay_report(rag, report, changed)
     print(totals_line(report, before, after), flush=True)
