@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 from studyrag import citations
 from studyrag.config import Settings
@@ -23,12 +24,9 @@ NEVER = re.compile(r"(?!)")
 
 
 def checked(text: str, sources: list[Hit], question: str, framing: re.Pattern[str]) -> tuple[str, bool]:
-    citations._FRAMING = framing
-    try:
+    with patch.object(citations, "_FRAMING", framing):
         text, report = citations.check_citations(text, sources, question=question)
-        return text, report.grounded
-    finally:
-        citations._FRAMING = FRAMING
+    return text, report.grounded
 
 
 chunk_of = {c.id: c for c in StudyRAG.load(Settings.from_env(), progress=False).chunks}

@@ -14,6 +14,7 @@ each answer whose citations or outcome change, and per report the figures in the
 import re
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 from studyrag import citations
 from studyrag.config import Settings
@@ -32,12 +33,9 @@ def without_enumerators(sentence: str, source_text: str, **kw) -> float:
 
 
 def checked(said: str, sources: list[Hit], question: str, variant: bool) -> tuple[str, bool]:
-    citations.support_score = without_enumerators if variant else plain
-    try:
+    with patch.object(citations, "support_score", without_enumerators if variant else plain):
         text, report = citations.check_citations(said, sources, question=question)
-        return text, report.grounded
-    finally:
-        citations.support_score = plain
+    return text, report.grounded
 
 
 chunk_of = {c.id: c for c in StudyRAG.load(Settings.from_env(), progress=False).chunks}
