@@ -268,7 +268,12 @@ def test_each_named_first_puts_one_passage_per_named_compared_subject_first() ->
         return [h.chunk.id for h in each_named_first(hits, pair or (), lambda h: names[h.chunk.id])]
 
     for q in ("What is the difference between DPO and PPO?", "Compare PPO with DPO", "DPO vs. PPO",
-              "How does DPO differ from PPO?", "What makes PPO different from the DPO?"):
+              "How does DPO differ from PPO?", "What makes PPO different from the DPO?",
+              # as students type it: no apostrophe or a typographic one, no "what is", a second question
+              "whats the difference between dpo and ppo", "What’s the difference between DPO and PPO?",
+              "difference between dpo and ppo?", "Explain the key differences between DPO and PPO.",
+              "How do DPO and PPO differ in stability?", "How are DPO and PPO different?",
+              "What is the difference between DPO and PPO, and which one needs a reward model?"):
         assert order(q) == ["b", "e", "a", "c", "d"], q  # the best of each side, in fused order
     assert order("What is the difference between DPO and KTO?") == ["b", "a", "c", "d", "e"]  # KTO: no passage
     assert order("What is the difference between SFT and KTO?") == ["a", "b", "c", "d", "e"]  # neither side
@@ -453,6 +458,7 @@ def test_x_in_y_finds_the_passage_named_x_when_it_speaks_of_y() -> None:
     assert first("What is the training strategy in DPO?") == "-"  # LLaVA's says nothing of DPO
     assert first("What is reward hacking and how does the KL penalty help against it?") == "c"
     assert first("What is reward hacking? Explain it simply.") == "c"
+    assert first("What’s reward hacking, and how does the KL penalty help?") == "c"  # a second question after ", and"
     assert asked_subject("What is reward hacking and the KL penalty?") == "reward hacking and the kl penalty"
 
 

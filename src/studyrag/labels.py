@@ -56,16 +56,23 @@ _ASKS = re.compile(
     r"\s+(?:an?\s+|the\s+)?(.+?)\s*[?.!]*$",
     re.I,
 )
-# "difference between X and Y", "compare X with Y", "how does X differ from Y", "X vs Y"
+# "(what's the) difference between X and Y", "compare X with Y", "how does X differ from Y",
+# "how do X and Y differ (in ...)", "X vs Y"
 _COMPARES = tuple(
     re.compile(p + r"\s*[?.!]*$", re.I)
     for p in (
-        r"^what(?:'s|\s+is|\s+are)\s+the\s+differences?\s+between\s+(.+?)\s+and\s+(.+?)",
+        r"^(?:(?:what(?:'s|s|\s+is|\s+are)|explain|describe)\s+)?(?:the\s+)?(?:main\s+|key\s+)?differences?"
+        r"\s+between\s+(.+?)\s+and\s+(.+?)",
         r"^(?:compare|contrast)\s+(.+?)\s+(?:and|with|to|vs\.?|versus)\s+(.+?)",
         r"^how\s+(?:does|do|is|are)\s+(.+?)\s+(?:compare|differ|different)\s+(?:to|with|from)\s+(.+?)",
+        r"^how\s+(?:do|are)\s+(.+?)\s+and\s+(.+?)\s+(?:compare|differ|different)(?:\s+(?:in|on)\s+.+)?",
         r"^what\s+makes\s+(.+?)\s+different\s+from\s+(.+?)",
         r"^(.+?)\s+(?:vs\.?|versus)\s+(.+?)",
     )
+)
+# what follows a first question: "? ..." or ", and how ..." ("What is LoRA, and how does it save memory?")
+_SECOND_QUESTION = re.compile(
+    r"(?:\?\s+\S|,\s+(?:and|or|but)\s+(?:how|what|why|when|where|which|who|is|are|does|do|can)\b).*$", re.S | re.I
 )
 _ARTICLE = re.compile(r"^(?:an?|the)\s+", re.I)
 # "what does X stand for / mean / do", "how does X work", "how is X trained / used / computed",
@@ -109,7 +116,7 @@ def asked_subject(question: str) -> str | None:
     "kv cache": ``_bare``), or None for any other kind of question. Only the first sentence of
     "What is LoRA? Explain it simply." counts, and an X too long for a name counts only with a name
     at its head ("reward hacking and how the KL penalty helps": ``_head``)."""
-    q = _FIRST_QUESTION.sub("?", question.strip())
+    q = _first_question(question)
     m = _STANDS.match(q) or _ASKS.match(q)
     if m:
         asked = norm_name(next(g for g in m.groups() if g))
@@ -119,7 +126,15 @@ def asked_subject(question: str) -> str | None:
     return _bare(q)
 
 
-_FIRST_QUESTION = re.compile(r"\?\s+\S.*$", re.S)  # what follows the first "? "
+def _first_question(question: str) -> str:
+    """``question`` up to the end of its first question, with typographic apostrophes plain.
+
+    >>> _first_question("What’s LoRA, and how does it save memory? Be brief.")
+    "What's LoRA?"
+    """
+    return _SECOND_QUESTION.sub("?", question.strip().replace("’", "'"))
+
+
 # a query that is only a name: one to four words of letters, digits, hyphens, dots or slashes
 _BARE = re.compile(r"^[^\W_][\w.\-/]*(?:\s+[\w.\-/]+){0,3}\s*\??$")
 _NOT_A_NAME = frozenset(
@@ -151,7 +166,7 @@ def compared(question: str) -> tuple[str, str] | None:
     >>> compared("How does GQA compare to the multi-query attention?"), compared("What is DPO?")
     (('gqa', 'multi-query attention'), None)
     """
-    q = question.strip()
+    q = _first_question(question)
     for pattern in _COMPARES:
         if m := pattern.match(q):
             x, y = (norm_name(_ARTICLE.sub("", g.strip())) for g in m.groups())
