@@ -300,10 +300,9 @@ def test_random_answers_come_out_of_the_post_passes_citing_only_prompt_sources()
         question, raw = text_of(rng.randint(0, 40)), text_of(rng.randint(0, 120))
         # the pipeline's order (pipeline.StudyRAG.ask_stream)
         text = cit.drop_invalid_citations(cit.clean_answer_text(raw), len(sources))
-        text = cit.repair_citations(cit.attribute_uncited(text, sources), sources, question=question)
+        text, report = cit.check_citations(text, sources, question=question)
         cited = [n for _, _, numbers in cit.find_citations(text) for n in numbers]
         assert all(1 <= n <= len(sources) for n in cited), (raw, text)
-        report = cit.resolve_citations(text, sources, question=question)
         assert not report.invalid and all(c.chunk == sources[c.n - 1].chunk for c in report.citations)
 
 
@@ -317,3 +316,40 @@ def test_the_yes_no_hints_framing_words_are_no_claim() -> None:
     # a restated false premise keeps "the guide says", so one shared name stays under the bar (eval/ a012)
     said = "The guide says PagedAttention was invented by Google."
     assert cit.support_score(said, "PagedAttention stores the KV cache in blocks.") == pytest.approx(0.2)
+
+
+def test_a_yes_no_verdict_takes_the_citation_of_the_evidence_after_it() -> None:
+    # eval/unseen u010: the verdict restates the question, the next sentence names the idea and cites it
+    srcs = [hit(1, "Self-paced learning lets the model pick which examples are easy enough, adding harder ones over time."),
+            hit(2, "Curriculum learning orders examples by a fixed difficulty schedule.")]
+    q = "Is there a way to let a model choose for itself which training examples are simple enough to learn from?"
+    said = ("Yes, there is a way to let a model choose for itself which training examples are simple enough to learn "
+            "from. The sources call it self-paced learning [1].")
+    text, report = cit.check_citations(said, srcs, question=q)
+    assert text.startswith("Yes, there is a way") and text.count("[1]") == 2
+    assert not report.uncited and not report.unsupported and report.grounded
+    # a short verdict too; with several numbers it takes them all, in order
+    assert cit.cite_verdict("Yes, it can. Self-paced learning adds harder examples [1][2].", srcs) == (
+        "Yes, it can [1] [2]. Self-paced learning adds harder examples [1][2]."
+    )
+    # not a verdict, a verdict already cited, or evidence its source does not hold: left as it is
+    for text in ("It can. Self-paced learning adds harder examples [1].",
+                 "Yes, it can [2]. Self-paced learning adds harder examples [1].",
+                 "Yes, it can. Dropout zeroes activations [2]."):
+        assert cit.cite_verdict(text, srcs, question=q) == text
+    # a verdict that adds a claim of its own needs its evidence's source to hold it
+    added = "Yes, Anthropic invented it in 2019. Self-paced learning adds harder examples [1]."
+    assert cit.cite_verdict(added, srcs, question=q) == added
+
+
+def test_a_verdict_that_restates_the_question_stands_or_falls_with_its_evidence() -> None:
+    srcs = [hit(1, "Self-paced learning lets the model pick which examples are easy enough.")]
+    q = "Is there a way to let a model choose its own easy training examples first?"
+    verdict = "Yes, there is a way to let a model choose its own easy training examples first [1]."
+    # alone it cannot ground an answer: the guides may not say it, however it is cited
+    alone = cit.resolve_citations(verdict, srcs, question=q)
+    assert not alone.grounded and [s.text for s in alone.unsupported] == [verdict.replace(" [1]", "")]
+    held = cit.resolve_citations(verdict + " It is called self-paced learning [1].", srcs, question=q)
+    assert held.grounded and not held.unsupported
+    invented = cit.resolve_citations(verdict + " It is called the Fourier lock [1].", srcs, question=q)
+    assert not invented.grounded and len(invented.unsupported) == 2

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -35,6 +35,7 @@ __all__ = [
     "attribute_uncited",
     "repair_citations",
     "better_source",
+    "cite_verdict",
     "check_citations",
     "clean_answer_text",
     "mark_uncited",
@@ -294,9 +295,7 @@ def resolve_citations(
     asked = content_words(question)
     cited: dict[int, Citation] = {}
     invalid: list[int] = []
-    uncited: list[str] = []
     claims: list[CitedSentence] = []
-    unsupported: list[CitedSentence] = []
     for s in parse_citations(text):
         valid = tuple(n for n in s.numbers if 1 <= n <= len(sources))
         for n in s.numbers:
@@ -304,18 +303,14 @@ def resolve_citations(
                 invalid.append(n)
         for n in valid:
             cited.setdefault(n, Citation(n, sources[n - 1].chunk))
-        if is_trivial(text[s.start : s.end]):
-            continue
-        claim = CitedSentence(s.text, valid, s.start, s.end)
-        claims.append(claim)
-        if not valid:
-            uncited.append(s.text)
-        # a sentence with under two content words ("Yes, it does.") cannot be judged by overlap
-        elif len(content_words(s.text)) >= 2 and all(
-            max(support_score(s.text, doc), support_score(s.text, doc, ignore=asked)) < min_support
-            for doc in (sources[n - 1].chunk.embed_text for n in valid)
-        ):
-            unsupported.append(claim)
+        if not is_trivial(text[s.start : s.end]):
+            claims.append(CitedSentence(s.text, valid, s.start, s.end))
+    uncited = [c.text for c in claims if not c.numbers]
+    held = [bool(c.numbers) and _held(c, sources, asked, min_support) for c in claims]
+    if claims and _restates(claims[0].text, asked):
+        # a verdict that only restates the question stands or falls with the evidence after it
+        held[0] = bool(claims[0].numbers) and len(claims) > 1 and held[1]
+    unsupported = [c for c, ok in zip(claims, held, strict=True) if c.numbers and not ok]
     # grounded: some claim is cited and supported, or (no claims at all) something is cited;
     # an answer with no valid citation anywhere ("HACKED") is not grounded
     grounded = len(uncited) + len(unsupported) < len(claims) if claims else bool(cited)
@@ -644,10 +639,78 @@ def better_source(
     return best + 1 if scores[best] >= threshold and best + 1 not in cited else None
 
 
+# a yes/no answer's opening word: "Yes, it can.", "No - it needs a reward model."
+_VERDICT = re.compile(r"^[\s*_]*(?:yes|no)\b(?!\s+(?:one|longer|more|matter)\b)", re.I)
+# the verdict's own words, stemmed as content_words stems them: "Yes, it is possible.", "It can be done."
+_VERDICT_WORDS = frozenset({"yes", "no", "not", "cannot", "possibl", "don"})
+
+
+def _restates(sentence: str, asked: Collection[str]) -> bool:
+    """A yes/no verdict that adds nothing to the question but yes or no: "Yes, there is a way to
+    let a model pick its own easy examples first." after "Is there a way to let a model pick its
+    own easy examples first?". It claims what the sentence after it names, and no source words it
+    in the student's words.
+
+    >>> q = content_words("Is there a way to let a model pick easy examples first?")
+    >>> _restates("Yes, there is a way to let a model pick easy examples first.", q), _restates("Yes, LoRA.", q)
+    (True, False)
+    """
+    return bool(_VERDICT.match(sentence)) and not content_words(sentence) - set(asked) - _VERDICT_WORDS
+
+
+def _held(claim: CitedSentence, sources: Sequence[Hit], asked: Collection[str], min_support: float) -> bool:
+    """Whether a source ``claim`` cites holds ``min_support`` of its content words, or of those it
+    adds to the question (``asked``); a sentence with under two content words ("Yes, it does.")
+    cannot be judged by overlap and is held."""
+    if len(content_words(claim.text)) < 2:
+        return True
+    docs = (sources[n - 1].chunk.embed_text for n in claim.numbers if 1 <= n <= len(sources))
+    return any(max(support_score(claim.text, d), support_score(claim.text, d, ignore=asked)) >= min_support for d in docs)
+
+
+def cite_verdict(text: str, sources: Sequence[Hit], *, question: str = "", min_support: float = MIN_SUPPORT) -> str:
+    """Give a yes/no answer's opening verdict the citations of the sentence after it, the evidence
+    it rests on. Asked "Can X do Y?", the 1.5B model opens "Yes, it can." or "Yes, there is a way
+    to Y." with no marker and names the source in the next sentence; the verdict then read as a
+    claim the guides may not make. It takes the next sentence's valid numbers when that sentence
+    is held by them (:func:`resolve_citations`'s test) and so is the verdict, or the verdict only
+    restates the question (``_restates``). Only the first claim sentence is a verdict.
+
+    >>> from studyrag.records import Chunk, Hit
+    >>> srcs = [Hit(Chunk(f"c{i}", "g.md", ("S",), t, 0, len(t)), 1.0, i) for i, t in
+    ...         enumerate(["Dropout zeroes activations.", "LoRA fine-tunes large models cheaply."], 1)]
+    >>> cite_verdict("Yes, it can. LoRA fine-tunes large models cheaply [2].", srcs)
+    'Yes, it can [2]. LoRA fine-tunes large models cheaply [2].'
+    >>> cite_verdict("Yes, use the reward model of Anthropic. LoRA fine-tunes models [2].", srcs)  # not held
+    'Yes, use the reward model of Anthropic. LoRA fine-tunes models [2].'
+    >>> cite_verdict("Yes, it can. Adam adapts the learning rate [2].", srcs)  # the evidence is not held
+    'Yes, it can. Adam adapts the learning rate [2].'
+    """
+    claims = [c for c in parse_citations(text) if not is_trivial(text[c.start : c.end])]
+    if len(claims) < 2 or not _VERDICT.match(claims[0].text):
+        return text
+    verdict, evidence = claims[0], claims[1]
+    valid = tuple(n for n in dict.fromkeys(evidence.numbers) if 1 <= n <= len(sources))
+    if not valid or any(1 <= n <= len(sources) for n in verdict.numbers):
+        return text
+    asked = content_words(question)
+    given = replace(verdict, numbers=valid)
+    if not _held(evidence, sources, asked, min_support) or not (
+        _restates(verdict.text, asked) or _held(given, sources, asked, min_support)
+    ):
+        return text
+    out, end = text, verdict.end
+    for n in valid:
+        out = _insert_marker(out, verdict.start, end, n)
+        end += len(f" [{n}]")
+    return out
+
+
 def check_citations(text: str, sources: Sequence[Hit], *, question: str = "") -> tuple[str, CitationReport]:
     """The post-passes an answer goes through once written: citations it forgot are attributed
     (:func:`attribute_uncited`), ones pointing at a source that does not back the sentence are
-    re-pointed (:func:`repair_citations`), then the text is resolved against ``sources``
+    re-pointed (:func:`repair_citations`), a yes/no verdict takes its evidence's citations
+    (:func:`cite_verdict`), then the text is resolved against ``sources``
     (:func:`resolve_citations`; not ``grounded``: nothing said is both cited and supported).
 
     >>> from studyrag.records import Chunk, Hit
@@ -658,6 +721,7 @@ def check_citations(text: str, sources: Sequence[Hit], *, question: str = "") ->
     ('Alpaca has 52K instructions [2]. Dropout zeroes activations [1].', True)
     """
     text = repair_citations(attribute_uncited(text, sources), sources, question=question)
+    text = cite_verdict(text, sources, question=question)
     return text, resolve_citations(text, sources, question=question)
 
 
