@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Re-score stored answers with the grounding check at other support bars (``citations.MIN_SUPPORT``).
+"""Re-score stored answers with the grounding check at other support bars (``support.MIN_SUPPORT``).
 
 An answer is declined as unsupported when no cited claim shares at least the bar's share of its content
 words with a source it cites (``citations.resolve_citations``). This re-runs only that check on the

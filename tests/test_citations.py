@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from studyrag import citations as cit
+from studyrag import support
 from studyrag.fakes import FakeEmbedder
 from studyrag.records import Chunk, Hit
 
@@ -178,7 +179,7 @@ def test_one_everyday_word_in_common_with_the_source_is_not_support() -> None:
     # an answer from outside the guides, sharing "make" (1 of its 4 content words) with its source
     rope = [hit(1, "RoPE scaling methods such as YaRN make long contexts work without retraining.")]
     invented = "It is easy to make and can be used to make sourdough bread."
-    assert cit.support_score(invented, rope[0].chunk.text) == 0.25
+    assert support.support_score(invented, rope[0].chunk.text) == 0.25
     assert not cit.resolve_citations(invented.replace(".", " [1]."), rope).grounded
     assert cit.resolve_citations("YaRN makes long contexts work [1].", rope).grounded
 
@@ -232,19 +233,19 @@ def test_attribution_with_an_embedder_is_deterministic() -> None:
 
 
 def test_support_score_uses_light_stemming_and_numbers() -> None:
-    assert cit.support_score("Activations are zeroed while training", SOURCES[0].chunk.text) == 1.0
-    assert cit.support_score("Mixtral has 16 experts", SOURCES[2].chunk.text) == 0.0
-    assert cit.support_score("the of and", SOURCES[0].chunk.text) == 0.0
+    assert support.support_score("Activations are zeroed while training", SOURCES[0].chunk.text) == 1.0
+    assert support.support_score("Mixtral has 16 experts", SOURCES[2].chunk.text) == 0.0
+    assert support.support_score("the of and", SOURCES[0].chunk.text) == 0.0
 
 
 def test_figures_match_however_they_are_written() -> None:
     source = "Popular datasets: Alpaca (52K instructions) and Dolly (15K human-generated)."
     answer = "Alpaca has 52,000 instructions, and Dolly has 15,000 human-generated instructions."
-    assert cit.support_score(answer, source) == 1.0
-    assert cit.support_score(answer.replace("15,000", "16,000"), source) == 0.0
-    assert cit.support_score("Mixtral has 47 billion parameters.", "Mixtral (47B parameters)") == 1.0
+    assert support.support_score(answer, source) == 1.0
+    assert support.support_score(answer.replace("15,000", "16,000"), source) == 0.0
+    assert support.support_score("Mixtral has 47 billion parameters.", "Mixtral (47B parameters)") == 1.0
     # a figure glued to a name or a unit is left alone
-    assert cit.content_words("Mixtral 8x7B uses 4-bit weights") == {"mixtral", "8x7b", "4", "bit", "weight"}
+    assert support.content_words("Mixtral 8x7B uses 4-bit weights") == {"mixtral", "8x7b", "4", "bit", "weight"}
 
 
 def test_repair_points_a_miscited_sentence_at_the_source_that_supports_it() -> None:
@@ -279,7 +280,7 @@ def test_a_list_enumerator_is_no_figure_a_claim_rests_on() -> None:
     said = "Use top-1 routing: it sends each token only to the k highest-scoring experts instead of to every expert [3]."
     assert cit.repair_citations(said, srcs, question=q).endswith("every expert [4].")
     # an answer's own numbered list is no figure either
-    assert cit.support_score("2. All experts should be used equally.", srcs[2].chunk.text) == 1.0
+    assert support.support_score("2. All experts should be used equally.", srcs[2].chunk.text) == 1.0
 
 
 # Fragments of what small models write: markers in every style, broken brackets, lists, code, figures.
@@ -315,7 +316,7 @@ def test_the_yes_no_hints_framing_words_are_no_claim() -> None:
     assert cit.resolve_citations(fixed, srcs, question=q).grounded
     # a restated false premise keeps "the guide says", so one shared name stays under the bar (eval/ a012)
     said = "The guide says PagedAttention was invented by Google."
-    assert cit.support_score(said, "PagedAttention stores the KV cache in blocks.") == pytest.approx(0.2)
+    assert support.support_score(said, "PagedAttention stores the KV cache in blocks.") == pytest.approx(0.2)
 
 
 def test_a_yes_no_verdict_takes_the_citation_of_the_evidence_after_it() -> None:

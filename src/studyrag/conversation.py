@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .citations import content_words
 from .errors import GenerationError
+from .support import content_words
 
 if TYPE_CHECKING:
     from .generate import Generator

@@ -92,8 +92,9 @@ class FakeGenerator:
 
     def answer_for(self, messages: Sequence) -> str:
         """The full reply this generator gives to ``messages``."""
-        from .citations import content_words, is_trivial, split_sentences
+        from .citations import is_trivial, split_sentences
         from .prompt import ABSTAIN_PHRASE, QUESTION_PREFIX, SOURCES_CLOSE
+        from .support import content_words
 
         if self.reply is not None:
             return self.reply

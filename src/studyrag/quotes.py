@@ -15,8 +15,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .citations import content_words, parse_citations, sentence_spans
+from .citations import parse_citations, sentence_spans
 from .prompt import unbold
+from .support import content_words
 
 if TYPE_CHECKING:
     from .records import Answer
