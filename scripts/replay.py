@@ -130,3 +130,24 @@ def recheck_report(
         if pair[0]["answer"] != pair[1]["answer"] or pair[0]["abstained"] != pair[1]["abstained"]:
             show_change(report, pair[0], pair[1])
     return before, after
+
+
+def recheck_patched(reports: list[str], name: str, off: Callable, on: Callable) -> None:
+    """Every stored report of ``reports`` through ``citations.check_citations`` (``recheck_report``)
+    with ``citations.<name>`` patched to ``off``, then to ``on``; prints the changes and one
+    ``totals_line`` per report. No model runs."""
+    from unittest.mock import patch
+
+    from studyrag import citations
+    from studyrag.config import Settings
+    from studyrag.pipeline import StudyRAG
+
+    def checked(said: str, sources: list, question: str, variant: bool) -> tuple[str, bool]:
+        with patch.object(citations, name, on if variant else off):
+            text, report = citations.check_citations(said, sources, question=question)
+        return text, report.grounded
+
+    chunk_of = {c.id: c for c in StudyRAG.load(Settings.from_env(), progress=False).chunks}
+    for report in reports:
+        before, after = recheck_report(report, chunk_of, checked)
+        print(totals_line(report, before, after), flush=True)

@@ -14,15 +14,11 @@ each answer whose citations or outcome change, and per report the figures in the
 import re
 import sys
 from pathlib import Path
-from unittest.mock import patch
 
 from studyrag import citations
-from studyrag.config import Settings
-from studyrag.pipeline import StudyRAG
-from studyrag.records import Hit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "scripts"))
-from replay import recheck_report, totals_line  # noqa: E402
+from replay import recheck_patched  # noqa: E402
 
 ENUMERATOR = re.compile(r"(?m)^(\s*(?:[-*+]\s+)?(?:\*\*)?)\d{1,2}[.)](?=\s|\*)")
 plain = citations.support_score
@@ -32,13 +28,4 @@ def without_enumerators(sentence: str, source_text: str, **kw) -> float:
     return plain(ENUMERATOR.sub(r"\1", sentence), ENUMERATOR.sub(r"\1", source_text), **kw)
 
 
-def checked(said: str, sources: list[Hit], question: str, variant: bool) -> tuple[str, bool]:
-    with patch.object(citations, "support_score", without_enumerators if variant else plain):
-        text, report = citations.check_citations(said, sources, question=question)
-    return text, report.grounded
-
-
-chunk_of = {c.id: c for c in StudyRAG.load(Settings.from_env(), progress=False).chunks}
-for report in sys.argv[1:]:
-    before, after = recheck_report(report, chunk_of, checked)
-    print(totals_line(report, before, after), flush=True)
+recheck_patched(sys.argv[1:], "support_score", plain, without_enumerators)
