@@ -109,17 +109,22 @@ def recheck_report(
     """``(before, after)`` over a stored report with the post-passes run again and no model: each
     answer, or draft declined as unsupported, goes through ``checked(said, sources, question,
     variant)`` -> ``(text, grounded)`` with ``variant`` False, then True; other records stay as
-    stored. Records whose text or outcome differs are shown."""
+    stored. Sentences copied from the worked example are dropped first, as the pipeline drops them
+    (a draft made only of them is stored whole, and stays declined). Records whose text or outcome
+    differs are shown."""
+    from studyrag.prompt import drop_example_echoes
     from studyrag.records import Hit
 
     before, after = [], []
     for q in stored_answers(report):
         said = q["draft"] if q["abstained"] else q["answer"]
+        sources = [Hit(chunk_of[s["chunk_id"]], 0.0, s["n"]) for s in q["sources"]]
+        if said and not q.get("error"):
+            said = drop_example_echoes(said, sources).strip()
         if q.get("error") or not said or q["abstain_reason"] not in ("", "unsupported"):
             before.append(q)
             after.append(q)
             continue
-        sources = [Hit(chunk_of[s["chunk_id"]], 0.0, s["n"]) for s in q["sources"]]
         question = q["standalone_question"] or q["question"]
         pair = []
         for variant in (False, True):

@@ -354,3 +354,11 @@ def test_a_verdict_that_restates_the_question_stands_or_falls_with_its_evidence(
     assert held.grounded and not held.unsupported
     invented = cit.resolve_citations(verdict + " It is called the Fourier lock [1].", srcs, question=q)
     assert not invented.grounded and len(invented.unsupported) == 2
+
+
+def test_two_words_with_a_figure_are_a_claim_the_post_passes_can_cite() -> None:
+    # eval/ m009: "How many tokens does a 224 by 224 image turn into?" answered "196 tokens." alone
+    srcs = [hit(1, "ViT splits a 224x224 image into 16x16 patches: 196 tokens."), hit(2, "CLIP pairs images and text.")]
+    text, report = cit.check_citations("196 tokens.", srcs, question="How many tokens does a 224 by 224 image make?")
+    assert text == "196 tokens [1]." and report.grounded
+    assert cit.is_trivial("Yes, indeed.") and cit.is_trivial("1. LoRA.") and not cit.is_trivial("GSM8K, MATH.")

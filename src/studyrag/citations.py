@@ -220,18 +220,23 @@ _MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[-*+>]\s+|\d{1,2}[.)]\s+)?|[*_`]+")
 
 
 def is_trivial(sentence: str) -> bool:
-    """True for lines that make no claim: headings, lead-ins ending with ':', one or two words,
-    and sentences saying the sources lack something (those need no citation).
+    """True for lines that make no claim: headings, lead-ins ending with ':', one or two words
+    ("Yes, indeed."), and sentences saying the sources lack something (those need no citation).
+    Two words with a figure are a claim: "196 tokens." answers how many tokens an image becomes,
+    and as no claim it could get no citation, and its answer was declined as unsupported (m009).
 
     >>> is_trivial("## Key points"), is_trivial("Here is how it works:"), is_trivial("LoRA adds adapters.")
     (True, True, False)
+    >>> is_trivial("Yes, indeed."), is_trivial("196 tokens."), is_trivial("GSM8K, MATH.")
+    (True, False, False)
     """
     from .abstain import is_abstention_sentence  # abstain uses this module's splitter
 
     s = _strip_markers(sentence)
     if re.match(r"^\s*#{1,6}\s", s) or s.rstrip("*_ ").endswith(":"):
         return True
-    if len(re.findall(r"\w+", _MARKUP.sub("", s))) < 3:
+    words = _MARKUP.sub("", s)  # a list's "1." is no figure
+    if len(re.findall(r"\w+", words)) < (2 if re.search(r"\d", words) else 3):
         return True
     return is_abstention_sentence(s)
 
