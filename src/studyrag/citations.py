@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -553,9 +553,9 @@ def cite_verdict(text: str, sources: Sequence[Hit], *, question: str = "", min_s
     """Give a yes/no answer's opening verdict the citations of the sentence after it, the evidence
     it rests on. Asked "Can X do Y?", the 1.5B model opens "Yes, it can." or "Yes, there is a way
     to Y." with no marker and names the source in the next sentence; the verdict then read as a
-    claim the guides may not make. It takes the next sentence's valid numbers when that sentence
-    is held by them (:func:`resolve_citations`'s test) and so is the verdict, or the verdict only
-    restates the question (``_restates``). Only the first claim sentence is a verdict.
+    claim the guides may not make. It takes the next sentence's valid numbers when, so cited, both
+    sentences pass :func:`resolve_citations`'s test (a verdict that only restates the question,
+    ``_restates``, passes with its evidence). Only the first claim sentence is a verdict.
 
     >>> from studyrag.records import Chunk, Hit
     >>> srcs = [Hit(Chunk(f"c{i}", "g.md", ("S",), t, 0, len(t)), 1.0, i) for i, t in
@@ -574,17 +574,12 @@ def cite_verdict(text: str, sources: Sequence[Hit], *, question: str = "", min_s
     valid = tuple(n for n in dict.fromkeys(evidence.numbers) if 1 <= n <= len(sources))
     if not valid or any(1 <= n <= len(sources) for n in verdict.numbers):
         return text
-    asked = content_words(question)
-    given = replace(verdict, numbers=valid)
-    if not _held(evidence, sources, asked, min_support) or not (
-        _restates(verdict.text, asked) or _held(given, sources, asked, min_support)
-    ):
-        return text
     out, end = text, verdict.end
     for n in valid:
         out = _insert_marker(out, verdict.start, end, n)
         end += len(f" [{n}]")
-    return out
+    judged = resolve_citations(out, sources, question=question, min_support=min_support)
+    return text if any(c in judged.unsupported for c in judged.sentence_citations[:2]) else out
 
 
 def check_citations(text: str, sources: Sequence[Hit], *, question: str = "") -> tuple[str, CitationReport]:
