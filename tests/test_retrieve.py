@@ -473,6 +473,50 @@ def test_a_bare_name_typed_as_the_query_is_asked_about() -> None:
     assert asked_subject("routers send tokens to a few experts") is None
 
 
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("can you explain LoRA", "lora"),
+        ("Could you please tell me what DPO is?", "dpo"),
+        ("i dont understand what RLHF is", "rlhf"),
+        ("I'm not sure what grokking means", "grokking"),
+        ("help me understand speculative decoding", "speculative decoding"),
+        ("ELI5 flash attention", "flash attention"),
+        ("explain QLoRA like I'm five", "qlora"),
+        ("explain QLoRA in simple terms", "qlora"),
+        ("what do the guides say about mixture of experts", "mixture of experts"),
+        ("summarize what the guides say about LoRA", "lora"),
+        ("What does the glossary say about PagedAttention?", "pagedattention"),
+        ("What is HNSW used for?", "hnsw"),
+        ("so what is MoE anyway?", "moe"),
+        ("what's DPO exactly?", "dpo"),
+        ("What is meant by grokking in the guides?", "grokking"),
+        ("I keep hearing about grokking, what is it?", "grokking"),
+        ("I want to learn about LoRA", "lora"),
+        ("give me a quick explanation of RAG", "rag"),
+    ],
+)
+def test_a_student_s_wrapping_of_what_is_x_is_read_as_what_is_x(question: str, subject: str) -> None:
+    from studyrag.labels import asked_subject
+
+    assert asked_subject(question) == subject
+
+
+def test_wrapping_words_do_not_make_a_question_about_something_else_a_what_is_x() -> None:
+    from studyrag.labels import asked_subject, compared
+
+    assert asked_subject("Can you save memory by dropping old tokens?") is None  # no request to explain
+    assert asked_subject("I read about MoE routers. How do they balance load?") is None
+    assert asked_subject("could you explain why attention is quadratic") == "why attention is quadratic"  # as before
+    assert compared("Hey, can you explain the difference between LoRA and QLoRA?") == ("lora", "qlora")
+
+
+def test_real_corpus_a_wrapped_what_is_x_finds_the_passage_named_x_first(real_retriever: HybridRetriever) -> None:
+    for question in ("can you explain LoRA", "what do the guides say about LoRA", "i dont understand what LoRA is"):
+        first = real_retriever.search(question, k=3)[0]
+        assert first.named and first.chunk.text.startswith("**LoRA (Low-Rank Adaptation):**"), question
+
+
 def test_real_corpus_a_bare_name_finds_the_passage_named_so_first(real_retriever: HybridRetriever) -> None:
     first = real_retriever.search("lora", k=3)[0]
     assert first.named and first.chunk.text.startswith("**LoRA (Low-Rank Adaptation):**")

@@ -1,0 +1,86 @@
+"""Ad hoc: do the ways students ask "what is X?" find X's own passage as "What is X?" does?
+
+For the names the label rule knows that fused order alone does not put first, and 40 others
+(seed 33), each name is asked as "What is X?" and
+in casual wrappings. The *dev* and *test* wrappings were written first, and the ``labels.py`` rules
+(``labels.unwrap``) were written with both in view; the *unseen* ones were written after the rules
+were done and run once, with no rule changed after. Counts, per wrapping, how often a passage named X is ranked first and in the top 3.
+
+    python eval/reports/probes-33/casual.py [--show] > eval/reports/probes-33/casual-<commit>.txt
+"""
+
+import dataclasses
+import random
+import re
+import sys
+from collections import defaultdict
+
+from studyrag.config import Settings
+from studyrag.labels import asked_subject
+from studyrag.pipeline import StudyRAG
+from studyrag.retrieve import HybridRetriever
+
+CANONICAL = "What is {}?"
+DEV = [
+    "can you explain {}",
+    "could you tell me what {} is",
+    "i dont understand what {} is",
+    "help me understand {}",
+    "ELI5 {}",
+    "what do the guides say about {}",
+    "summarize what the guides say about {}",
+    "what is {} used for",
+    "explain {} in simple terms",
+    "please explain {}",
+    "tell me what {} is",
+]
+TEST = [
+    "could you explain {} to me?",
+    "what exactly is {}?",
+    "can someone explain {}",
+    "explain {} like I'm five",
+    "give me a quick explanation of {}",
+    "what does the glossary say about {}?",
+    "so what is {} anyway?",
+    "i'm not sure what {} means",
+]
+# written after the rules were done, and run once with them as they stand
+UNSEEN = [
+    "what's {} exactly?",
+    "could you please describe {}",
+    "explain to me what {} is",
+    "I want to learn about {}",
+    "what is meant by {} in the guides?",
+    "hey, what's {}?",
+    "define {} for me",
+    "{}? what is that",
+    "I keep hearing about {}, what is it?",
+    "can you give me an overview of {}",
+]
+
+rag = StudyRAG.load(Settings.from_env(), progress=False)
+named = defaultdict(set)
+for cid, names in rag.retriever.names.items():
+    for name in names:
+        if len(name) > 2 and 1 <= len(name.split()) <= 4 and not re.search(r"\d|section|theorem|step", name):
+            named[name].add(cid)
+# the names whose own passage fused order alone does not put first for "What is X?": where a
+# question's wording decides whether the label rule helps
+plain = HybridRetriever(rag.index, rag.embedder, dataclasses.replace(rag.settings, label_first=False))
+hard = [n for n in sorted(named) if plain.search(CANONICAL.format(n), k=1)[0].chunk.id not in named[n]]
+sample = sorted(random.Random(33).sample(sorted(set(named) - set(hard)), 40)) + hard
+print(f"{len(named)} names; {len(hard)} that need the label rule, all asked; 40 others drawn (seed 33)")
+show = "--show" in sys.argv
+for group, templates in (("canonical", [CANONICAL]), ("dev", DEV), ("test", TEST), ("unseen", UNSEEN)):
+    print(f"# {group}")
+    for t in templates:
+        first = top3 = subject = 0
+        for name in sample:
+            q = t.format(name)
+            ids = [h.chunk.id for h in rag.retriever.search(q, k=3)]
+            first += ids[0] in named[name]
+            top3 += bool(set(ids) & named[name])
+            subject += asked_subject(q) is not None
+            if show and ids[0] not in named[name]:
+                print(f"    miss: {q!r} subject={asked_subject(q)!r}")
+        print(f"{t!r:45} named first {first:2}/{len(sample)}, in top 3 {top3:2}/{len(sample)}, subject read {subject:2}")
