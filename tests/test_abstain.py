@@ -223,3 +223,28 @@ def test_abstention_text_names_the_closest_sections_once() -> None:
 )
 def test_instructions_around_a_question_are_dropped_and_context_is_kept(message: str, asked: str) -> None:
     assert without_asides(message) == asked
+
+
+def test_chat_shorthand_is_no_name() -> None:
+    from studyrag.lexical import tokenize
+
+    vocab = set(tokenize("GPTQ quantizes weights"))
+    assert unknown_names("ELI5 GPTQ", vocab, tokenize) == []
+    assert unknown_names("TLDR of AlphaFold?", vocab, tokenize) == ["AlphaFold"]
+
+
+def test_a_passage_labelled_what_is_asked_keeps_the_question_from_the_score_threshold(tmp_path) -> None:
+    guide = (
+        "# Guide\n\n## HyDE (Hypothetical Document Embeddings)\n\n"
+        + "The model writes a made-up answer to the question and searches with that answer instead. " * 8
+        + "\n\n## Serving\n\n"
+        + "Batching many requests together raises the throughput of one GPU during decoding. " * 8
+    )
+    rag = _guide_rag(tmp_path, guide, abstain_threshold=0.99)  # no fake score reaches it
+    question = "I keep hearing about HyDE, what is it?"
+    assert rag.retriever.confidence(question) < 0.99
+    assert rag.retriever.search(question, k=3)[0].named  # HyDE's entry, by its label
+    answered = rag.ask(question)
+    assert not answered.abstained and "HyDE" in answered.sources[0].chunk.section
+    declined = rag.ask("Who painted the Mona Lisa?")  # no label, and under the threshold: still declined
+    assert declined.abstained and declined.abstain_reason == "no_close_passage"

@@ -300,11 +300,13 @@ def matches_every_term(query: str, hits: Sequence[Hit], tokenize: Callable[[str]
 
 
 _WORD = re.compile(r"[^\W_][\w\-'’]*")
+# chat shorthand spelt like a name: "ELI5 GPTQ" was declined for naming "ELI5"
+_SHORTHAND = frozenset({"eli5", "tldr", "imho", "afaik"})
 
 
 def _name_like(word: str, sentence_start: bool) -> bool:
     """A proper name or a technical term: AlphaFold, YOLO, GPT-4o, Dijkstra (not first in a sentence)."""
-    if sum(c.isalnum() for c in word) < 4:
+    if sum(c.isalnum() for c in word) < 4 or word.lower() in _SHORTHAND:
         return False  # "Mac", "OK", "CEO": too short to tell a name from an abbreviation
     inner = any(c.isupper() for c in word[1:]) or (any(c.isdigit() for c in word) and any(c.isalpha() for c in word))
     return inner or (word[0].isupper() and not sentence_start)

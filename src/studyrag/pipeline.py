@@ -448,14 +448,19 @@ class StudyRAG:
         return hits, asked, None
 
     def _weak(self, query: str, found: list[Hit], within: frozenset[str] | None) -> bool:
-        """Nothing close enough to answer from, unless one hit holds every query term."""
+        """Nothing close enough to answer from, unless one hit holds every query term or is the
+        passage labelled what the question asks about ("I keep hearing about HyDE, what is it?"
+        found HyDE's entry but scored under the threshold: the words around the name pull the
+        embedding away)."""
         from .abstain import matches_every_term, should_abstain_on_retrieval
         from .lexical import tokenize
 
         confidence = self.retriever.confidence(query, within) if found else None
-        return should_abstain_on_retrieval(
-            found, self.settings.abstain_threshold, confidence=confidence
-        ) and not matches_every_term(query, found, tokenize)
+        return (
+            should_abstain_on_retrieval(found, self.settings.abstain_threshold, confidence=confidence)
+            and not any(h.named for h in found)
+            and not matches_every_term(query, found, tokenize)
+        )
 
     def _decline(
         self, query: str, found: list[Hit], scope: frozenset[str] | None, rerank: bool | None
