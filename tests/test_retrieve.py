@@ -494,6 +494,12 @@ def test_a_bare_name_typed_as_the_query_is_asked_about() -> None:
         ("I keep hearing about grokking, what is it?", "grokking"),
         ("I want to learn about LoRA", "lora"),
         ("give me a quick explanation of RAG", "rag"),
+        ("can you explain how LoRA works", "lora"),
+        ("how does speculative decoding actually work?", "speculative decoding"),
+        ("why do we need RLHF?", "rlhf"),
+        ("what's the point of a KV cache?", "kv cache"),
+        ("when should I use QLoRA?", "qlora"),
+        ("What problem does FlashAttention solve?", "flashattention"),
     ],
 )
 def test_a_student_s_wrapping_of_what_is_x_is_read_as_what_is_x(question: str, subject: str) -> None:

@@ -172,6 +172,15 @@ _REWRITES = tuple(
         (r"^(?:summari[sz]e\s+)?what\s+(?:(?:do|does)\s+)?(?:the\s+|my\s+|these\s+)?(?:guides?|glossary|cheat\s*sheet"
          r"|study\s+guides?|notes|sources|overview)\s+(?:say|tell\s+me|cover)\s+(?:about|on)\s+(.+)$", r"explain \1"),
         (r"^what\s+(?:exactly|actually|really)\s+(is|are)\s+(.+)$", r"what \1 \2"),
+        # "explain how X works", "how does X actually work?"
+        (r"^(?:explain|describe|tell\s+me)\s+how\s+(.+?)\s+works?(\s*[?.!]*)$", r"how does \1 work\2"),
+        (r"^how\s+(does|do)\s+(.+?)\s+(?:actually|really|exactly)\s+work(\s*[?.!]*)$", r"how \1 \2 work\3"),
+        # what X is for: "why do we need X", "when should I use X", "what's the point of X"
+        (r"^(?:why\s+(?:do|would|should|does)\s+(?:we|i|you|one|anyone|people)\s+(?:need|use|want)"
+         r"|when\s+(?:should|would|do|can)\s+(?:we|i|you|one)\s+use"
+         r"|what(?:'s|s|\s+is|\s+are)\s+(?:the\s+)?(?:point|purpose|goal|benefits?|advantages?)\s+of)\s+(.+?)(\s*[?.!]*)$",
+         r"what is \1\2"),
+        (r"^what\s+problems?\s+(?:does|do)\s+(.+?)\s+(?:solve|address|fix)(\s*[?.!]*)$", r"what is \1\2"),
         (r"^what(?:'s|s|\s+is|\s+are)\s+(.+?)\s+(?:used\s+|good\s+)?for(\s*[?.!]*)$", r"what is \1\2"),
     )
 )

@@ -6,7 +6,7 @@ in casual wrappings. The *dev* and *test* wrappings were written first, and the 
 (``labels.unwrap``) were written with both in view; the *unseen* ones were written after the rules
 were done and run once, with no rule changed after. Counts, per wrapping, how often a passage named X is ranked first and in the top 3.
 
-    python eval/reports/probes-33/casual.py [--show] > eval/reports/probes-33/casual-<commit>.txt
+    python eval/reports/probes-33/casual.py [--show] [GROUP] > eval/reports/probes-33/casual-<commit>.txt
 """
 
 import dataclasses
@@ -71,7 +71,23 @@ hard = [n for n in sorted(named) if plain.search(CANONICAL.format(n), k=1)[0].ch
 sample = sorted(random.Random(33).sample(sorted(set(named) - set(hard)), 40)) + hard
 print(f"{len(named)} names; {len(hard)} that need the label rule, all asked; 40 others drawn (seed 33)")
 show = "--show" in sys.argv
-for group, templates in (("canonical", [CANONICAL]), ("dev", DEV), ("test", TEST), ("unseen", UNSEEN)):
+# a second family, asked about after the first was done: how X works, and what X is for
+HOW_WHY = [
+    "explain how {} works",
+    "how does {} actually work?",
+    "can you explain how {} works",
+    "why do we need {}?",
+    "what's the point of {}?",
+    "what is the purpose of {}?",
+    "what are the benefits of {}?",
+    "why would I use {}?",
+    "when should I use {}?",
+    "what problem does {} solve?",
+]
+GROUPS = {"canonical": [CANONICAL], "dev": DEV, "test": TEST, "unseen": UNSEEN, "how-why": HOW_WHY}
+for group, templates in GROUPS.items():
+    if len(sys.argv) > 1 and sys.argv[-1] in GROUPS and group != sys.argv[-1]:
+        continue
     print(f"# {group}")
     for t in templates:
         first = top3 = subject = 0
