@@ -500,6 +500,9 @@ def test_a_bare_name_typed_as_the_query_is_asked_about() -> None:
         ("what's the point of a KV cache?", "kv cache"),
         ("when should I use QLoRA?", "qlora"),
         ("What problem does FlashAttention solve?", "flashattention"),
+        ("walk me through how LoRA works", "lora"),
+        ("why is gradient checkpointing useful?", "gradient checkpointing"),
+        ("what does RAG help with?", "rag"),
     ],
 )
 def test_a_student_s_wrapping_of_what_is_x_is_read_as_what_is_x(question: str, subject: str) -> None:

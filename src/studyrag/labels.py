@@ -173,14 +173,18 @@ _REWRITES = tuple(
          r"|study\s+guides?|notes|sources|overview)\s+(?:say|tell\s+me|cover)\s+(?:about|on)\s+(.+)$", r"explain \1"),
         (r"^what\s+(?:exactly|actually|really)\s+(is|are)\s+(.+)$", r"what \1 \2"),
         # "explain how X works", "how does X actually work?"
-        (r"^(?:explain|describe|tell\s+me)\s+how\s+(.+?)\s+works?(\s*[?.!]*)$", r"how does \1 work\2"),
+        (r"^(?:explain|describe|tell\s+me|walk\s+me\s+through)\s+how\s+(.+?)\s+works?(\s*[?.!]*)$", r"how does \1 work\2"),
         (r"^how\s+(does|do)\s+(.+?)\s+(?:actually|really|exactly)\s+work(\s*[?.!]*)$", r"how \1 \2 work\3"),
         # what X is for: "why do we need X", "when should I use X", "what's the point of X"
         (r"^(?:why\s+(?:do|would|should|does)\s+(?:we|i|you|one|anyone|people)\s+(?:need|use|want)"
          r"|when\s+(?:should|would|do|can)\s+(?:we|i|you|one)\s+use"
+         r"|in\s+what\s+(?:situations?|cases?)\s+(?:should|would|do|can)\s+(?:we|i|you|one)\s+use"
+         r"|why\s+should\s+(?:we|i|you|one)\s+care\s+about"
          r"|what(?:'s|s|\s+is|\s+are)\s+(?:the\s+)?(?:point|purpose|goal|benefits?|advantages?)\s+of)\s+(.+?)(\s*[?.!]*)$",
          r"what is \1\2"),
-        (r"^what\s+problems?\s+(?:does|do)\s+(.+?)\s+(?:solve|address|fix)(\s*[?.!]*)$", r"what is \1\2"),
+        # "what problem does X solve", "what does X help with", "why is X useful"
+        (r"^what\s+(?:problems?\s+)?(?:does|do)\s+(.+?)\s+(?:solve|address|fix|help\s+with)(\s*[?.!]*)$", r"what is \1\2"),
+        (r"^(?:why|how)\s+(?:is|are)\s+(.+?)\s+(?:useful|important|needed|helpful)(\s*[?.!]*)$", r"what is \1\2"),
         (r"^what(?:'s|s|\s+is|\s+are)\s+(.+?)\s+(?:used\s+|good\s+)?for(\s*[?.!]*)$", r"what is \1\2"),
     )
 )
@@ -198,9 +202,8 @@ def unwrap(question: str) -> str:
     'Can you save memory by dropping old tokens?'
     """
     q = _TAIL.sub("", _POLITE.sub("", _FILLER.sub("", question)))
-    for pattern, plain in _REWRITES:
-        if pattern.match(q):
-            return pattern.sub(plain, q)
+    for pattern, plain in _REWRITES:  # in order: "walk me through how X works" -> "explain how ..." -> "how does X work"
+        q = pattern.sub(plain, q)
     return q
 
 

@@ -84,7 +84,19 @@ HOW_WHY = [
     "when should I use {}?",
     "what problem does {} solve?",
 ]
-GROUPS = {"canonical": [CANONICAL], "dev": DEV, "test": TEST, "unseen": UNSEEN, "how-why": HOW_WHY}
+# written after the how-why rules were done, and run once with them as they stand
+HOW_WHY_UNSEEN = [
+    "walk me through how {} works",
+    "what is {} good for?",
+    "why is {} useful?",
+    "what does {} help with?",
+    "in what situations would I use {}?",
+    "what's the advantage of {}?",
+    "how is {} useful?",
+    "why should I care about {}?",
+]
+GROUPS = {"canonical": [CANONICAL], "dev": DEV, "test": TEST, "unseen": UNSEEN, "how-why": HOW_WHY,
+          "how-why-unseen": HOW_WHY_UNSEEN}
 for group, templates in GROUPS.items():
     if len(sys.argv) > 1 and sys.argv[-1] in GROUPS and group != sys.argv[-1]:
         continue
