@@ -338,6 +338,10 @@ def test_real_corpus_a_comparison_gets_both_sides_first(real_retriever: HybridRe
     assert top[:2] == ["Direct Preference Optimization (DPO)", "Proximal Policy Optimization (PPO)"], top
     plain = HybridRetriever(real_retriever.index, real_retriever.embedder, Settings(label_first=False))
     assert "Proximal Policy Optimization (PPO)" not in [h.chunk.path[-1] for h in plain.search(question, k=5)]
+    for casual in ("is DPO better than PPO?", "DPO or PPO?", "should I use DPO or PPO"):
+        top = [h.chunk.path[-1] for h in real_retriever.search(casual, k=5)]
+        # one of DPO's own sections (the glossary's or the techniques guide's), then PPO's
+        assert "Direct Preference Optimization" in top[0] and top[1] == "Proximal Policy Optimization (PPO)", (casual, top)
 
 
 def test_real_corpus_technical_token_query(real_retriever: HybridRetriever) -> None:
@@ -518,6 +522,39 @@ def test_wrapping_words_do_not_make_a_question_about_something_else_a_what_is_x(
     assert asked_subject("I read about MoE routers. How do they balance load?") is None
     assert asked_subject("could you explain why attention is quadratic") == "why attention is quadratic"  # as before
     assert compared("Hey, can you explain the difference between LoRA and QLoRA?") == ("lora", "qlora")
+
+
+@pytest.mark.parametrize(
+    ("question", "pair"),
+    [
+        ("is LoRA better than full fine-tuning?", ("lora", "full fine-tuning")),
+        ("is GPTQ the same as AWQ?", ("gptq", "awq")),
+        ("GPTQ or AWQ?", ("gptq", "awq")),
+        ("which is better, DPO or PPO?", ("dpo", "ppo")),
+        ("what's better: DPO or PPO?", ("dpo", "ppo")),
+        ("should I use GPTQ or GGUF", ("gptq", "gguf")),
+        ("can you compare LoRA and QLoRA", ("lora", "qlora")),
+        ("LoRA compared to QLoRA", ("lora", "qlora")),
+        ("when would I use RAG over fine-tuning?", ("rag", "fine-tuning")),
+        ("Why use RAG instead of fine-tuning?", ("rag", "fine-tuning")),
+        ("pros and cons of MoE vs dense models", ("moe", "dense models")),
+        ("LoRA versus QLoRA: pros and cons", ("lora", "qlora")),
+        ("LoRA vs. QLoRA - what's the difference?", ("lora", "qlora")),
+        ("i can't decide between GPTQ and AWQ", ("gptq", "awq")),
+    ],
+)
+def test_a_student_s_ways_of_asking_for_a_comparison_are_read_as_one(question: str, pair: tuple[str, str]) -> None:
+    from studyrag.labels import compared
+
+    assert compared(question) == pair
+
+
+def test_an_or_inside_a_question_is_no_comparison() -> None:
+    from studyrag.labels import compared
+
+    assert compared("Can LoRA or QLoRA run on a CPU?") is None
+    assert compared("Is there a way to make models faster or smaller?") is None
+    assert compared("Do I need a GPU or can I use a CPU?") is None
 
 
 def test_real_corpus_a_wrapped_what_is_x_finds_the_passage_named_x_first(real_retriever: HybridRetriever) -> None:

@@ -67,7 +67,19 @@ _COMPARES = tuple(
         r"^how\s+(?:does|do|is|are)\s+(.+?)\s+(?:compare|differ|different)\s+(?:to|with|from)\s+(.+?)",
         r"^how\s+(?:do|are)\s+(.+?)\s+and\s+(.+?)\s+(?:compare|differ|different)(?:\s+(?:in|on)\s+.+)?",
         r"^what\s+makes\s+(.+?)\s+different\s+from\s+(.+?)",
-        r"^(.+?)\s+(?:vs\.?|versus)\s+(.+?)",
+        r"^(.+?)\s+(?:vs\.?|versus|compared\s+(?:to|with))\s+(.+?)",
+        # "is X better than Y", "is X the same as Y"
+        r"^(?:is|are)\s+(.+?)\s+(?:(?:better|worse|faster|slower|cheaper|more\s+\w+|less\s+\w+)\s+than"
+        r"|the\s+same\s+(?:thing\s+)?as|similar\s+to)\s+(.+?)",
+        # "when would I use X over Y"
+        r"^(?:when|why)\s+(?:(?:would|should|do|does|can)\s+(?:i|we|you|one|people)\s+)?(?:use|pick|choose|prefer)\s+(.+?)"
+        r"\s+(?:over|instead\s+of|rather\s+than)\s+(.+?)",
+        r"^(?:i\s+(?:can'?t|cannot)\s+(?:decide|choose)|help\s+me\s+(?:decide|choose))\s+between\s+(.+?)\s+and\s+(.+?)",
+        # "which is better, X or Y", "should I use X or Y", a short "X or Y?" (not "can X or Y ...?")
+        r"^(?:(?:which|what)(?:\s+one)?(?:(?:'s|s|\s+is)\s+(?:better|best|faster)|\s+should\s+(?:i|we)\s+(?:use|pick|choose))"
+        r"\s*[,:]?\s*|(?:do|should)\s+(?:i|we)\s+(?:want|need|use|pick|choose|go\s+with)\s+"
+        r"|(?!(?:is|are|can|could|does|do|did|should|would|will|how|what|why|when|where|who|which)\b))"
+        r"([^\s,]+(?:\s+[^\s,]+){0,3}?)\s+or\s+([^\s,]+(?:\s+[^\s,]+){0,3}?)",
     )
 )
 # what follows a first question: "? ..." or ", and how ..." ("What is LoRA, and how does it save memory?")
@@ -139,16 +151,23 @@ def _first_question(question: str) -> str:
 # How students wrap "what is X?": "can you explain X", "tell me what X is", "ELI5 X", "what do the
 # guides say about X". Asked so, the passage named X came first for 40-46 of 84 names, against 84 of
 # 84 asked "What is X?" (eval/reports/probes-33/casual.py); ``unwrap`` gives _ASKS the plain form.
-_FILLER = re.compile(r"^(?:(?:so|ok(?:ay)?|hey|hi|um+|quick\s+question|please|pls)\b[\s,:!-]*)+", re.I)
+_FILLER = re.compile(
+    r"^(?:(?:so|ok(?:ay)?|hey|hi|um+|quick\s+question|please|pls"
+    r"|(?:the\s+)?(?:pros\s+and\s+cons|advantages\s+and\s+disadvantages)\s+of)\b[\s,:!-]*)+",
+    re.I,
+)
 _POLITE = re.compile(
     r"^(?:can|could|would|will)\s+(?:you|someone|somebody|anyone)\s+(?:please\s+)?"
-    r"(?=(?:explain|describe|define|summari[sz]e|tell|give|help|clarify|walk|break)\b)",
+    r"(?=(?:explain|describe|define|summari[sz]e|tell|give|help|clarify|walk|break|compare|contrast)\b)",
     re.I,
 )
 _TAIL = re.compile(
-    r"\s+(?:to\s+me|for\s+me|please|anyway|exactly|simply|briefly|in\s+(?:simple|plain|layman'?s)\s+(?:terms|english|words)"
+    r"(?:\s+(?:to\s+me|for\s+me|please|anyway|exactly|simply|briefly|in\s+(?:simple|plain|layman'?s)\s+(?:terms|english|words)"
     r"|in\s+a\s+nutshell|for\s+(?:a\s+)?beginners?|like\s+i'?m\s+(?:five|5|a\s+(?:child|kid))"
-    r"|(?:in|according\s+to)\s+(?:the\s+|my\s+)?(?:guides?|glossary|notes|sources))(?=\s*[?.!]*$)",
+    r"|(?:in|according\s+to)\s+(?:the\s+|my\s+)?(?:guides?|glossary|notes|sources))"
+    r"|\s*[:,-]\s*(?:(?:the\s+)?pros\s+and\s+cons|which\s+(?:one\s+)?(?:is\s+better|should\s+i\s+(?:use|pick|choose))"
+    r"|what(?:'s|s|\s+is)\s+the\s+difference))"
+    r"(?=\s*[?.!]*$)",
     re.I,
 )
 _NOT_KNOWING = r"(?:i\s+(?:do\s*n'?t|do\s+not)\s+(?:really\s+)?(?:understand|get|know)|i'?m\s+(?:not\s+sure|unsure|confused\s+about))"
@@ -176,7 +195,8 @@ _REWRITES = tuple(
         (r"^(?:explain|describe|tell\s+me|walk\s+me\s+through)\s+how\s+(.+?)\s+works?(\s*[?.!]*)$", r"how does \1 work\2"),
         (r"^how\s+(does|do)\s+(.+?)\s+(?:actually|really|exactly)\s+work(\s*[?.!]*)$", r"how \1 \2 work\3"),
         # what X is for: "why do we need X", "when should I use X", "what's the point of X"
-        (r"^(?:why\s+(?:do|would|should|does)\s+(?:we|i|you|one|anyone|people)\s+(?:need|use|want)"
+        (r"^(?!.*\b(?:over|instead\s+of|rather\s+than)\b)"  # "when would I use X over Y" compares
+         r"(?:why\s+(?:do|would|should|does)\s+(?:we|i|you|one|anyone|people)\s+(?:need|use|want)"
          r"|when\s+(?:should|would|do|can)\s+(?:we|i|you|one)\s+use"
          r"|in\s+what\s+(?:situations?|cases?)\s+(?:should|would|do|can)\s+(?:we|i|you|one)\s+use"
          r"|why\s+should\s+(?:we|i|you|one)\s+care\s+about"
