@@ -183,7 +183,8 @@ def test_real_corpus_moe_routing_question_finds_load_balancing(real_retriever: H
 
 
 def test_named_first_moves_only_chunks_named_what_is_asked() -> None:
-    from studyrag.labels import asked_subject, chunk_names, named_first
+    from studyrag.asking import asked_subject
+    from studyrag.labels import chunk_names, named_first
     from studyrag.records import Chunk, Hit
 
     texts = {"a": ("**QLoRA (Quantized LoRA):** 4-bit weights.", "G › PEFT"), "b": ("Uses LoRA.", "G › LoRA"),
@@ -257,7 +258,8 @@ def test_real_corpus_how_does_rlhf_work_starts_with_the_rlhf_entry(real_retrieve
 
 
 def test_each_named_first_puts_one_passage_per_named_compared_subject_first() -> None:
-    from studyrag.labels import compared, each_named_first
+    from studyrag.asking import compared
+    from studyrag.labels import each_named_first
     from studyrag.records import Chunk, Hit
 
     names = {"a": {"iterative dpo"}, "b": {"dpo"}, "c": {"dpo"}, "d": set(), "e": {"ppo"}}
@@ -435,7 +437,7 @@ def test_real_corpus_what_is_x_with_a_slip_finds_the_entry_named_x(real_retrieve
 
 
 def test_what_x_does_and_how_x_is_trained_ask_about_x() -> None:
-    from studyrag.labels import asked_subject
+    from studyrag.asking import asked_subject
 
     assert asked_subject("What does the logit lens do?") == "logit lens"
     assert asked_subject("How is CLIP trained?") == "clip" and asked_subject("How are LoRA adapters used?") == "lora adapters"
@@ -444,7 +446,8 @@ def test_what_x_does_and_how_x_is_trained_ask_about_x() -> None:
 
 
 def test_x_in_y_finds_the_passage_named_x_when_it_speaks_of_y() -> None:
-    from studyrag.labels import asked_subject, named_first
+    from studyrag.asking import asked_subject
+    from studyrag.labels import named_first
     from studyrag.records import Chunk, Hit
 
     texts = {"a": ("LLaVA", "**Training Strategy:** two stages, projector then end-to-end"),
@@ -467,7 +470,7 @@ def test_x_in_y_finds_the_passage_named_x_when_it_speaks_of_y() -> None:
 
 
 def test_a_bare_name_typed_as_the_query_is_asked_about() -> None:
-    from studyrag.labels import asked_subject
+    from studyrag.asking import asked_subject
 
     assert asked_subject("LoRA") == "lora" and asked_subject("kv cache?") == "kv cache"
     assert asked_subject("whats lora") == "lora"  # "what's" without its apostrophe
@@ -510,13 +513,13 @@ def test_a_bare_name_typed_as_the_query_is_asked_about() -> None:
     ],
 )
 def test_a_student_s_wrapping_of_what_is_x_is_read_as_what_is_x(question: str, subject: str) -> None:
-    from studyrag.labels import asked_subject
+    from studyrag.asking import asked_subject
 
     assert asked_subject(question) == subject
 
 
 def test_wrapping_words_do_not_make_a_question_about_something_else_a_what_is_x() -> None:
-    from studyrag.labels import asked_subject, compared
+    from studyrag.asking import asked_subject, compared
 
     assert asked_subject("Can you save memory by dropping old tokens?") is None  # no request to explain
     assert asked_subject("I read about MoE routers. How do they balance load?") is None
@@ -544,13 +547,13 @@ def test_wrapping_words_do_not_make_a_question_about_something_else_a_what_is_x(
     ],
 )
 def test_a_student_s_ways_of_asking_for_a_comparison_are_read_as_one(question: str, pair: tuple[str, str]) -> None:
-    from studyrag.labels import compared
+    from studyrag.asking import compared
 
     assert compared(question) == pair
 
 
 def test_an_or_inside_a_question_is_no_comparison() -> None:
-    from studyrag.labels import compared
+    from studyrag.asking import compared
 
     assert compared("Can LoRA or QLoRA run on a CPU?") is None
     assert compared("Is there a way to make models faster or smaller?") is None

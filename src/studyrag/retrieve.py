@@ -24,18 +24,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .asking import asked_subject, compared
 from .config import Settings
 from .errors import BadQuestionError, StaleIndexError
 from .fusion import Scored, Spread, fuse, to_hits
-from .labels import (
-    acronym_aliases,
-    asked_subject,
-    chunk_names,
-    compared,
-    each_named_first,
-    named_first,
-    path_names,
-)
+from .labels import acronym_aliases, chunk_names, each_named_first, named_first, path_names
 from .lexical import STOP_WORDS, score_moments, tokenize, top_k
 from .spelling import is_english, respell
 

@@ -2,8 +2,8 @@
 
 For the names the label rule knows that fused order alone does not put first, and 40 others
 (seed 33), each name is asked as "What is X?" and
-in casual wrappings. The *dev* and *test* wrappings were written first, and the ``labels.py`` rules
-(``labels.unwrap``) were written with both in view; the *unseen* ones were written after the rules
+in casual wrappings. The *dev* and *test* wrappings were written first, and the ``asking.py`` rules
+(``asking.unwrap``) were written with both in view; the *unseen* ones were written after the rules
 were done and run once, with no rule changed after. Counts, per wrapping, how often a passage named X is ranked first and in the top 3.
 
     python eval/reports/probes-33/casual.py [--show] [GROUP] > eval/reports/probes-33/casual-<commit>.txt
@@ -15,8 +15,8 @@ import re
 import sys
 from collections import defaultdict
 
+from studyrag.asking import asked_subject
 from studyrag.config import Settings
-from studyrag.labels import asked_subject
 from studyrag.pipeline import StudyRAG
 from studyrag.retrieve import HybridRetriever
 

@@ -1,6 +1,6 @@
 """Ad hoc: do the ways students ask for a comparison put a passage named each side in the top 3,
 as "What is the difference between X and Y?" does? Pairs of names the label rule knows, drawn
-at random (seed 33). The *dev* and *test* wrappings were written first, and the ``labels.py`` rules
+at random (seed 33). The *dev* and *test* wrappings were written first, and the ``asking.py`` rules
 with both in view; the *unseen* ones were written after the rules were done and run once.
 
     python eval/reports/probes-33/pairs.py > eval/reports/probes-33/pairs-<when>.txt
@@ -10,8 +10,8 @@ import random
 import re
 from collections import defaultdict
 
+from studyrag.asking import compared
 from studyrag.config import Settings
-from studyrag.labels import compared
 from studyrag.pipeline import StudyRAG
 
 CANONICAL = "What is the difference between {} and {}?"

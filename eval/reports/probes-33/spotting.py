@@ -1,4 +1,4 @@
-"""Ad hoc: "name spotting". When a question is no "what is X?" (``labels.asked_subject`` is None)
+"""Ad hoc: "name spotting". When a question is no "what is X?" (``asking.asked_subject`` is None)
 but names exactly one thing the guides label (a chunk name, ``HybridRetriever.names``), treat that
 name as its subject, so the passage labelled so goes first. Prints the pooled row of
 ``probes-31/pooled.py`` with the shipped rule and with spotting, and the casual wrappings of
@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import studyrag.retrieve as retrieve
+from studyrag.asking import norm_name
 from studyrag.config import Settings
-from studyrag.labels import norm_name
 from studyrag.pipeline import StudyRAG
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "probes-31"))
