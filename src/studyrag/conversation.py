@@ -74,9 +74,10 @@ _DEMONSTRATIVE_NOUN = re.compile(
 )
 _SIMPLE_PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.IGNORECASE)
 _BARE_DEMONSTRATIVE = re.compile(r"\b(this|that|these|those)\b(?=\s*(?:[?.!,]|$|(?P<next>[A-Za-z]+)))", re.I)
-_LEADING_CONJUNCTION = re.compile(r"^\s*(?:and|but|also|so|or|then|ok(?:ay)?|well)\b[\s,]*", re.IGNORECASE)
+# one or more: "ok and DPO?", "ok so what about QLoRA?"
+_LEADING_CONJUNCTION = re.compile(r"^\s*(?:(?:and|but|also|so|or|then|ok(?:ay)?|well)\b[\s,]*)+", re.IGNORECASE)
 _WHAT_ABOUT = re.compile(
-    r"^\s*(?:(?:and|but|so|ok(?:ay)?)[\s,]+)?(?:what|how)\s+about\s+(?P<x>.+?)\s*[?.!]*\s*$", re.I
+    r"^\s*(?:(?:and|but|so|ok(?:ay)?)[\s,]+)*(?:what|how)\s+about\s+(?P<x>.+?)\s*[?.!]*\s*$", re.I
 )
 _COMPARED = re.compile(
     r"^\s*(?:(?:and|but)[\s,]+)?(?:compared?\s+(?:to|with)|versus|vs\.?|in comparison (?:to|with)|relative to)"
@@ -100,6 +101,8 @@ def needs_rewrite(question: str) -> bool:
     True
     >>> needs_rewrite("What is the technique that reduces memory?"), needs_rewrite("So what is RLHF?")
     (False, False)
+    >>> needs_rewrite("ok and DPO?"), needs_rewrite("ok so what about QLoRA?")
+    (True, True)
     """
     if _WHAT_ABOUT.match(question) or _COMPARED.match(question):
         return True
