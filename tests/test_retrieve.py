@@ -510,6 +510,15 @@ def test_a_bare_name_typed_as_the_query_is_asked_about() -> None:
         ("walk me through how LoRA works", "lora"),
         ("why is gradient checkpointing useful?", "gradient checkpointing"),
         ("what does RAG help with?", "rag"),
+        ("can u explain lora", "lora"),
+        ("wat is lora", "lora"),
+        ("LoRA - what is it?", "lora"),
+        ("Briefly, what is QLoRA?", "qlora"),
+        ("What is QLoRA, in short?", "qlora"),
+        ("Define: QLoRA", "qlora"),
+        ("QLoRA definition", "qlora"),
+        ("what is QLoRA?? thx", "qlora"),
+        ("What does U-Net do?", "u-net"),  # a "U" inside a name stays
     ],
 )
 def test_a_student_s_wrapping_of_what_is_x_is_read_as_what_is_x(question: str, subject: str) -> None:

@@ -119,9 +119,17 @@ def _first_question(question: str) -> str:
 # guides say about X". Asked so, the passage named X came first for 40-46 of 84 names, against 84 of
 # 84 asked "What is X?" (eval/reports/probes-33/casual.py); ``unwrap`` gives _ASKS the plain form.
 _FILLER = re.compile(
-    r"^(?:(?:so|ok(?:ay)?|hey|hi|um+|quick\s+question|please|pls"
+    r"^(?:(?:so|ok(?:ay)?|hey|hi|um+|quick\s+question|please|pls|plz|briefly|quickly|in\s+short|in\s+a\s+nutshell"
+    r"|in\s+(?:simple|plain)\s+(?:terms|words|english)|simply\s+put"
     r"|(?:the\s+)?(?:pros\s+and\s+cons|advantages\s+and\s+disadvantages)\s+of)\b[\s,:!-]*)+",
     re.I,
+)
+# chat spellings of the words the patterns read: "can u explain lora", "wat is lora", "define: X"
+_CHAT = (
+    (re.compile(r"\bu\b(?!-)", re.I), "you"),
+    (re.compile(r"^(?:wat|wut|wht)\b", re.I), "what"),
+    (re.compile(r"([?!])[?!]+"), r"\1"),
+    (re.compile(r"^(define|explain|describe)\s*:\s*", re.I), r"\1 "),
 )
 _POLITE = re.compile(
     r"^(?:can|could|would|will)\s+(?:you|someone|somebody|anyone)\s+(?:please\s+)?"
@@ -129,7 +137,8 @@ _POLITE = re.compile(
     re.I,
 )
 _TAIL = re.compile(
-    r"(?:\s+(?:to\s+me|for\s+me|please|anyway|exactly|simply|briefly|in\s+(?:simple|plain|layman'?s)\s+(?:terms|english|words)"
+    r"(?:[\s,]+(?:to\s+me|for\s+me|please|pls|plz|thanks|thank\s+you|thx|anyway|exactly|simply|briefly|in\s+short"
+    r"|in\s+(?:simple|plain|layman'?s)\s+(?:terms|english|words)"
     r"|in\s+a\s+nutshell|for\s+(?:a\s+)?beginners?|like\s+i'?m\s+(?:five|5|a\s+(?:child|kid))"
     r"|(?:in|according\s+to)\s+(?:the\s+|my\s+)?(?:guides?|glossary|notes|sources))"
     r"|\s*[:,-]\s*(?:(?:the\s+)?pros\s+and\s+cons|which\s+(?:one\s+)?(?:is\s+better|should\s+i\s+(?:use|pick|choose))"
@@ -142,7 +151,7 @@ _REWRITES = tuple(
     (re.compile(pattern, re.I), plain)
     for pattern, plain in (
         # "tell me what X is", "i dont understand what X is", "i'm not sure what X means"
-        (rf"^(?:(?:tell|explain\s+to)\s+me|explain|{_NOT_KNOWING}|help\s+me\s+understand"
+        (rf"^(?:(?:tell|explain\s+to)\s+me|explain|{_NOT_KNOWING}|help\s+me\s+understand|(?:do\s+)?you\s+know"
          r"|i\s+(?:want|would\s+like|need)\s+to\s+(?:know|understand))"
          r"\s+what\s+(.+?)\s+(?:is|are|means?|does)(\s*[?.!]*)$", r"what is \1\2"),
         # "help me understand X", "ELI5 X", "walk me through X"
@@ -158,6 +167,10 @@ _REWRITES = tuple(
         (r"^(?:summari[sz]e\s+)?what\s+(?:(?:do|does)\s+)?(?:the\s+|my\s+|these\s+)?(?:guides?|glossary|cheat\s*sheet"
          r"|study\s+guides?|notes|sources|overview)\s+(?:say|tell\s+me|cover)\s+(?:about|on)\s+(.+)$", r"explain \1"),
         (r"^what\s+(?:exactly|actually|really)\s+(is|are)\s+(.+)$", r"what \1 \2"),
+        # "LoRA - what is it?", "QLoRA definition", "meaning of QLoRA"
+        (r"^(.+?)\s*[-:–—,]\s*what\s+(?:is|are)\s+(?:it|that|they|this)(\s*[?.!]*)$", r"what is \1\2"),
+        (r"^(.+?)\s+(?:definition|meaning)(\s*[?.!]*)$", r"what is \1\2"),
+        (r"^(?:the\s+)?(?:definition|meaning)\s+of\s+(.+)$", r"what is \1"),
         # "explain how X works", "how does X actually work?"
         (r"^(?:explain|describe|tell\s+me|walk\s+me\s+through)\s+how\s+(.+?)\s+works?(\s*[?.!]*)$", r"how does \1 work\2"),
         (r"^how\s+(does|do)\s+(.+?)\s+(?:actually|really|exactly)\s+work(\s*[?.!]*)$", r"how \1 \2 work\3"),
@@ -188,6 +201,8 @@ def unwrap(question: str) -> str:
     >>> unwrap("Can you save memory by dropping old tokens?")  # not a request for an explanation
     'Can you save memory by dropping old tokens?'
     """
+    for pattern, plain in _CHAT:
+        question = pattern.sub(plain, question)
     q = _TAIL.sub("", _POLITE.sub("", _FILLER.sub("", question)))
     for pattern, plain in _REWRITES:  # in order: "walk me through how X works" -> "explain how ..." -> "how does X work"
         q = pattern.sub(plain, q)

@@ -95,8 +95,32 @@ HOW_WHY_UNSEEN = [
     "how is {} useful?",
     "why should I care about {}?",
 ]
+# a third family: chat spellings and framings (rules written with these in view)
+CHAT = [
+    "can u explain {}",
+    "wat is {}",
+    "explain {} pls",
+    "{} - what is it?",
+    "{}?? what is that",
+    "what is {}, in short?",
+    "Briefly, what is {}?",
+    "Define: {}",
+    "{} definition",
+    "meaning of {}",
+]
+# written after the chat rules were done, and run once with them as they stand
+CHAT_UNSEEN = [
+    "plz explain {}",
+    "{} meaning?",
+    "In a nutshell, what's {}?",
+    "what is {}?? thx",
+    "u know what {} is?",
+    "quickly: what's {}",
+    "{}: what is that?",
+    "Explain: {}",
+]
 GROUPS = {"canonical": [CANONICAL], "dev": DEV, "test": TEST, "unseen": UNSEEN, "how-why": HOW_WHY,
-          "how-why-unseen": HOW_WHY_UNSEEN}
+          "how-why-unseen": HOW_WHY_UNSEEN, "chat": CHAT, "chat-unseen": CHAT_UNSEEN}
 for group, templates in GROUPS.items():
     if len(sys.argv) > 1 and sys.argv[-1] in GROUPS and group != sys.argv[-1]:
         continue
