@@ -6,7 +6,8 @@ in casual wrappings. The *dev* and *test* wrappings were written first, and the 
 (``asking.unwrap``) were written with both in view; the *unseen* ones were written after the rules
 were done and run once, with no rule changed after. Counts, per wrapping, how often a passage named X is ranked first and in the top 3.
 
-    python eval/reports/probes-33/casual.py [--show] [GROUP] > eval/reports/probes-33/casual-<commit>.txt
+    python eval/reports/probes-33/casual.py [--show] [GROUP] > eval/reports/probes-33/casual-after.txt
+    git archive 68a0485 src | tar -x -C /tmp/old && PYTHONPATH=/tmp/old/src python ... > casual-before.txt
 """
 
 import dataclasses
@@ -15,7 +16,10 @@ import re
 import sys
 from collections import defaultdict
 
-from studyrag.asking import asked_subject
+try:
+    from studyrag.asking import asked_subject
+except ImportError:  # run against the code before the thirty-third session (PYTHONPATH=<its src>)
+    from studyrag.labels import asked_subject
 from studyrag.config import Settings
 from studyrag.pipeline import StudyRAG
 from studyrag.retrieve import HybridRetriever

@@ -10,7 +10,10 @@ import random
 import re
 from collections import defaultdict
 
-from studyrag.asking import compared
+try:
+    from studyrag.asking import compared
+except ImportError:  # run against the code before the thirty-third session (PYTHONPATH=<its src>)
+    from studyrag.labels import compared
 from studyrag.config import Settings
 from studyrag.pipeline import StudyRAG
 
