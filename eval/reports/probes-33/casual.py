@@ -10,19 +10,13 @@ were done and run once, with no rule changed after. Counts, per wrapping, how of
     git archive 68a0485 src | tar -x -C /tmp/old && PYTHONPATH=/tmp/old/src python ... > casual-before.txt
 """
 
-import dataclasses
 import random
-import re
 import sys
-from collections import defaultdict
 
-try:
-    from studyrag.asking import asked_subject
-except ImportError:  # run against the code before the thirty-third session (PYTHONPATH=<its src>)
-    from studyrag.labels import asked_subject
+from common import asked_subject, hard_names, named_passages
+
 from studyrag.config import Settings
 from studyrag.pipeline import StudyRAG
-from studyrag.retrieve import HybridRetriever
 
 CANONICAL = "What is {}?"
 DEV = [
@@ -63,15 +57,8 @@ UNSEEN = [
 ]
 
 rag = StudyRAG.load(Settings.from_env(), progress=False)
-named = defaultdict(set)
-for cid, names in rag.retriever.names.items():
-    for name in names:
-        if len(name) > 2 and 1 <= len(name.split()) <= 4 and not re.search(r"\d|section|theorem|step", name):
-            named[name].add(cid)
-# the names whose own passage fused order alone does not put first for "What is X?": where a
-# question's wording decides whether the label rule helps
-plain = HybridRetriever(rag.index, rag.embedder, dataclasses.replace(rag.settings, label_first=False))
-hard = [n for n in sorted(named) if plain.search(CANONICAL.format(n), k=1)[0].chunk.id not in named[n]]
+named = named_passages(rag)
+hard = hard_names(rag, named)
 sample = sorted(random.Random(33).sample(sorted(set(named) - set(hard)), 40)) + hard
 print(f"{len(named)} names; {len(hard)} that need the label rule, all asked; 40 others drawn (seed 33)")
 show = "--show" in sys.argv

@@ -7,13 +7,9 @@ with both in view; the *unseen* ones were written after the rules were done and 
 """
 
 import random
-import re
-from collections import defaultdict
 
-try:
-    from studyrag.asking import compared
-except ImportError:  # run against the code before the thirty-third session (PYTHONPATH=<its src>)
-    from studyrag.labels import compared
+from common import compared, named_passages
+
 from studyrag.config import Settings
 from studyrag.pipeline import StudyRAG
 
@@ -48,11 +44,7 @@ UNSEEN = [
 ]
 
 rag = StudyRAG.load(Settings.from_env(), progress=False)
-named = defaultdict(set)
-for cid, names in rag.retriever.names.items():
-    for name in names:
-        if len(name) > 2 and 1 <= len(name.split()) <= 4 and not re.search(r"\d|section|theorem|step|and|or\b", name):
-            named[name].add(cid)
+named = named_passages(rag, exclude=r"\d|section|theorem|step|and|or\b")
 rng = random.Random(33)
 pool = sorted(named)
 pairs = []

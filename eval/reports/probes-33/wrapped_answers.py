@@ -7,14 +7,14 @@ how often it is declined; prints both answers for reading.
     python eval/reports/probes-33/wrapped_answers.py > eval/reports/probes-33/wrapped_answers.txt
 """
 
-import dataclasses
 import re
 from collections import defaultdict
+
+from common import hard_names, named_passages
 
 import studyrag.asking as asking
 from studyrag.config import Settings
 from studyrag.pipeline import StudyRAG
-from studyrag.retrieve import HybridRetriever
 
 WRAPPINGS = [
     "can you explain {}", "could you tell me what {} is", "i dont understand what {} is",
@@ -24,13 +24,8 @@ WRAPPINGS = [
 ]
 
 rag = StudyRAG.load(Settings.from_env(), progress=False)
-named = defaultdict(set)
-for cid, names in rag.retriever.names.items():
-    for name in names:
-        if len(name) > 2 and 1 <= len(name.split()) <= 4 and not re.search(r"\d|section|theorem|step", name):
-            named[name].add(cid)
-plain = HybridRetriever(rag.index, rag.embedder, dataclasses.replace(rag.settings, label_first=False))
-hard = [n for n in sorted(named) if plain.search(f"What is {n}?", k=1)[0].chunk.id not in named[n]]
+named = named_passages(rag)
+hard = hard_names(rag, named)
 shipped = asking.unwrap
 tally = {way: defaultdict(int) for way in ("without", "with")}
 for i, name in enumerate(hard):
