@@ -109,16 +109,12 @@ def test_weights_from_settings_steer_the_fusion(fake_index: Index) -> None:
 def test_bm25_weight_follows_the_query_coverage_of_its_best_match(fake_index: Index) -> None:
     gated = HybridRetriever(fake_index, FakeEmbedder(), Settings(bm25_weight=2.0))
     plain = HybridRetriever(fake_index, FakeEmbedder(), Settings(bm25_weight=2.0, bm25_gate=False))
-    query = "How does LoRA train low-rank matrices?"
-    top = fake_index.bm25.search(query, 50)
-    assert plain.bm25_weight(query, top) == 2.0
+    top = fake_index.bm25.search(QUERY, 50)
+    assert plain.bm25_weight(QUERY, top) == 2.0
     # LoRA's own chunk holds the query's rare terms: most of BM25's weight stays
-    assert 1.0 < gated.bm25_weight(query, top) <= 2.0
-    assert gated.bm25_weight(query, top[10:]) < gated.bm25_weight(query, top)
-    assert gated.bm25_weight(query, []) == 0.0
-    # a word no guide uses is one BM25 could not match: it lowers the weight
-    laptop = f"{query[:-1]} on my laptop?"
-    assert gated.bm25_weight(laptop, fake_index.bm25.search(laptop, 50)) < gated.bm25_weight(query, top)
+    assert 1.0 < gated.bm25_weight(QUERY, top) < 2.0
+    assert gated.bm25_weight(QUERY, top[10:]) < gated.bm25_weight(QUERY, top)
+    assert gated.bm25_weight(QUERY, []) == 0.0
     # no weight at all: fused order is dense order
     no_match = HybridRetriever(fake_index, FakeEmbedder(), Settings(bm25_weight=0.0))
     assert [h.chunk.id for h in no_match.search(QUERY, k=5)] == [h.chunk.id for h in no_match.search_dense(QUERY, k=5)]
