@@ -28,7 +28,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from .asking import _MAX_NAME_WORDS, _head, _names, asked_subject, compared, norm_name  # noqa: F401 (re-exported)
+from .asking import _head, _names, norm_name
 from .records import Hit
 
 __all__ = [

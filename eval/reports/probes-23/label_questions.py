@@ -9,8 +9,8 @@ import dataclasses
 import re
 from collections import Counter
 
+from studyrag.asking import norm_name
 from studyrag.config import Settings
-from studyrag.labels import norm_name
 from studyrag.pipeline import StudyRAG
 from studyrag.retrieve import HybridRetriever
 

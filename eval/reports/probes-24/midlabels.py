@@ -7,8 +7,8 @@ the shipped retriever? Labels of more than five words are left out.
 
 import re
 
+from studyrag.asking import norm_name
 from studyrag.config import Settings
-from studyrag.labels import norm_name
 from studyrag.pipeline import StudyRAG
 
 BOLD = re.compile(r"^\*\*(.+?)\*\*\s*$|^\*\*(.+?):\*\*")

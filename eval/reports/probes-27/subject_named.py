@@ -1,4 +1,4 @@
-"""Ad hoc: does an answer to "What is X?" cite a source that names X? X is ``labels.asked_subject``
+"""Ad hoc: does an answer to "What is X?" cite a source that names X? X is ``asking.asked_subject``
 of the question (comparisons left out); a source names X when X's search terms (``lexical.tokenize``)
 appear in it in order, each within three terms of the one before, or when it holds the acronym X
 is spelt out for (``labels.acronym_aliases``). Stored answers of report directories are read;
@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from studyrag import labels
+from studyrag import asking, labels
 from studyrag.config import Settings
 from studyrag.lexical import tokenize
 from studyrag.pipeline import StudyRAG
@@ -41,8 +41,8 @@ def named(subject: str, text: str) -> bool:
 
 
 def check(question: str, answer: str, cited_texts: list[str]) -> str | None:
-    subject = labels.asked_subject(question)
-    if not subject or labels.compared(question):
+    subject = asking.asked_subject(question)
+    if not subject or asking.compared(question):
         return None
     names = [subject, *(a for n, a in aliases.items() if n in labels._loose([subject]))]
     ok = any(named(n, t) for n in names for t in cited_texts)
@@ -60,7 +60,7 @@ for arg in sys.argv[1:]:
                 print(f"{q['id']} {q['expected']} facts={(q['scores'] or {}).get('correctness')} {line}")
     else:
         for question in filter(None, map(str.strip, path.read_text().splitlines())):
-            if not labels.asked_subject(question) or labels.compared(question):
+            if not asking.asked_subject(question) or asking.compared(question):
                 continue
             a = rag.ask(question)
             if a.abstained:

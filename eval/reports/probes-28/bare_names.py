@@ -1,6 +1,6 @@
 """Ad hoc: a bare name typed as the whole query ("LoRA", "kv cache"), for every concept that names
 exactly one chunk (as in label_slips.py): the named chunk's rank with the label rule reading bare
-names (``labels._bare``, today) and without (the rule before: only "What is X?" and its kin).
+names (``asking._bare``, today) and without (the rule before: only "What is X?" and its kin).
 Then which gold questions, of every set, the bare-name reading applies to at all (a comparison,
 "X vs Y?", is read as one before any subject).
 
@@ -11,7 +11,7 @@ from unittest import mock
 
 from slips_common import gold_questions, rank, summary, unique_names
 
-from studyrag import labels
+from studyrag import asking
 from studyrag.config import Settings
 from studyrag.pipeline import StudyRAG
 
@@ -25,9 +25,9 @@ names = unique_names(rag.chunks, 4)
 
 cols: dict[str, list[int]] = {"bare name, rule before": [], "bare name, rule today": []}
 for cid, name in sorted(names.items(), key=lambda kv: kv[1]):
-    if labels._bare(name) is None:
+    if asking._bare(name) is None:
         continue
-    with mock.patch.object(labels, "_bare", lambda q: None):
+    with mock.patch.object(asking, "_bare", lambda q: None):
         before = rank(on, name, cid)
     after = rank(on, name, cid)
     cols["bare name, rule before"].append(before)
@@ -40,7 +40,7 @@ for col, rs in cols.items():
 gold = list(gold_questions())
 for set_name, row in gold:
     asked = row["question"].strip()
-    if not labels.compared(asked) and not labels._STANDS.match(asked) and not labels._ASKS.match(asked) \
-            and labels.asked_subject(asked):
+    if not asking.compared(asked) and not asking._STANDS.match(asked) and not asking._ASKS.match(asked) \
+            and asking.asked_subject(asked):
         print(f"gold question read as a bare name: {set_name}: {asked}")
 print(f"{len(gold)} distinct gold questions checked")

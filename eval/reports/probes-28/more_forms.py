@@ -12,9 +12,9 @@ from unittest import mock
 
 from slips_common import gold_questions, rank, summary, unique_names
 
-from studyrag import labels
+from studyrag import asking, labels
+from studyrag.asking import norm_name
 from studyrag.config import Settings
-from studyrag.labels import norm_name
 from studyrag.pipeline import StudyRAG
 
 OLD = re.compile(
@@ -68,7 +68,7 @@ for set_name, row in gold:
     q = row["question"].strip()
     with mock.patch.object(labels, "_STANDS", OLD), mock.patch.object(labels, "_head", lambda subject: (subject, "")), \
             mock.patch.object(labels, "_FIRST_QUESTION", NEVER):
-        before = labels.asked_subject(q)
-    if labels.asked_subject(q) != before:
-        print(f"gold question read differently: {set_name}/{row['id']}: {q} -> {labels.asked_subject(q)} (was {before})")
+        before = asking.asked_subject(q)
+    if asking.asked_subject(q) != before:
+        print(f"gold question read differently: {set_name}/{row['id']}: {q} -> {asking.asked_subject(q)} (was {before})")
 print(f"{len(gold)} distinct gold questions checked")

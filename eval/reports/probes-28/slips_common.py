@@ -35,7 +35,7 @@ def unique_names(chunks, max_words: int) -> dict[str, str]:
     """Chunk id -> the name (``name_of``) of each chunk whose name no other chunk has."""
     from collections import Counter
 
-    from studyrag.labels import norm_name
+    from studyrag.asking import norm_name
 
     names = {c.id: n for c in chunks if (n := name_of(c, max_words))}
     counts = Counter(norm_name(n) for n in names.values())
