@@ -419,6 +419,51 @@ def test_key_sentences_pick_each_sources_sentence_closest_to_the_question(
     assert retriever.key_sentences(question, []) == {}
 
 
+def test_key_sentences_mark_the_first_sentence_of_an_entry_labelled_what_is_asked(
+    retriever: HybridRetriever, fake_index: Index
+) -> None:
+    import dataclasses
+
+    from studyrag.records import Chunk, Hit
+    from studyrag.store import chunk_sentences
+
+    # the first chunk of its section, asked its second sentence word for word
+    opener = next(
+        c for c in fake_index.chunks if len(chunk_sentences(c)) >= 3 and retriever._opens_entry(c) and not c.text.startswith("**")
+    )
+    question = chunk_sentences(opener)[1]
+    hit = Hit(opener, 1.0, 1)
+    assert retriever.key_sentences(question, [hit])[opener.id] == question
+    # labelled what the question asks about: the sentence its heading introduces
+    named = dataclasses.replace(hit, named=True)
+    assert retriever.key_sentences(question, [named])[opener.id] == chunk_sentences(opener)[0]
+    assert retriever.closest_sentences(question, [named])[opener.id] == question
+    # a later chunk of a long section starts mid-entry: its closest sentence stays
+    later = dataclasses.replace(opener, id="later", start=opener.start + 1)
+    assert not retriever._opens_entry(later)
+    assert retriever.key_sentences(question, [dataclasses.replace(named, chunk=later)])["later"] == question
+    # unless it opens with a bold label of its own
+    text = "**LoRA (Low-Rank Adaptation):** Instead of updating all weights, inject adapters. - A: trainable matrix (r x k) here."
+    labelled = Chunk("lab", "g.md", ("PEFT",), text, 10_000, 10_000 + len(text))
+    assert retriever._opens_entry(labelled)
+    marks = retriever.key_sentences("What is LoRA?", [Hit(labelled, 1.0, 1, named=True)])
+    assert marks["lab"] == chunk_sentences(labelled)[0]
+    # a comparison asks for the difference, not a definition: the closest sentence stays
+    text = "**ORPO:** A preference objective with one loss for both stages. It drops the reference model that DPO needs."
+    orpo = Hit(Chunk("orpo", "g.md", ("Alignment",), text, 20_000, 20_000 + len(text)), 1.0, 1, named=True)
+    assert retriever.key_sentences("ORPO vs DPO reference model", [orpo])["orpo"] == chunk_sentences(orpo.chunk)[1]
+    assert retriever.key_sentences("What is ORPO?", [orpo])["orpo"] == chunk_sentences(orpo.chunk)[0]
+
+
+def test_real_corpus_what_is_lora_marks_the_sentence_that_defines_lora(real_retriever: HybridRetriever) -> None:
+    # closest by vector, LoRA's entry had "- A: trainable matrix (r × k)" in bold (all of its
+    # sentences sat 0.0-0.12 from the question) and the answer read "LoRA replaces all weights"
+    question = "What is LoRA?"
+    hits = real_retriever.search(question, k=4)
+    assert hits[0].named and "LoRA" in hits[0].chunk.text
+    assert real_retriever.key_sentences(question, hits)[hits[0].chunk.id].startswith("Instead of updating all weights")
+
+
 def test_real_corpus_a_respelt_unanswerable_question_stays_below_the_gate(real_retriever: HybridRetriever) -> None:
     # "perceptron" is in neither the guides nor the English word list, so it is read as "perception";
     # the question must still be declined: its best chunk stays under the abstention threshold

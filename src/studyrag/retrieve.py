@@ -255,11 +255,46 @@ class HybridRetriever:
         return top[0].score if top else None
 
     def key_sentences(self, query: str, hits: Sequence[Hit]) -> dict[str, str]:
-        """For each hit whose chunk has several sentences (``store.chunk_sentences``), the one
-        closest to ``query``, keyed by chunk id. Embedded as the index embeds sentences (after the
-        section path), so it is the sentence that lifted the chunk when one did. The prompt marks
-        it (``prompt.highlight``): the 1.5B model then reads the answer from the right line of a
-        list instead of a look-alike line of another source."""
+        """For each hit whose chunk has several sentences (``store.chunk_sentences``), the one to
+        mark, keyed by chunk id. The prompt sets it in bold (``prompt.highlight``): the 1.5B model
+        then reads the answer from the right line of a list instead of a look-alike line of another
+        source.
+
+        A hit labelled what the question asks about (``Hit.named``) that opens its entry gets its
+        first sentence, the one its label or heading introduces: asked "What is LoRA?", every
+        sentence of LoRA's entry sat 0.0-0.12 from the question, and the closest was "- A:
+        trainable matrix (r × k)". A comparison keeps the closest sentences: what it asks is the
+        difference ("What makes ORPO different from DPO?": "Eliminates DPO's reference-model
+        requirement"), not each side's definition. Every other hit gets its sentence closest to
+        ``query`` (:meth:`closest_sentences`)."""
+        from .store import chunk_sentences
+
+        out = self.closest_sentences(query, hits)
+        if compared(query):
+            return out
+        for h in hits:
+            sentences = chunk_sentences(h.chunk)
+            if h.named and sentences and self._opens_entry(h.chunk):
+                out[h.chunk.id] = sentences[0]
+        return out
+
+    def _opens_entry(self, chunk: Chunk) -> bool:
+        """The chunk starts with a bold label, or is the first chunk of its section."""
+        return bool(chunk_names(chunk.text)) or self._section_starts.get((chunk.source, chunk.path)) == chunk.start
+
+    @cached_property
+    def _section_starts(self) -> dict[tuple[str, tuple[str, ...]], int]:
+        """Where each section's first chunk starts, by (guide, section path)."""
+        starts: dict[tuple[str, tuple[str, ...]], int] = {}
+        for c in self.chunks:
+            key = (c.source, c.path)
+            starts[key] = min(starts.get(key, c.start), c.start)
+        return starts
+
+    def closest_sentences(self, query: str, hits: Sequence[Hit]) -> dict[str, str]:
+        """For each hit whose chunk has several sentences, the one closest to ``query``, keyed by
+        chunk id. Embedded as the index embeds sentences (after the section path), so it is the
+        sentence that lifted the chunk when one did."""
         from .dense import normalize
         from .store import chunk_sentences, sentence_texts
 
