@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["asked_subject", "compared", "norm_name", "unwrap"]
+__all__ = ["asked_subject", "compared", "name_head", "norm_name", "short_names", "unwrap"]
 
 # "what is X", "what are X", "what's X" (or "whats"), "define X", "explain X", "describe X", "tell me about X",
 # "what is meant by X"; an article after it is dropped
@@ -84,8 +84,12 @@ def norm_name(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s-]", " ", text.lower()).split())
 
 
-def _names(*texts: str) -> frozenset[str]:
-    """The ``texts`` normalised, keeping those short enough to be a name someone asks about."""
+def short_names(*texts: str) -> frozenset[str]:
+    """The ``texts`` normalised, keeping those short enough to be a name someone asks about.
+
+    >>> sorted(short_names("LoRA", "Low-Rank Adaptation:", "a whole sentence about how low-rank adapters train"))
+    ['lora', 'low-rank adaptation']
+    """
     normalised = (norm_name(t) for t in texts)
     return frozenset(n for n in normalised if n and len(n.split()) <= _MAX_NAME_WORDS)
 
@@ -94,12 +98,12 @@ def asked_subject(question: str) -> str | None:
     """The X of "What is X?" (normalised), or of a bare name typed as the whole query ("lora",
     "kv cache": ``_bare``), or None for any other kind of question. Only the first sentence of
     "What is LoRA? Explain it simply." counts, and an X too long for a name counts only with a name
-    at its head ("reward hacking and how the KL penalty helps": ``_head``)."""
+    at its head ("reward hacking and how the KL penalty helps": ``name_head``)."""
     q = _first_question(question)
     m = _STANDS.match(q) or _ASKS.match(q)
     if m:
         asked = norm_name(next(g for g in m.groups() if g))
-        if len(asked.split()) > _MAX_NAME_WORDS and _head(asked)[0] == asked:
+        if len(asked.split()) > _MAX_NAME_WORDS and name_head(asked)[0] == asked:
             return None  # a sentence, not a name, and no name at its head ("LoRA and how ...")
         return asked or None
     return _bare(q)
@@ -229,7 +233,7 @@ def _bare(query: str) -> str | None:
     """
     if not _BARE.match(query) or query.split()[0].lower() in _NOT_A_NAME:
         return None
-    return next(iter(_names(query.rstrip("?").strip())), None)
+    return next(iter(short_names(query.rstrip("?").strip())), None)
 
 
 def compared(question: str) -> tuple[str, str] | None:
@@ -257,12 +261,12 @@ _IN = re.compile(
 )
 
 
-def _head(subject: str) -> tuple[str, str]:
+def name_head(subject: str) -> tuple[str, str]:
     """The name at the head of a longer subject, and the context an "in" gives it.
 
-    >>> _head("chunked prefill in llm serving"), _head("reward hacking and how the kl penalty helps")
+    >>> name_head("chunked prefill in llm serving"), name_head("reward hacking and how the kl penalty helps")
     (('chunked prefill', 'llm serving'), ('reward hacking', ''))
-    >>> _head("lora"), _head("mixture of experts and transformers")
+    >>> name_head("lora"), name_head("mixture of experts and transformers")
     (('lora', ''), ('mixture of experts and transformers', ''))
     """
     m = _IN.match(subject)

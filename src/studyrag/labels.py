@@ -28,7 +28,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from .asking import _head, _names, norm_name
+from .asking import name_head, norm_name, short_names
 from .records import Hit
 
 __all__ = [
@@ -59,7 +59,7 @@ def chunk_names(text: str) -> frozenset[str]:
     if not m:
         return frozenset()
     head, _, bracket = (m.group(1) or m.group(2)).strip().rstrip(":").partition(" (")
-    return _names(head, bracket.rstrip(")"))
+    return short_names(head, bracket.rstrip(")"))
 
 
 def _initials(words: str) -> str:
@@ -97,14 +97,14 @@ def heading_names(heading: str) -> frozenset[str]:
     heading = _NUMBERED.sub("", heading.strip())
     if (inner := _INNER.match(heading)) and _initials(inner.group(1)).endswith(_capitals(inner.group(2))):
         name, acronym, noun = (g.strip() for g in inner.groups())
-        return _names(f"{name} {noun}", f"{acronym} {noun}")
+        return short_names(f"{name} {noun}", f"{acronym} {noun}")
     m = _PAIR.match(heading)
     if not m:
         return frozenset()
     first, second = m.group(1).strip(), m.group(2).strip()
     for short, long in ((second, first), (first, second)):
         if " " not in short and _initials(long).endswith(_capitals(short)):
-            return _names(short, long)
+            return short_names(short, long)
     return frozenset()
 
 
@@ -133,7 +133,7 @@ def path_names(path: Sequence[str]) -> frozenset[str]:
     if not path:
         return frozenset()
     opens = len(path) == 1 or (len(path) == 2 and norm_name(path[1]) in _OPENING)
-    top = _names(path[0], path[0].partition(" (")[0]) if opens else frozenset()
+    top = short_names(path[0], path[0].partition(" (")[0]) if opens else frozenset()
     return heading_names(path[-1]) | top
 
 
@@ -153,12 +153,12 @@ def named_first(
     """``hits`` with those named ``subject`` moved to the front, each group in its own order, ranks
     renumbered and the moved ones marked ``named``; unchanged without a subject. A name counts in
     its singular or plural, through its alias in ``aliases`` (the acronym of a spelt-out name:
-    ``acronym_aliases``), and for "X in Y" or "X and how…" as X alone (``_head``), "in Y" only for
+    ``acronym_aliases``), and for "X in Y" or "X and how…" as X alone (``name_head``), "in Y" only for
     hits that speak of Y."""
     if not subject:
         return list(hits)
     keys = _keys(_aliased(_forms(subject), aliases))
-    head, context = _head(subject)
+    head, context = name_head(subject)
     head_keys = _keys(_aliased(_forms(head), aliases)) if head != subject else set()
 
     def named(h: Hit) -> bool:
