@@ -464,6 +464,16 @@ def test_real_corpus_what_is_lora_marks_the_sentence_that_defines_lora(real_retr
     assert real_retriever.key_sentences(question, hits)[hits[0].chunk.id].startswith("Instead of updating all weights")
 
 
+def test_real_corpus_a_misspelt_comparison_keeps_its_closest_sentences(real_retriever: HybridRetriever) -> None:
+    # search reads the question respelt, so the label rule puts DPO's and PPO's passages first as
+    # a comparison's; the bold marks must read it the same way, not as two "What is X?" openers
+    question = "What is the diference between DPO and PPO?"
+    assert real_retriever.respell(question) == "What is the difference between DPO and PPO?"
+    hits = real_retriever.search(question, k=4)
+    assert any(h.named for h in hits)
+    assert real_retriever.key_sentences(question, hits) == real_retriever.closest_sentences(question, hits)
+
+
 def test_real_corpus_a_respelt_unanswerable_question_stays_below_the_gate(real_retriever: HybridRetriever) -> None:
     # "perceptron" is in neither the guides nor the English word list, so it is read as "perception";
     # the question must still be declined: its best chunk stays under the abstention threshold

@@ -269,14 +269,13 @@ class HybridRetriever:
         ``query`` (:meth:`closest_sentences`)."""
         from .store import chunk_sentences
 
-        out = self.closest_sentences(query, hits)
-        if compared(query):
-            return out
-        for h in hits:
-            sentences = chunk_sentences(h.chunk)
-            if h.named and sentences and self._opens_entry(h.chunk):
-                out[h.chunk.id] = sentences[0]
-        return out
+        firsts: dict[str, str] = {}
+        if not compared(self.respell(query)):  # read as search read it, typing slips mended
+            for h in hits:
+                if h.named and self._opens_entry(h.chunk) and (sentences := chunk_sentences(h.chunk)):
+                    firsts[h.chunk.id] = sentences[0]
+        rest = [h for h in hits if h.chunk.id not in firsts]
+        return {**self.closest_sentences(query, rest), **firsts}
 
     def _opens_entry(self, chunk: Chunk) -> bool:
         """The chunk starts with a bold label, or is the first chunk of its section."""
