@@ -604,6 +604,7 @@ def test_bench_times_every_question_and_says_where_the_model_ran(root, monkeypat
     assert result["questions"] == 2 and len(result["rows"]) == 2
     assert result["device"] == "not llama.cpp" and result["gpu_layers"] is None  # the fake is no llama.cpp
     assert json.loads((tmp_path / "bench.json").read_text())["device"] == "not llama.cpp"
+    assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]  # speeds follow the CPU
     assert result["answered"] >= 1 and result["summary"]["retrieve_s"]["n"] == result["answered"]
 
 

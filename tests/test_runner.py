@@ -98,6 +98,9 @@ def test_run_writes_report_json_markdown_and_linked_plots(first):
     assert report["settings"] == json.loads(json.dumps(report["settings"]))  # JSON-clean
     assert report["settings"]["rerank"] is HAS_RERANK
     assert report["models"]["generator"] == "fake-generator"
+    # greedy answers differ between CPUs, so the report says where it ran
+    assert report["machine"]["cpu"] and report["machine"]["cores"] >= 1
+    assert f"- machine: {report['machine']['cpu']}, {report['machine']['cores']} cores" in md
     assert report["index"]["chunks"] > 0 and report["index"]["fingerprint"]["corpus"]
     assert report["eval_files"]["questions.jsonl"]["bytes"] > 0
 
@@ -225,6 +228,24 @@ def test_compare_reports_same_run_shows_no_difference(first):
     assert all(r["diff"] == 0 for r in result["rows"])
     text = runner.compare_reports(out, out)
     assert "B − A" in text and "answers" in text
+
+
+def test_compare_reports_notes_runs_made_on_different_machines(first, tmp_path):
+    import shutil
+
+    _, out = first
+    other = tmp_path / "other-machine"
+    shutil.copytree(out, other)
+    report = _report(other)
+    report["machine"] = {**report["machine"], "cpu": "Some Other CPU"}
+    (other / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    assert json.loads(runner.compare_reports(out, out, as_json=True))["machines_differ"] is None
+    text = runner.compare_reports(out, other)
+    assert "note: A ran on" in text and "B on Some Other CPU" in text
+    # a report from before the machine record: nothing to say
+    del report["machine"]
+    (other / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    assert "note:" not in runner.compare_reports(out, other)
 
 
 def test_compare_reports_detects_a_worse_run(rag, first, workdir, eval_dir):

@@ -89,6 +89,7 @@ def _llama_alone(llm: Any, messages: list[dict[str, str]], max_tokens: int, temp
 
 
 def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False, out: Path | None = None) -> dict[str, Any]:
+    from .evaluation.provenance import machine_info
     from .locking import atomic_write_text
     from .pipeline import StudyRAG
 
@@ -153,6 +154,7 @@ def run_bench(settings: Settings, n_questions: int = 20, *, quiet: bool = False,
         ),
         "rows": rows,
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,  # this CPU may be shared
+        "machine": machine_info(),  # speeds, and even greedy answers, follow the CPU
     }
     if not quiet:
         print(f"\nmodel {gen.name} on {result['device']} · {len(answered)}/{len(rows)} answered (the rest abstained)")

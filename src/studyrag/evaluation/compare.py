@@ -75,6 +75,30 @@ def _bootstrap_rows(
     return rows
 
 
+def _machines_differ(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
+    """A warning when the two reports ran on different CPUs or llama.cpp builds, else None (also
+    when either report predates the machine record).
+
+    >>> m = {"cpu": "AMD EPYC", "cores": 2, "llama_cpp_python": "0.3.16"}
+    >>> _machines_differ({"machine": m}, {"machine": m}) is None
+    True
+    >>> _machines_differ({"machine": m}, {"machine": {**m, "cpu": "Intel Xeon"}})[:40]
+    'A ran on AMD EPYC, 2 cores (llama-cpp-py'
+    """
+    ma, mb = a.get("machine"), b.get("machine")
+    keys = ("cpu", "cores", "llama_cpp_python")
+    if not ma or not mb or all(ma.get(k) == mb.get(k) for k in keys):
+        return None
+
+    def label(m: Mapping[str, Any]) -> str:
+        return f"{m.get('cpu')}, {m.get('cores')} cores (llama-cpp-python {m.get('llama_cpp_python')})"
+
+    return (
+        f"A ran on {label(ma)}, B on {label(mb)}: answers can differ between machines at temperature 0, "
+        "so part of any answer difference is the machine's, not the change's"
+    )
+
+
 def compare_reports(dir_a: Path | str, dir_b: Path | str, as_json: bool = False) -> str:
     """Metric differences B − A between two report directories, with paired significance tests.
 
@@ -127,7 +151,7 @@ def compare_reports(dir_a: Path | str, dir_b: Path | str, as_json: bool = False)
         sa = {q["id"]: q["scores"] for q in aa["questions"]}
         sb = {q["id"]: q["scores"] for q in ab["questions"]}
         rows += _bootstrap_rows("answers", sa, sb, ANSWER_METRICS)
-    result = {"a": str(dir_a), "b": str(dir_b), "rows": rows}
+    result = {"a": str(dir_a), "b": str(dir_b), "rows": rows, "machines_differ": _machines_differ(a, b)}
     if as_json:
         return json.dumps(report_io.json_safe(result), indent=2, allow_nan=False)
     return report_io.compare_text(result)

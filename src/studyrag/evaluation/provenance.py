@@ -1,4 +1,5 @@
-"""What a report must record to be reproducible: git commit, models (ids, sizes, hashes), index, data.
+"""What a report must record to be reproducible: git commit, models (ids, sizes, hashes), index,
+data, and the machine (answers at temperature 0 still differ between CPUs).
 
 Everything here is cheap: no model is loaded or hashed (the GGUF's sha256 is read from the
 ``.sha256-ok`` stamp that ``studyrag.models`` writes next to the file it verified).
@@ -10,6 +11,9 @@ True
 from __future__ import annotations
 
 import hashlib
+import os
+import platform
+import re
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +24,7 @@ from ..config import project_root
 if TYPE_CHECKING:
     from ..pipeline import StudyRAG
 
-__all__ = ["git_info", "model_name", "model_info", "index_info", "file_hashes", "read_stamp"]
+__all__ = ["cpu_name", "git_info", "machine_info", "model_name", "model_info", "index_info", "file_hashes", "read_stamp"]
 
 
 def git_info(root: Path | None = None) -> dict[str, Any]:
@@ -37,6 +41,40 @@ def git_info(root: Path | None = None) -> dict[str, Any]:
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no") if commit else None
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def cpu_name(cpuinfo: str | None = None) -> str:
+    """The processor's model name, from ``/proc/cpuinfo`` (read when ``cpuinfo`` is None) where
+    there is one, else what ``platform`` knows.
+
+    >>> cpu_name("processor\\t: 0\\nmodel name\\t: AMD EPYC 9654 96-Core Processor\\nflags\\t: fpu")
+    'AMD EPYC 9654 96-Core Processor'
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            cpuinfo = ""
+    m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    return m.group(1).strip() if m else platform.processor() or platform.machine() or "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    """The CPU, its core count, the OS and the llama.cpp build a run was made on. Greedy decoding
+    is not the same everywhere: llama.cpp's arithmetic follows the CPU's features, and `eval/`
+    answered on two 2-core machines with the same code changed 5 of 227 outcomes (``c34-full``,
+    ``c35-full``). So a report says where it ran, and ``--compare`` says when two did not match."""
+    from ..models import llama_cpp_build
+
+    build = llama_cpp_build()
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "llama_cpp_python": build.get("version"),
+        "llama_cpp_system_info": build.get("system_info"),
+    }
 
 
 def model_name(rag: StudyRAG) -> str:

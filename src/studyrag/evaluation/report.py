@@ -418,6 +418,18 @@ def _fusion_label(s: Mapping[str, Any]) -> str:
     return f"{how} (BM25 weight {s.get('bm25_weight')}, dense {s.get('dense_weight')})"
 
 
+def machine_label(machine: Mapping[str, Any]) -> str:
+    """One line for the machine a report ran on (``provenance.machine_info``).
+
+    >>> machine_label({"cpu": "AMD EPYC", "cores": 2, "platform": "Linux-6.1", "llama_cpp_python": "0.3.16"})
+    'AMD EPYC, 2 cores, Linux-6.1, llama-cpp-python 0.3.16'
+    """
+    parts = [str(machine.get("cpu")), f"{machine.get('cores')} cores", str(machine.get("platform"))]
+    if machine.get("llama_cpp_python"):
+        parts.append(f"llama-cpp-python {machine['llama_cpp_python']}")
+    return ", ".join(parts)
+
+
 def markdown(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
     """``report.md``: provenance, the tables, the plots, the worst failures."""
     git = report.get("git") or {}
@@ -429,6 +441,7 @@ def markdown(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
         f"- suite `{report['suite']}`, created {report['created']}, wall time {report['wall_s']:.1f} s"
         + (f", limit {report['limit']}" if report.get("limit") else ""),
         f"- commit `{git.get('commit')}`{' (uncommitted changes)' if git.get('dirty') else ''}",
+        *([f"- machine: {machine_label(m)}"] if (m := report.get("machine")) else []),
         f"- generator `{models.get('generator')}`, embedder `{models.get('embedder_id')}`, "
         f"reranker `{models.get('reranker_id')}`",
         f"- retrieval: {_fusion_label(s)}, rerank {s.get('rerank')} ({s.get('rerank_candidates')} candidates), "
@@ -465,6 +478,8 @@ def compare_text(result: Mapping[str, Any]) -> str:
             ]
         )
     head = f"A = {result['a']}\nB = {result['b']}\n(* = p < 0.05)\n"
+    if note := result.get("machines_differ"):
+        head += f"note: {note}\n"
     if not rows:
         return head + "no metric in common: the two reports ran different suites"
     return head + md_table(["section", "metric", "A", "B", "B − A", "95% CI", "p", "n", "test"], rows)

@@ -39,7 +39,7 @@ from .metrics import (
     relevant_chunks,
     retrieval_scores,
 )
-from .provenance import file_hashes, git_info, index_info, model_info, model_name
+from .provenance import file_hashes, git_info, index_info, machine_info, model_info, model_name
 from .report import ANSWER_METRICS, KS, K
 
 if TYPE_CHECKING:
@@ -620,6 +620,7 @@ def run(
         "stratify": stratify,
         "kinds": list(kinds),
         "git": git_info(),
+        "machine": machine_info(),
         "settings": settings.as_dict(),
         "models": model_info(rag),
         "index": index_info(rag),
