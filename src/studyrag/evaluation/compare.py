@@ -79,23 +79,19 @@ def _machines_differ(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
     """A warning when the two reports ran on different CPUs or llama.cpp builds, else None (also
     when either report predates the machine record).
 
-    >>> m = {"cpu": "AMD EPYC", "cores": 2, "llama_cpp_python": "0.3.16"}
+    >>> m = {"cpu": "AMD EPYC", "cores": 2, "platform": "Linux-6.1", "llama_cpp_python": "0.3.16"}
     >>> _machines_differ({"machine": m}, {"machine": m}) is None
     True
-    >>> _machines_differ({"machine": m}, {"machine": {**m, "cpu": "Intel Xeon"}})[:40]
-    'A ran on AMD EPYC, 2 cores (llama-cpp-py'
+    >>> _machines_differ({"machine": m}, {"machine": {**m, "cpu": "Intel Xeon"}})[:44]
+    'A ran on AMD EPYC, 2 cores, Linux-6.1, llama'
     """
     ma, mb = a.get("machine"), b.get("machine")
     keys = ("cpu", "cores", "llama_cpp_python")
     if not ma or not mb or all(ma.get(k) == mb.get(k) for k in keys):
         return None
-
-    def label(m: Mapping[str, Any]) -> str:
-        return f"{m.get('cpu')}, {m.get('cores')} cores (llama-cpp-python {m.get('llama_cpp_python')})"
-
     return (
-        f"A ran on {label(ma)}, B on {label(mb)}: answers can differ between machines at temperature 0, "
-        "so part of any answer difference is the machine's, not the change's"
+        f"A ran on {report_io.machine_label(ma)}, B on {report_io.machine_label(mb)}: answers can differ "
+        "between machines at temperature 0, so part of any answer difference is the machine's, not the change's"
     )
 
 
