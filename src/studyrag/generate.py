@@ -321,12 +321,14 @@ class LlamaGenerator:
         """The exact prompt string the chat template makes of ``messages``."""
         return self._formatter(messages=[m.as_dict() for m in messages]).prompt
 
-    def count_messages(self, messages: Sequence[Message]) -> int:
+    def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The token ids llama.cpp is given for ``messages``: the chat template's prompt,
+        tokenized as llama-cpp-python's chat handler tokenizes it."""
         result = self._formatter(messages=[m.as_dict() for m in messages])
-        tokens = self._llm.tokenize(
-            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
-        )
-        return len(tokens)
+        return self._llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+
+    def count_messages(self, messages: Sequence[Message]) -> int:
+        return len(self.prompt_tokens(messages))
 
     def _check_fits(self, messages: Sequence[Message]) -> None:
         n = self.count_messages(messages)

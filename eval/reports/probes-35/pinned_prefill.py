@@ -18,6 +18,7 @@ import sys
 import time
 
 from studyrag.config import Settings
+from studyrag.generate import Message
 from studyrag.pipeline import StudyRAG
 from studyrag.prompt import PREAMBLE
 
@@ -34,21 +35,13 @@ BEFORE = ["What is PagedAttention?", "How does DPO differ from RLHF?"]
 rag = StudyRAG.load(Settings.from_env(), progress=False)
 gen = rag.generator
 llm = gen.llama
-formatter = gen._formatter
 state: dict[str, list[int]] = {"prefix": []}
-
-
-def tokens_of(messages: list[dict]) -> list[int]:
-    result = formatter(messages=messages)
-    return llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
-
-
-opening = tokens_of([m.as_dict() for m in PREAMBLE])
+opening = gen.prompt_tokens(PREAMBLE)
 shipped = llm.create_chat_completion
 
 
 def pinned(*args, **kwargs):
-    tokens = tokens_of(kwargs["messages"])
+    tokens = gen.prompt_tokens([Message(**m) for m in kwargs["messages"]])
     n = 0
     while n < min(len(tokens) - 1, len(opening)) and tokens[n] == opening[n]:
         n += 1
