@@ -372,16 +372,90 @@ def test_aside_puts_the_cached_prompt_back_and_answers_stay_the_same(smol):
     assert smol.generate(answer_prompt, max_tokens=8, temperature=0.0) == fresh
 
 
-def test_a_warmed_preamble_is_the_cached_start_of_every_answer_prompt(smol):
+# -- pinned prefill: an answer prompt resumes right after the fixed opening, whatever came before
+
+OPENING = [
+    Message("system", "Answer from the sources in one short sentence."),
+    Message("user", "Sources: [1] Colours › Sky\nThe sky is blue.\nQuestion: What colour is the sky?"),
+    Message("assistant", "The sky is blue [1]."),
+]
+SOURCES = "Sources: [1] Fine-tuning › LoRA\nLoRA freezes the weights and trains low-rank adapters.\n"
+
+
+def _asking(question: str) -> list[Message]:
+    return [*OPENING, Message("user", f"{SOURCES}Question: {question}")]
+
+
+@pytest.fixture
+def pinned(smol) -> Iterator[tuple[LlamaGenerator, list[tuple[int, int]]]]:
+    """A SmolLM2 pinned to ``OPENING``, and a log of ``(start, count)`` for every batch of prompt
+    tokens llama.cpp evaluates (the positions prefill computes)."""
+    gen = LlamaGenerator(smol.model_path, n_ctx=2048, n_threads=2, n_gpu_layers=0)
+    gen.pin_opening(OPENING)
+    batches: list[tuple[int, int]] = []
+    evaluate = gen.llama.eval
+
+    def spy(tokens):
+        batches.append((gen.llama.n_tokens, len(tokens)))
+        return evaluate(tokens)
+
+    gen.llama.eval = spy
+    yield gen, batches
+    gen.close()
+
+
+def _pin_length(gen: LlamaGenerator, opening: list[Message]) -> int:
+    return gen_mod.shared_prefix(gen.prompt_tokens(opening), gen.prompt_tokens([*opening, Message("user", "x")]))
+
+
+def test_a_pinned_prompt_resumes_right_after_its_opening_whatever_came_before(pinned):
+    gen, batches = pinned
+    n = _pin_length(gen, OPENING)
+    first = gen.generate(_asking("What does LoRA train?"), max_tokens=12, temperature=0.0)
+    assert batches[:2] == [(0, n), (n, len(gen.prompt_tokens(_asking("What does LoRA train?"))) - n)]
+
+    # the next prompt shares the sources' lines too, but prefill still resumes after the opening
+    batches.clear()
+    again = gen.generate(_asking("What does LoRA freeze?"), max_tokens=12, temperature=0.0)
+    shared = gen_mod.shared_prefix(gen.prompt_tokens(_asking("What does LoRA train?")), gen.prompt_tokens(_asking("What does LoRA freeze?")))
+    assert shared > n + 10 and batches[0][0] == n
+
+    # and so the same prompt gets the same words after any predecessor, or after none
+    gen.generate(_asking("Is LoRA a kind of fine-tuning?"), max_tokens=12, temperature=0.0)
+    assert gen.generate(_asking("What does LoRA train?"), max_tokens=12, temperature=0.0) == first
+    gen.llama.reset()
+    assert gen.generate(_asking("What does LoRA freeze?"), max_tokens=12, temperature=0.0) == again
+
+
+def test_the_pinned_opening_is_computed_again_after_another_prompt_unless_that_ran_aside(pinned):
+    gen, batches = pinned
+    n = _pin_length(gen, OPENING)
+    gen.generate(_asking("What does LoRA train?"), max_tokens=4, temperature=0.0)
+    with aside(gen):
+        gen.generate([Message("user", "Count from one to five.")], max_tokens=4, temperature=0.0)
+    batches.clear()
+    gen.generate(_asking("What does LoRA freeze?"), max_tokens=4, temperature=0.0)
+    assert batches[0][0] == n  # the restored cache still held the opening, computed alone
+
+    gen.generate([Message("user", "Count from one to five.")], max_tokens=4, temperature=0.0)
+    batches.clear()
+    gen.generate(_asking("What does LoRA freeze?"), max_tokens=4, temperature=0.0)
+    assert batches[0] == (0, n)  # overwritten: computed again, alone, before the rest
+
+
+def test_warm_up_caches_the_pinned_opening_of_every_answer_prompt(pinned):
     from studyrag import prompt as pr
 
-    smol.llama.reset()
-    smol.generate(list(pr.PREAMBLE), max_tokens=1, temperature=0.0)  # what StudyRAG.warm_up sends
-    answer = pr.build_prompt("What is LoRA?", [], smol.count_messages, n_ctx=2048, max_answer_tokens=1, max_sources=1)
-    full = _tokens(smol, list(answer.messages))
-    cached = list(smol.llama.input_ids[: smol.llama.n_tokens])
-    shared = next((i for i, (a, b) in enumerate(zip(cached, full, strict=False)) if a != b), len(cached))
-    assert shared >= len(_tokens(smol, list(pr.PREAMBLE))) - 3  # all but the generation prompt's tokens
+    gen, batches = pinned
+    gen.pin_opening(pr.PREAMBLE)
+    n = _pin_length(gen, list(pr.PREAMBLE))
+    assert n >= len(gen.prompt_tokens(list(pr.PREAMBLE))) - 3  # all but the generation prompt's tokens
+    gen.generate([*pr.PREAMBLE, Message("user", "")], max_tokens=1, temperature=0.0)  # what StudyRAG.warm_up sends
+    assert batches[0] == (0, n)
+    batches.clear()
+    answer = pr.build_prompt("What is LoRA?", [], gen.count_messages, n_ctx=2048, max_answer_tokens=1, max_sources=1)
+    gen.generate(list(answer.messages), max_tokens=1, temperature=0.0)
+    assert batches[0][0] == n  # the first question finds the opening computed
 
 
 def test_aside_falls_back_to_an_empty_cache_when_restoring_fails(smol, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import sys
@@ -139,6 +140,27 @@ class ScriptedGenerator:
             return self.reply
         evidence = messages[-1].content.split("Claim:")[0]
         return json.dumps({"supported": self.keyword in evidence})
+
+
+def test_llm_judge_asks_aside_so_the_answer_prompts_cache_stays():
+    class Keeping(ScriptedGenerator):
+        inside = False
+
+        @contextlib.contextmanager
+        def keep_cache(self):
+            self.inside = True
+            try:
+                yield
+            finally:
+                self.inside = False
+
+        def generate(self, messages, **kwargs) -> str:
+            assert self.inside  # a verdict never evicts the cached answer prompt (``generate.aside``)
+            return super().generate(messages, **kwargs)
+
+    gen = Keeping()
+    assert LLMJudge(gen).supports("Mixtral uses two experts [1].", MOE)
+    assert len(gen.requests) == 1 and not gen.inside
 
 
 def test_llm_judge_prompt_schema_and_cache():

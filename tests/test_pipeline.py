@@ -294,9 +294,14 @@ def test_warm_up_computes_the_answer_prompts_fixed_opening(rag: StudyRAG) -> Non
     from studyrag.prompt import PREAMBLE
 
     gen = _Aside("")
+    gen.pinned: list = []
+    gen.pin_opening = gen.pinned.append
     rag_ = StudyRAG(rag.settings, rag.index, rag.retriever.embedder, generator=gen)
+    assert gen.pinned == [PREAMBLE]  # prefill resumes right after it (``LlamaGenerator.pin_opening``)
     rag_.warm_up()
     assert [text for _, text in gen.log] == [PREAMBLE[0].content[:30]]
+    warmed = gen.prompt_messages
+    assert warmed[: len(PREAMBLE)] == list(PREAMBLE) and [m.role for m in warmed[len(PREAMBLE) :]] == ["user"]
     rag_.ask("What does LoRA freeze and train?")
     assert gen.prompt_messages[: len(PREAMBLE)] == list(PREAMBLE)  # what was warmed is what answers start with
 

@@ -38,6 +38,7 @@ __all__ = [
     "amx_build",
     "import_llama_cpp",
     "make_generator",
+    "shared_prefix",
     "system_info",
     "without_extra_buffers",
 ]
@@ -114,6 +115,15 @@ def aside(generator: Generator) -> Iterator[None]:
     else:
         with keep():
             yield
+
+
+def shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading items ``a`` and ``b`` share.
+
+    >>> shared_prefix([1, 2, 3, 4], [1, 2, 5]), shared_prefix([1, 2], [1, 2, 3]), shared_prefix([], [1])
+    (2, 2, 0)
+    """
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
 def _overflow(prompt_tokens: int, n_ctx: int) -> GenerationError:
@@ -289,6 +299,8 @@ class LlamaGenerator:
         self._llm.chat_handler = self._formatter.to_chat_handler()
         self._lock = threading.Lock()
         self._grammars: dict[str, Any] = {}
+        self._pin: list[int] = []  # see ``pin_opening``
+        self._pin_cached = False  # the KV cache starts with ``_pin``, computed alone as one batch
 
     def _chat_formatter(self, llama_chat_format: Any) -> Any:
         template = self._llm.metadata.get("tokenizer.chat_template")
@@ -330,10 +342,42 @@ class LlamaGenerator:
     def count_messages(self, messages: Sequence[Message]) -> int:
         return len(self.prompt_tokens(messages))
 
-    def _check_fits(self, messages: Sequence[Message]) -> None:
-        n = self.count_messages(messages)
-        if n >= self.n_ctx:
-            raise _overflow(n, self.n_ctx)
+    def _check_fits(self, messages: Sequence[Message]) -> list[int]:
+        tokens = self.prompt_tokens(messages)
+        if len(tokens) >= self.n_ctx:
+            raise _overflow(len(tokens), self.n_ctx)
+        return tokens
+
+    # -- where prefill resumes
+    def pin_opening(self, opening: Sequence[Message]) -> None:
+        """Make every prompt that continues ``opening`` re-use the KV cache for that opening only.
+
+        llama.cpp re-uses the longest prefix the next prompt shares with the cached one. For answer
+        prompts that is the fixed opening plus however much of "[1] <guide> › ..." the previous
+        question shared, so the batches prefill was split into, and at times the answer's words,
+        depended on the question asked before. Pinned, such a prompt resumes right after the opening,
+        which is computed alone as one batch: the answer depends on its prompt alone. The opening's
+        extent is what it shares with itself followed by a user turn (its last template tokens may
+        differ)."""
+        alone = self.prompt_tokens(opening)
+        followed = self.prompt_tokens([*opening, Message("user", "?")])
+        with self._lock:
+            self._pin = alone[: shared_prefix(alone, followed)]
+            self._pin_cached = False
+
+    def _resume_after_pin(self, tokens: list[int]) -> None:
+        """Before evaluating ``tokens`` (holding the lock): leave the cache holding exactly the pinned
+        opening when ``tokens`` continue it, so llama.cpp resumes prefill right after it."""
+        pin, llm = self._pin, self._llm
+        n = len(pin)
+        if not n or len(tokens) <= n or tokens[:n] != pin:
+            self._pin_cached = False  # prefilled the usual way: it may overwrite the opening's cells
+            return
+        if not (self._pin_cached and llm.n_tokens >= n and list(llm.input_ids[:n]) == pin):
+            llm.reset()
+            llm.eval(pin)
+            self._pin_cached = True
+        llm.n_tokens = n  # llama-cpp-python re-uses the cached tokens up to here and evaluates the rest
 
     # -- generation
     def stream(
@@ -350,9 +394,10 @@ class LlamaGenerator:
         The lock is held from the first piece until the iterator ends or is closed, so close
         (or exhaust) it promptly; ``with contextlib.closing(gen.stream(...))`` does that.
         """
-        self._check_fits(messages)
+        tokens = self._check_fits(messages)
         with self._lock:
             try:
+                self._resume_after_pin(tokens)
                 chunks = self._llm.create_chat_completion(
                     messages=[m.as_dict() for m in messages],
                     max_tokens=max_tokens,
@@ -378,10 +423,11 @@ class LlamaGenerator:
         grammar: str | None = None,
     ) -> str:
         """The whole answer at once; ``json_schema`` or a GBNF ``grammar`` constrains its form."""
-        self._check_fits(messages)
+        tokens = self._check_fits(messages)
         constraint = self._grammar(json_schema, grammar)
         with self._lock:
             try:
+                self._resume_after_pin(tokens)
                 out = self._llm.create_chat_completion(
                     messages=[m.as_dict() for m in messages],
                     max_tokens=max_tokens,
@@ -453,7 +499,7 @@ class LlamaGenerator:
                 with self._lock:
                     self._restore_cache(saved)
 
-    def _save_cache(self) -> tuple[Any, int, Any, int] | None:
+    def _save_cache(self) -> tuple[Any, int, Any, int, bool] | None:
         # llama-cpp-python's own save_state also copies a 300 MB logits buffer that nothing here
         # reads; the sequence's KV cells and the token ids are all the prefix match needs
         llm = self._llm
@@ -466,16 +512,16 @@ class LlamaGenerator:
             size = llama_cpp.llama_state_seq_get_size(llm.ctx, 0)
             buf = (ctypes.c_uint8 * size)()
             got = llama_cpp.llama_state_seq_get_data(llm.ctx, buf, size, 0)
-            return buf, got, llm.input_ids[:n].copy(), n
+            return buf, got, llm.input_ids[:n].copy(), n, self._pin_cached
         except (AttributeError, OSError, ValueError) as e:  # another llama-cpp-python: no keeping
             log.debug("could not save the KV cache (%s); the next prompt is evaluated in full", e)
             return None
 
-    def _restore_cache(self, saved: tuple[Any, int, Any, int]) -> None:
+    def _restore_cache(self, saved: tuple[Any, int, Any, int, bool]) -> None:
         import llama_cpp
 
         llm = self._llm
-        buf, size, ids, n = saved
+        buf, size, ids, n, pin_cached = saved
         try:
             llm._ctx.kv_cache_seq_rm(-1, 0, -1)
             if llama_cpp.llama_state_seq_set_data(llm.ctx, buf, size, 0) != size:
@@ -483,6 +529,7 @@ class LlamaGenerator:
             llm.input_ids[:n] = ids
             llm.n_tokens = n
             llm._requires_eval = True  # the logits are the side generation's: decode before sampling
+            self._pin_cached = pin_cached
         except (AttributeError, OSError, ValueError) as e:
             log.debug("could not restore the KV cache (%s); starting from an empty one", e)
             llm.reset()  # an empty cache is always consistent: the next prompt is evaluated in full

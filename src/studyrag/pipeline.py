@@ -109,6 +109,17 @@ def pick_guides(names: Collection[str], sources: Sequence[str], *, partial: bool
     return frozenset(picked)
 
 
+def _pinned(generator: Generator) -> Generator:
+    """``generator``, told to resume prefill right after the answer prompt's fixed opening when it
+    can (``LlamaGenerator.pin_opening``), so an answer depends on its own prompt alone."""
+    pin = getattr(generator, "pin_opening", None)
+    if pin is not None:
+        from .prompt import PREAMBLE
+
+        pin(PREAMBLE)
+    return generator
+
+
 class StudyRAG:
     """Hybrid retrieval + reranking + grounded generation over a corpus of study guides."""
 
@@ -128,7 +139,7 @@ class StudyRAG:
         self.embedder = embedder
         self.retriever = HybridRetriever(index, embedder, settings)
         self.reranker = reranker
-        self._generator = generator
+        self._generator = _pinned(generator) if generator is not None else None
         self._generator_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._corpus_seen = _corpus_signature(settings)
@@ -204,20 +215,22 @@ class StudyRAG:
             if self._generator is None:
                 from .generate import make_generator
 
-                self._generator = make_generator(self.settings)
+                self._generator = _pinned(make_generator(self.settings))
             return self._generator
 
     def warm_up(self) -> None:
         """Load the language model and compute the answer prompt's fixed opening (instructions and
-        worked example, ~170 tokens), which llama.cpp then keeps cached, and read the English word
+        worked example, ~180 tokens), which llama.cpp then keeps cached, and read the English word
         list that respelling asks (0.1 s): the first question waits for none of them. ``studyrag
         chat`` and the study chat run it in the background at start."""
+        from .generate import Message
         from .prompt import PREAMBLE
         from .spelling import is_english
 
         if self.settings.respell:
             is_english("warm")
-        self.generator.generate(list(PREAMBLE), max_tokens=1, temperature=0.0)
+        # followed by a user turn, as in an answer prompt, so the pinned opening is what gets cached
+        self.generator.generate([*PREAMBLE, Message("user", "")], max_tokens=1, temperature=0.0)
 
     def warm_up_in_background(self) -> threading.Thread:
         """:meth:`warm_up` in a daemon thread. A failure (a missing model, say) is only logged: the

@@ -106,17 +106,18 @@ class LLMClaimSplitter:
         self.fallbacks = 0
 
     def __call__(self, text: str) -> list[str]:
-        from ..generate import Message  # lazy: the generator backends are heavy to import
+        from ..generate import Message, aside  # lazy: the generator backends are heavy to import
 
         clean = strip_citation_marks(text).strip()
         if not clean:
             return []
-        raw = self.generator.generate(
-            [Message("system", _SPLIT_PROMPT), Message("user", clean)],
-            max_tokens=self.max_tokens,
-            temperature=0.0,
-            json_schema=_CLAIMS_SCHEMA,
-        )
+        with aside(self.generator):  # between answers in an eval: the answer prompt's cache stays
+            raw = self.generator.generate(
+                [Message("system", _SPLIT_PROMPT), Message("user", clean)],
+                max_tokens=self.max_tokens,
+                temperature=0.0,
+                json_schema=_CLAIMS_SCHEMA,
+            )
         try:
             claims = [str(c).strip() for c in json.loads(raw)["claims"] if str(c).strip()]
         except (ValueError, KeyError, TypeError):

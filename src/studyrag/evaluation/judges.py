@@ -329,7 +329,7 @@ class LLMJudge:
         return hashlib.sha256(f"{self.id}\0{claim}\0{evidence}".encode()).hexdigest()
 
     def _ask(self, claim: str, evidence: str) -> bool:
-        from ..generate import Message  # lazy: generator backends are heavy to import
+        from ..generate import Message, aside  # lazy: generator backends are heavy to import
 
         messages = [
             Message("system", _SYSTEM),
@@ -340,9 +340,8 @@ class LLMJudge:
             ),
         ]
         start = time.perf_counter()
-        raw = self.generator.generate(
-            messages, max_tokens=self.max_tokens, temperature=0.0, json_schema=_SCHEMA
-        )
+        with aside(self.generator):  # between answers in an eval: the answer prompt's cache stays
+            raw = self.generator.generate(messages, max_tokens=self.max_tokens, temperature=0.0, json_schema=_SCHEMA)
         self.seconds += time.perf_counter() - start
         self.calls += 1
         try:
