@@ -12,6 +12,9 @@ Each question is asked after each of two different questions (and, first, after 
 model's load), and the answers are compared word for word:
 
     python eval/reports/probes-35/pinned_prefill.py [--pin] > pinned_prefill[-pin].txt
+
+Since the thirty-sixth session the shipped code pins the opening itself (``LlamaGenerator.pin_opening``):
+run without ``--pin`` it measures that (``probes-36/pinned_prefill-shipped.txt``).
 """
 
 import sys
