@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import sys
@@ -18,7 +17,7 @@ from studyrag.evaluation.judges import (
     evidence_windows,
     negation_scopes,
 )
-from studyrag.fakes import FakeEmbedder
+from studyrag.fakes import FakeEmbedder, KeepsCache
 
 MOE = "Mixtral 8x7B routes each token to two of its eight experts in every layer."
 QLORA = "QLoRA combines 4-bit quantization of the frozen base model with LoRA adapters trained in higher precision."
@@ -143,17 +142,7 @@ class ScriptedGenerator:
 
 
 def test_llm_judge_asks_aside_so_the_answer_prompts_cache_stays():
-    class Keeping(ScriptedGenerator):
-        inside = False
-
-        @contextlib.contextmanager
-        def keep_cache(self):
-            self.inside = True
-            try:
-                yield
-            finally:
-                self.inside = False
-
+    class Keeping(KeepsCache, ScriptedGenerator):
         def generate(self, messages, **kwargs) -> str:
             assert self.inside  # a verdict never evicts the cached answer prompt (``generate.aside``)
             return super().generate(messages, **kwargs)

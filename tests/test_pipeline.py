@@ -3,7 +3,6 @@ StudyRAG decline before calling the model, and what must not."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from studyrag import prompt as pr
 from studyrag.abstain import question_focus
 from studyrag.config import Settings
 from studyrag.errors import ConfigError, GenerationError
-from studyrag.fakes import FakeEmbedder, FakeGenerator
+from studyrag.fakes import FakeEmbedder, FakeGenerator, KeepsCache
 from studyrag.pipeline import StudyRAG
 
 GUIDE = """# Fine-tuning
@@ -253,21 +252,12 @@ def test_hyde_passage_steers_the_dense_query_but_never_reaches_the_prompt(rag: S
     assert "Chinchilla paper uses twenty" not in gen.prompt  # the passage is for retrieval only
 
 
-class _Aside(_Hyde):
+class _Aside(KeepsCache, _Hyde):
     """Records which prompts ran inside ``keep_cache`` (see ``generate.aside``)."""
 
     def __init__(self, passage: str) -> None:
         super().__init__(passage)
-        self.inside = False
         self.log: list[tuple[bool, str]] = []
-
-    @contextlib.contextmanager
-    def keep_cache(self):
-        self.inside = True
-        try:
-            yield
-        finally:
-            self.inside = False
 
     def answer_for(self, messages):
         self.log.append((self.inside, messages[0].content[:30]))

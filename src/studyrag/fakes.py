@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -178,3 +179,31 @@ def _schema_example(schema: dict) -> object:
 
 
 __all__ += ["FakeGenerator"]
+
+
+class KeepsCache:
+    """Mix into a fake generator to see which of its generations ran ``aside``: ``inside`` is true
+    within ``keep_cache``, as a ``LlamaGenerator`` keeps its KV cache there.
+
+    >>> from studyrag.generate import aside
+    >>> class Gen(KeepsCache, FakeGenerator): ...
+    >>> gen = Gen()
+    >>> with aside(gen):
+    ...     gen.inside
+    True
+    >>> gen.inside
+    False
+    """
+
+    inside = False
+
+    @contextmanager
+    def keep_cache(self) -> Iterator[None]:
+        self.inside = True
+        try:
+            yield
+        finally:
+            self.inside = False
+
+
+__all__ += ["KeepsCache"]
