@@ -1,6 +1,7 @@
 """Where the answerable questions without a key fact go wrong, pooled over answer reports.
 
     python eval/reports/probes-30/misses.py > eval/reports/probes-30/misses.txt
+    python eval/reports/probes-30/misses.py c36-full:c28-main-retrieval ...  # other answer runs
 
 Each answer report is paired with the retrieval report of the same gold set (its fused top 10), and
 every answerable question falls in one bucket: the right passage at [1] of the prompt, lower in the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -47,8 +49,9 @@ def bucket(q: dict, fused_ids: list[str] | None) -> str:
 
 
 def main() -> None:
+    pairs = [tuple(a.split(":", 1)) for a in sys.argv[1:]] or PAIRS  # "answers:retrieval" report names
     hit, miss = Counter(), Counter()
-    for answers, retrieval in PAIRS:
+    for answers, retrieval in pairs:
         fused = {q["id"]: [h["chunk_id"] for h in q["runs"]["fused"]["ranked"]] for q in _load(retrieval, "retrieval")}
         for q in _load(answers, "answers"):
             if q["expected"] != "answer" or not q.get("key_facts") or q.get("error"):
