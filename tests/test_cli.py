@@ -606,6 +606,9 @@ def test_bench_times_every_question_and_says_where_the_model_ran(root, monkeypat
     assert json.loads((tmp_path / "bench.json").read_text())["device"] == "not llama.cpp"
     assert result["machine"]["cores"] >= 1 and result["machine"]["cpu"]  # speeds follow the CPU
     assert result["answered"] >= 1 and result["summary"]["retrieve_s"]["n"] == result["answered"]
+    # each question asked again with the opening cached: timed, and its words compared
+    assert result["summary"]["warm_time_to_first_token_s"]["n"] == result["answered"]
+    assert result["same_words"] == 2  # the fake answers each prompt the same way
 
 
 def test_search_snippets_show_the_line_closest_to_the_query(capsys) -> None:

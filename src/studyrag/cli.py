@@ -494,7 +494,8 @@ def eval_(ctx: click.Context, suite: str | None, suite_opt: str | None, limit: i
 @click.pass_context
 @handle_errors
 def bench(ctx: click.Context, questions: int, out: Path | None, as_json: bool) -> None:
-    """Per-stage latency of answering (retrieval, rerank, first token, tokens/s) vs llama.cpp alone."""
+    """Per-stage latency of answering (retrieval, rerank, first token, tokens/s) vs llama.cpp alone,
+    and each answer again with the prompt's opening cached, as in a chat (same words both times?)."""
     from .bench import run_bench
 
     s = _settings(ctx)
