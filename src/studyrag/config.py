@@ -82,6 +82,12 @@ class Settings:
     # STUDYRAG_BM25_GATE=false STUDYRAG_BM25_WEIGHT=1.2 gives ungated fusion; for RRF, an ungated
     # 1.5 measured best (MRR@10 0.823, with the first adapter)
     bm25_weight: float = 1.2
+    # BM25 also reads the questions a guide's ``<guide>.questions.jsonl`` asks about each passage
+    # (questions.py): a student's own words find the passage that names the idea otherwise. With
+    # the shipped guides' 829 agent-written questions, fused R@5 / MRR@10 on eval/ 0.901 / 0.874 ->
+    # 0.928 / 0.896 (paraphrases 0.848 / 0.771 -> 0.893 / 0.856), and higher on all six other sets
+    # (docs/results.md, "Questions beside the guides"; eval/reports/probes-37/bm25_doc2query.py)
+    guide_questions: bool = True
     bm25_gate: bool = True
     dense_weight: float = 1.0
     rrf_k: int = 10  # RRF only: 10 measured best on MRR@10

@@ -25,6 +25,7 @@ import yaml
 from .errors import CorpusError
 from .glossary import looks_like_glossary, parse_glossary
 from .pdf import pdf_markdown
+from .questions import SUFFIX as QUESTIONS_SUFFIX
 from .records import Converted, Document, Section
 from .repair import repair_text
 from .structure import clean_title, first_heading, markdown_sections, parser
@@ -92,12 +93,12 @@ def load_corpus(corpus_dir: Path, on_skip: Callable[[Path, str], None] | None = 
 
 def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
     """The guides in ``corpus_dir`` (its non-hidden files of a ``SUFFIXES`` type, by name), and the names
-    of the other entries there (a folder's name ends in "/"), which are not read. Hidden ones are
-    left out of both.
+    of the other entries there (a folder's name ends in "/"), which are not read. Hidden ones and
+    the guides' question files (``questions.SUFFIX``) are left out of both.
 
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
-    >>> for name in ("b.md", "a.TXT", "c.pdf", "slides.pptx", ".DS_Store"):
+    >>> for name in ("b.md", "a.TXT", "c.pdf", "slides.pptx", ".DS_Store", "b.md.questions.jsonl"):
     ...     _ = (d / name).write_text("x")
     >>> (d / "more").mkdir()
     >>> paths, others = guide_files(d)
@@ -121,6 +122,8 @@ def guide_files(corpus_dir: Path) -> tuple[list[Path], list[str]]:
             continue
         if p.is_file() and p.suffix.lower() in SUFFIXES:
             paths.append(p)
+        elif p.is_file() and p.name.endswith(QUESTIONS_SUFFIX):
+            continue  # a guide's questions (questions.py): read with the guide, not a guide itself
         else:
             others.append(p.name + "/" if p.is_dir() else p.name)
     return paths, others
@@ -155,7 +158,8 @@ def add_guide(corpus_dir: Path, path: Path) -> AddedGuide:
     """Copy the guide at ``path`` into ``corpus_dir`` once it has loaded. A file that does not load
     raises its ``CorpusError`` and nothing is copied; the copy is written beside its target and
     renamed into place, so the index never sees half a file. A different guide of the same name is
-    not lost: it is first copied to ``corpus_dir/.replaced/`` under a timestamped name.
+    not lost: it is first copied to ``corpus_dir/.replaced/`` under a timestamped name. The guide's
+    questions file (``questions.py``), when there is one beside it, is copied too.
 
     >>> import tempfile
     >>> d, src = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp()) / "rl.md"
@@ -178,20 +182,31 @@ def add_guide(corpus_dir: Path, path: Path) -> AddedGuide:
     guide_files(corpus_dir)  # the corpus folder must exist (and be a folder)
     raw = path.read_bytes()
     doc = _document(raw, path.name)
-    target = corpus_dir / path.name
-    if target.is_file() and target.stat().st_size == len(raw) and target.read_bytes() == raw:
+    questions = path.with_name(path.name + QUESTIONS_SUFFIX)
+    if questions.is_file():  # the questions filed beside it (questions.py) come along
+        _place(corpus_dir / questions.name, questions.read_bytes())
+    if (target := corpus_dir / path.name).is_file() and target.read_bytes() == raw:
         return AddedGuide(doc, "unchanged")
-    kept = None
-    part = corpus_dir / f".{path.name}.part"  # hidden: guide_files skips it
+    kept = _place(target, raw)
+    return AddedGuide(doc, "replaced" if kept else "added", kept)
+
+
+def _place(target: Path, raw: bytes) -> Path | None:
+    """Write ``raw`` to ``target``, beside it first and then renamed into place, so the index never
+    sees half a file; a different file there is first kept in ``.replaced/`` (its copy returned)."""
+    if target.is_file() and target.read_bytes() == raw:
+        return None
+    part = target.with_name(f".{target.name}.part")  # hidden: guide_files skips it
     try:
-        if target.exists():
-            kept = _keep_old(target)
+        kept = _keep_old(target) if target.exists() else None
         part.write_bytes(raw)
         os.replace(part, target)
     except OSError as e:
         part.unlink(missing_ok=True)
-        raise CorpusError(f"could not copy {path.name} into {corpus_dir} ({e.strerror or e}): check that it is writable") from e
-    return AddedGuide(doc, "replaced" if kept else "added", kept)
+        raise CorpusError(
+            f"could not copy {target.name} into {target.parent} ({e.strerror or e}): check that it is writable"
+        ) from e
+    return kept
 
 
 def remove_guide(corpus_dir: Path, name: str) -> Path:

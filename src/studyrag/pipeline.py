@@ -456,7 +456,7 @@ class StudyRAG:
         if low:
             return hits, asked, "no_close_passage"
         # a name the guides never use (AlphaFold, Kubernetes): nothing here can be about it
-        if unknown_names(question, self.retriever.index.bm25.vocab, tokenize):
+        if unknown_names(question, self.retriever.index.vocabulary, tokenize):
             return hits, asked, "unknown_name"
         return hits, asked, None
 

@@ -111,7 +111,7 @@ class HybridRetriever:
     def _is_word(self, word: str) -> bool:
         """An English word, or one whose search term the guides use ("maths", "denoiser"): a word
         of its own, not a slip."""
-        return is_english(word) or all(t in self.index.bm25.vocab for t in tokenize(word))
+        return is_english(word) or all(t in self.index.vocabulary for t in tokenize(word))
 
     @cached_property
     def _words(self) -> Counter[str]:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,8 +35,10 @@ import numpy as np
 from .config import Settings
 from .dense import DenseIndex, Embedder, check_factory, embedder_id
 from .errors import ConfigError, CorpusError, IndexError_, StaleIndexError
-from .lexical import TOKENIZER_VERSION, BM25Index
+from .lexical import TOKENIZER_VERSION, BM25Index, tokenize
 from .locking import exclusive
+from .questions import SUFFIX as QUESTIONS_SUFFIX
+from .questions import attach, questions_file, read_questions
 from .records import Chunk
 
 __all__ = [
@@ -135,6 +137,8 @@ class BuildStats:
     sentences_embedded: int = 0  # of which embedded by this build
     seconds: float = 0.0  # the whole open (build or load)
     embed_seconds: float = 0.0
+    questions: int = 0  # guide questions added to BM25's text (``questions.py``)
+    questions_lost: int = 0  # guide questions whose anchor no chunk holds
 
     def describe(self) -> str:
         """One line for people: what was done, why, and what was re-embedded.
@@ -170,6 +174,12 @@ class Index:
     bm25: BM25Index
     dense: DenseIndex
     stats: BuildStats
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """The search terms the guides' own text uses: BM25's, less those only their question
+        files use (``questions.py``), so a name that only a question mentions stays unknown."""
+        return frozenset(self.bm25.vocab).difference(self.manifest.get("question_terms", ()))
 
 
 @dataclass(frozen=True)
@@ -215,6 +225,39 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return guide_files(Path(corpus_dir))[0]
 
 
+def _indexed_files(settings: Settings) -> list[Path]:
+    """The guides, and the question files beside them when ``Settings.guide_questions`` is on."""
+    guides = corpus_files(settings.corpus_dir)
+    extra = [questions_file(p) for p in guides] if settings.guide_questions else []
+    return guides + [p for p in extra if p.is_file()]
+
+
+@dataclass(frozen=True)
+class _LexicalDocs:
+    """BM25's documents: each chunk's terms (``lexical_text``'s, then its guide's questions' about
+    it), the terms only the questions use, and how many questions were attached or found no chunk
+    holding their anchor."""
+
+    terms: list[list[str]]
+    question_terms: list[str]
+    questions: int = 0
+    lost: int = 0
+
+
+def _lexical_docs(settings: Settings, chunks: Sequence[Chunk]) -> _LexicalDocs:
+    """BM25's documents for ``chunks``, with their guides' questions when ``Settings.guide_questions``."""
+    terms = [tokenize(lexical_text(c)) for c in chunks]
+    if not settings.guide_questions:
+        return _LexicalDocs(terms, [])
+    sources = sorted({c.source for c in chunks})
+    attached, lost = attach(chunks, {s: read_questions(questions_file(Path(settings.corpus_dir) / s)) for s in sources})
+    asked = [tokenize("\n".join(attached.get(c.id, ()))) for c in chunks]
+    only = {t for a in asked for t in a}.difference(t for d in terms for t in d)
+    return _LexicalDocs(
+        [d + a for d, a in zip(terms, asked, strict=True)], sorted(only), sum(map(len, attached.values())), lost
+    )
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -229,7 +272,7 @@ def fingerprint(settings: Settings, embedder_id_: str) -> dict[str, Any]:
     """Everything an index depends on; any difference from the manifest makes it stale."""
     return {
         "format": FORMAT_VERSION,
-        "corpus": {p.name: _sha256(p) for p in corpus_files(settings.corpus_dir)},
+        "corpus": {p.name: _sha256(p) for p in _indexed_files(settings)},
         "chunker": {
             "chunk_tokens": settings.chunk_tokens,
             "chunk_overlap": settings.chunk_overlap,
@@ -243,7 +286,10 @@ def fingerprint(settings: Settings, embedder_id_: str) -> dict[str, Any]:
             "min_words": MIN_SENTENCE_WORDS,
             "margin": settings.sentence_margin if settings.sentence_vectors else 0.0,
         },
-        "lexical": {"tokenizer": TOKENIZER_VERSION, "text": "section+text"},
+        "lexical": {
+            "tokenizer": TOKENIZER_VERSION,
+            "text": "section+text+questions" if settings.guide_questions else "section+text",
+        },
     }
 
 
@@ -470,7 +516,15 @@ def _build(
     n = len(chunks)
     chunks_embedded = sum(1 for i in todo if i < n)
 
-    bm25 = BM25Index.build([lexical_text(c) for c in chunks])
+    lexical = _lexical_docs(settings, chunks)
+    if lexical.lost:
+        log.warning(
+            "%d guide question(s) no longer match their guide's text and were left out: fix their "
+            "\"anchor\" in the *%s files (a verbatim piece of the passage)",
+            lexical.lost,
+            QUESTIONS_SUFFIX,
+        )
+    bm25 = BM25Index.from_tokens(lexical.terms)
     dense = DenseIndex.build(vectors, settings.faiss_index, owners if sentences else None, extra_margin=margin)
 
     tmp: Path | None = None
@@ -493,6 +547,8 @@ def _build(
             sentences_embedded=len(todo) - chunks_embedded,
             seconds=round(time.perf_counter() - t0, 3),
             embed_seconds=round(embed_s, 3),
+            questions=lexical.questions,
+            questions_lost=lexical.lost,
         )
         manifest = {
             "format": FORMAT_VERSION,
@@ -503,6 +559,7 @@ def _build(
             "faiss_index": dense.factory,
             "chunk_count": len(chunks),
             "sources": sorted({c.source for c in chunks}),
+            "question_terms": lexical.question_terms,
             "settings": settings.as_dict(),
             "stats": dataclasses.asdict(stats),
             "files": {p.name: p.stat().st_size for p in sorted(tmp.iterdir())},
