@@ -97,7 +97,8 @@ def attach(
     question whose anchor two overlapping chunks share goes to the first."""
     folded: dict[str, list[tuple[str, str]]] = {}
     for c in chunks:
-        folded.setdefault(c.source, []).append((c.id, fold(c.text)))
+        if questions.get(c.source):  # a guide without questions costs nothing
+            folded.setdefault(c.source, []).append((c.id, fold(c.text)))
     out: dict[str, list[str]] = {}
     lost = 0
     for source, qs in questions.items():

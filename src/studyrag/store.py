@@ -251,6 +251,8 @@ def _lexical_docs(settings: Settings, chunks: Sequence[Chunk]) -> _LexicalDocs:
         return _LexicalDocs(terms, [])
     sources = sorted({c.source for c in chunks})
     attached, lost = attach(chunks, {s: read_questions(questions_file(Path(settings.corpus_dir) / s)) for s in sources})
+    if not attached:  # no questions files (a user's own guides): skip the passes below
+        return _LexicalDocs(terms, [], 0, lost)
     asked = [tokenize("\n".join(attached.get(c.id, ()))) for c in chunks]
     only = {t for a in asked for t in a}.difference(t for d in terms for t in d)
     return _LexicalDocs(
