@@ -85,6 +85,9 @@ def test_guide_questions_let_bm25_find_a_passage_in_the_students_words(settings:
     assert "feder" in index.vocabulary
     hits = HybridRetriever(index, FakeEmbedder(), settings).search(ASKED, k=1)
     assert hits[0].chunk.path[-1] == "Federated Learning" and hits[0].bm25_rank == 1
+    again = open_index(settings, FakeEmbedder(), progress=False)  # loaded: it still says what it holds
+    assert not again.stats.built and (again.stats.questions, again.stats.sentences) == (1, index.stats.sentences)
+    assert "hospit" not in again.vocabulary
 
 
 def test_without_guide_questions_bm25_reads_the_guide_alone(settings: Settings) -> None:

@@ -638,9 +638,7 @@ def open_index(
     m, reasons = _check(target, fp)
     if m is not None and not reasons and forced is None:
         try:
-            return _timed(
-                _load(target, m, BuildStats(built=False, reason="fresh", chunks=m["chunk_count"])), t0
-            )
+            return _timed(_load(target, m, _loaded(m, "fresh")), t0)
         except IndexError_ as e:  # same sizes but damaged contents: rebuild rather than fail
             log.warning("%s", e)
             forced = f"unreadable: {e}"
@@ -653,14 +651,24 @@ def open_index(
         _recover(index_dir, name)
         m, reasons = _check(target, fp)  # another process may have built it while we waited
         if m is not None and not reasons and forced is None:
-            stats = BuildStats(built=False, reason=WAITED, chunks=m["chunk_count"])
-            return _timed(_load(target, m, stats), t0)
+            return _timed(_load(target, m, _loaded(m, WAITED)), t0)
         refuse_if_stale()
         stats = _build(settings, embedder, fp, forced or "; ".join(reasons), progress)
         m = read_manifest(target)
         if m is None:
             raise IndexError_(f"index {target} was built but cannot be read back; check the disk and {_FIX}")
         return _timed(_load(target, m, stats), t0)
+
+
+def _loaded(manifest: Mapping[str, Any], reason: str) -> BuildStats:
+    """The stats of an index loaded as it was: nothing embedded, and what it holds as its build said.
+
+    >>> _loaded({"chunk_count": 3, "stats": {"sentences": 9, "questions": 2, "embedded": 3}}, "fresh")
+    BuildStats(built=False, reason='fresh', chunks=3, embedded=0, reused=0, sentences=9, sentences_embedded=0, seconds=0.0, embed_seconds=0.0, questions=2, questions_lost=0)
+    """
+    built = manifest.get("stats", {})
+    held = {k: built[k] for k in ("sentences", "questions", "questions_lost") if k in built}
+    return BuildStats(built=False, reason=reason, chunks=manifest["chunk_count"], **held)
 
 
 def _timed(index: Index, t0: float) -> Index:
