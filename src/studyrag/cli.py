@@ -171,7 +171,9 @@ def add(ctx: click.Context, files: tuple[Path, ...], as_json: bool) -> None:
     """Copy guide FILES (.md, .txt, .pdf, .docx, .html; a folder: the guides in it) into the corpus
     folder and index them. Each file is read first: one that cannot be (a scanned PDF, a broken
     file) is named with the reason and not copied, and the exit code is 4. A different guide of the
-    same name is replaced, and its old version kept in the corpus folder's .replaced/ folder."""
+    same name is replaced, and its old version kept in the corpus folder's .replaced/ folder. A
+    guide's questions file beside it (NAME.questions.jsonl: questions its passages answer, which
+    search also matches; see the README) is copied along."""
     from .errors import CorpusError
     from .loaders import add_guide, guide_files, section_count
 
