@@ -95,6 +95,7 @@ def test_without_guide_questions_bm25_reads_the_guide_alone(settings: Settings) 
     index = open_index(plain, FakeEmbedder(), progress=False)
     assert index.stats.questions == 0 and index.bm25.search("hospitals pooling", 3) == []
     assert index.manifest["fingerprint"]["lexical"]["text"] == "section+text"
+    assert "feder" in index.vocabulary and "hospit" not in index.vocabulary
 
 
 def test_editing_a_questions_file_rebuilds_bm25_without_re_embedding(settings: Settings) -> None:

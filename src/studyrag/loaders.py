@@ -185,17 +185,15 @@ def add_guide(corpus_dir: Path, path: Path) -> AddedGuide:
     questions = path.with_name(path.name + QUESTIONS_SUFFIX)
     if questions.is_file():  # the questions filed beside it (questions.py) come along
         _place(corpus_dir / questions.name, questions.read_bytes())
-    if (target := corpus_dir / path.name).is_file() and target.read_bytes() == raw:
-        return AddedGuide(doc, "unchanged")
-    kept = _place(target, raw)
-    return AddedGuide(doc, "replaced" if kept else "added", kept)
+    return AddedGuide(doc, *_place(corpus_dir / path.name, raw))
 
 
-def _place(target: Path, raw: bytes) -> Path | None:
+def _place(target: Path, raw: bytes) -> tuple[str, Path | None]:
     """Write ``raw`` to ``target``, beside it first and then renamed into place, so the index never
-    sees half a file; a different file there is first kept in ``.replaced/`` (its copy returned)."""
+    sees half a file; a different file there is first kept in ``.replaced/``. Returns "unchanged"
+    (the same bytes were there), "added" or "replaced", with the kept copy's path."""
     if target.is_file() and target.read_bytes() == raw:
-        return None
+        return "unchanged", None
     part = target.with_name(f".{target.name}.part")  # hidden: guide_files skips it
     try:
         kept = _keep_old(target) if target.exists() else None
@@ -206,7 +204,7 @@ def _place(target: Path, raw: bytes) -> Path | None:
         raise CorpusError(
             f"could not copy {target.name} into {target.parent} ({e.strerror or e}): check that it is writable"
         ) from e
-    return kept
+    return ("replaced" if kept else "added"), kept
 
 
 def remove_guide(corpus_dir: Path, name: str) -> Path:

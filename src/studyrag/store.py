@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
@@ -176,10 +177,12 @@ class Index:
     stats: BuildStats
 
     @cached_property
-    def vocabulary(self) -> frozenset[str]:
+    def vocabulary(self) -> AbstractSet[str]:
         """The search terms the guides' own text uses: BM25's, less those only their question
-        files use (``questions.py``), so a name that only a question mentions stays unknown."""
-        return frozenset(self.bm25.vocab).difference(self.manifest.get("question_terms", ()))
+        files use (``questions.py``), so a name that only a question mentions stays unknown.
+        Without question files it is BM25's vocabulary itself, not a copy."""
+        only = self.manifest.get("question_terms")
+        return frozenset(self.bm25.vocab).difference(only) if only else self.bm25.vocab.keys()
 
 
 @dataclass(frozen=True)
