@@ -395,3 +395,25 @@ def test_a_guide_name_that_means_no_guide_is_refused_with_the_names_there_are(tm
         rag.search("PPO", guides=["lecture-3"])
     with pytest.raises(ConfigError, match="part of several guide names"):
         rag.ask("PPO", guides=["e"])
+
+
+class IgnoresStop(FakeGenerator):
+    """A server that streams past the stop strings it was given."""
+
+    def stream(self, messages, *, max_tokens, temperature, stop=(), seed=None):
+        self.stops = tuple(stop)
+        return super().stream(messages, max_tokens=max_tokens, temperature=temperature, seed=seed)
+
+
+@pytest.mark.parametrize("generator", [FakeGenerator, IgnoresStop], ids=["stops", "ignores-stop"])
+def test_a_recited_source_list_is_not_part_of_the_answer(rag: StudyRAG, generator: type[FakeGenerator]) -> None:
+    # u028 in c37-unseen: after its sentence the model listed the prompt's sources, and their numbers
+    # were read as four citations
+    reply = "LoRA trains two small low-rank matrices per layer [1]. <sources> [1] guide › LoRA [2] guide › Scaling laws </sources>"
+    gen = generator(reply)
+    answer = StudyRAG(rag.settings, rag.index, rag.retriever.embedder, generator=gen).ask("What does LoRA train?")
+    assert not answer.abstained, answer.text
+    assert answer.text == "LoRA trains two small low-rank matrices per layer [1]."
+    assert [c.n for c in answer.citations] == [1]
+    if isinstance(gen, IgnoresStop):
+        assert gen.stops == pr.ANSWER_STOP

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
+from .prompt import ANSWER_STOP
 
 __all__ = ["BENCH_QUESTIONS", "run_bench", "summarize"]
 
@@ -73,13 +74,19 @@ def summarize(rows: list[dict[str, float]], keys: list[str]) -> dict[str, dict[s
 
 
 def _llama_alone(llm: Any, messages: list[dict[str, str]], max_tokens: int, temperature: float, seed: int) -> dict[str, float]:
-    """Time the bare model on a prompt: first token and total, from an empty KV cache."""
+    """Time the bare model on a prompt: first token and total, from an empty KV cache (with the
+    pipeline's stop strings, so both decode the same words)."""
     llm.reset()
     t0 = time.perf_counter()
     first = None
     n = 0
     for part in llm.create_chat_completion(
-        messages=messages, max_tokens=max_tokens, temperature=temperature, seed=seed, stream=True
+        messages=messages,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        seed=seed,
+        stop=list(ANSWER_STOP),
+        stream=True,
     ):
         delta = part["choices"][0].get("delta", {}).get("content")
         if delta:

@@ -523,6 +523,7 @@ class StudyRAG:
     ) -> collections.abc.Generator[TokenEvent, None, str]:
         """Yield the model's words as the reader may see them (``stream_check.CitationStream``),
         record the generation timings, and return the raw answer, stripped."""
+        from .prompt import ANSWER_STOP, cut_source_echo
         from .stream_check import CitationStream
 
         s, gen = self.settings, self.generator
@@ -537,6 +538,7 @@ class StudyRAG:
                 list(prompt.messages),
                 max_tokens=s.max_tokens,
                 temperature=s.temperature if temperature is None else temperature,
+                stop=ANSWER_STOP,
                 seed=s.seed,
             )
         )
@@ -552,7 +554,7 @@ class StudyRAG:
         if rest := checked.flush():
             yield TokenEvent(rest)
         t_end = time.perf_counter()
-        raw = "".join(pieces).strip()
+        raw = cut_source_echo("".join(pieces)).strip()
         n_out = gen.count_tokens(raw) if raw else 0
         timings["completion_tokens"] = n_out
         timings["generate_s"] = t_end - t_gen

@@ -46,6 +46,8 @@ __all__ = [
     "SOURCES_OPEN",
     "SOURCES_CLOSE",
     "SOURCE_TAG",
+    "ANSWER_STOP",
+    "cut_source_echo",
     "TRUNCATION_MARK",
     "INSTRUCTION_MARK",
     "SYSTEM_PROMPT",
@@ -117,6 +119,23 @@ def source_heading(hit: Hit) -> str:
 
 # the data block's tags as a chunk or a question might write them ("</sources>", "< Source >")
 SOURCE_TAG = re.compile(r"<\s*/?\s*sources?\s*>", re.IGNORECASE)
+# After its answer the 1.5B model sometimes recites the data block ("<sources> [1] guide › section
+# ... </sources>"), and the post-passes read that list's numbers as citations (u028 in c37-unseen
+# cited all four sources for a sentence none of them backs). Generation stops at either tag, and
+# ``cut_source_echo`` drops what a server that ignores stop strings (or a variant tag) let through.
+ANSWER_STOP = (SOURCES_OPEN, SOURCES_CLOSE)
+
+
+def cut_source_echo(text: str) -> str:
+    """``text`` up to the first source tag in it: what follows a tag recites the prompt, not an answer.
+
+    >>> cut_source_echo("Pruning removes weights [1]. <sources> [1] Guide › Pruning [2] Guide › ZeRO </sources>")
+    'Pruning removes weights [1].'
+    >>> cut_source_echo("< Sources > [1] Guide › Pruning"), cut_source_echo("No tag here [2].")
+    ('', 'No tag here [2].')
+    """
+    return SOURCE_TAG.split(text, maxsplit=1)[0].rstrip()
+
 _LINE_MARKER = re.compile(r"^(\s*)\[(\d{1,3})\]", re.MULTILINE)
 # Sentences that address the assistant rather than teach the reader. The system prompt says not to
 # obey the sources, but the 1.5B model still answered "I have been PWNED" when a retrieved guide told
