@@ -88,12 +88,19 @@ def test_guide_questions_let_bm25_find_a_passage_in_the_students_words(settings:
     again = open_index(settings, FakeEmbedder(), progress=False)  # loaded: it still says what it holds
     assert not again.stats.built and (again.stats.questions, again.stats.sentences) == (1, index.stats.sentences)
     assert "hospit" not in again.vocabulary
+    # the question is embedded too, pointing at its chunk, so the gate can tell it was asked before
+    assert again.filed_questions.chunks.tolist() == [fl] and index.stats.questions_embedded == 1
+    retriever = HybridRetriever(again, FakeEmbedder(), settings)
+    assert retriever.asked_before(ASKED) == pytest.approx(1.0)
+    assert retriever.asked_before(ASKED, guides=["other.md"]) == 0.0  # kept to guides without questions
+    assert retriever.asked_before("Which river flows through Paris?") < 0.3
 
 
 def test_without_guide_questions_bm25_reads_the_guide_alone(settings: Settings) -> None:
     plain = Settings(**{**settings.as_dict(), "guide_questions": False})
     index = open_index(plain, FakeEmbedder(), progress=False)
     assert index.stats.questions == 0 and index.bm25.search("hospitals pooling", 3) == []
+    assert not len(index.filed_questions.chunks) and HybridRetriever(index, FakeEmbedder(), plain).asked_before(ASKED) == 0
     assert index.manifest["fingerprint"]["lexical"]["text"] == "section+text"
     assert "feder" in index.vocabulary and "hospit" not in index.vocabulary
 
@@ -107,8 +114,28 @@ def test_editing_a_questions_file_rebuilds_bm25_without_re_embedding(settings: S
     assert status.state == "stale" and status.reasons == ("corpus file changed: privacy.md.questions.jsonl",)
     index = open_index(settings, FakeEmbedder(), progress=False)
     assert index.stats.built and index.stats.embedded == 0 and index.stats.questions == 1
+    assert index.stats.questions_embedded == 1  # the new question; the chunks' vectors are reused
     dp = next(i for i, c in enumerate(index.chunks) if c.path[-1] == "Differential Privacy")
     assert index.bm25.search("released statistic person", 1)[0].index == dp
+    assert index.filed_questions.chunks.tolist() == [dp]
+    again = open_index(settings, FakeEmbedder(), rebuild=True, progress=False)
+    assert again.stats.questions_embedded == 0 and again.filed_questions.chunks.tolist() == [dp]
+
+
+def test_a_question_like_a_filed_one_passes_the_gate_however_far_its_words_sit(settings: Settings) -> None:
+    from studyrag.fakes import FakeGenerator
+    from studyrag.pipeline import StudyRAG
+
+    strict = Settings(**{**settings.as_dict(), "abstain_threshold": 0.99})  # every passage too far
+    rag = StudyRAG.load(strict, embedder=FakeEmbedder(), generator=FakeGenerator(), progress=False)
+    answer = rag.ask(ASKED)
+    assert answer.abstain_reason != "no_close_passage" and answer.sources
+    assert answer.sources[0].chunk.path[-1] == "Federated Learning"
+    off = StudyRAG(Settings(**{**strict.as_dict(), "question_match": 2.0}), rag.index, rag.retriever.embedder,
+                   generator=FakeGenerator())
+    assert off.ask(ASKED).abstain_reason == "no_close_passage"
+    # a question about nothing filed is still declined
+    assert rag.ask("Which river flows through Paris?").abstain_reason == "no_close_passage"
 
 
 def test_a_question_whose_anchor_is_gone_is_left_out_with_a_warning(

@@ -464,7 +464,8 @@ class StudyRAG:
         """Nothing close enough to answer from, unless one hit holds every query term or is the
         passage labelled what the question asks about ("I keep hearing about HyDE, what is it?"
         found HyDE's entry but scored under the threshold: the words around the name pull the
-        embedding away)."""
+        embedding away), or the question reads like one filed beside the guides
+        (``HybridRetriever.asked_before``)."""
         from .abstain import matches_every_term, should_abstain_on_retrieval
         from .lexical import tokenize
 
@@ -473,6 +474,7 @@ class StudyRAG:
             should_abstain_on_retrieval(found, self.settings.abstain_threshold, confidence=confidence)
             and not any(h.named for h in found)
             and not matches_every_term(query, found, tokenize)
+            and self.retriever.asked_before(query, within) < self.settings.question_match
         )
 
     def _decline(

@@ -254,6 +254,20 @@ class HybridRetriever:
         top = self.index.dense.search(vector, 1, own=True, items=self.items(guides))
         return top[0].score if top else None
 
+    def asked_before(self, query: str, guides: Collection[str] | None = None) -> float:
+        """The best cosine between ``query`` and a question filed beside one of ``guides``
+        (``questions.py``; all guides for ``None``); 0 when they have none. A student's question
+        that reads like one a guide's authors asked about a passage is one the guide answers, even
+        when its words sit far from the passage's (``pipeline`` does not decline it)."""
+        filed = getattr(self.index, "filed_questions", None)  # in-memory parts have none
+        if filed is None or not len(filed.chunks):
+            return 0.0
+        sims = filed.vectors @ self._embed_query(self._query(query))
+        items = self.items(guides)
+        if items is not None:
+            sims = sims[np.isin(filed.chunks, items)]
+        return float(sims.max()) if sims.size else 0.0
+
     def key_sentences(self, query: str, hits: Sequence[Hit]) -> dict[str, str]:
         """For each hit whose chunk has several sentences (``store.chunk_sentences``), the one to
         mark, keyed by chunk id. The prompt sets it in bold (``prompt.highlight``): the 1.5B model

@@ -45,6 +45,7 @@ from .records import Chunk
 __all__ = [
     "FORMAT_VERSION",
     "BuildStats",
+    "FiledQuestions",
     "Index",
     "IndexStatus",
     "IndexedGuide",
@@ -64,6 +65,9 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# the guide questions' vectors (row i asks about chunk row ``chunks[i]`` of the list file)
+QUESTION_VECTORS = "question_embeddings.npy"
+QUESTION_LIST = "questions.json"
 _FIX = "run `studyrag index --rebuild`"
 # a stale index needs no rebuild from scratch: `studyrag index` re-embeds only what changed
 _UPDATE = "run `studyrag index` (it re-embeds only what changed)"
@@ -140,6 +144,7 @@ class BuildStats:
     embed_seconds: float = 0.0
     questions: int = 0  # guide questions added to BM25's text (``questions.py``)
     questions_lost: int = 0  # guide questions whose anchor no chunk holds
+    questions_embedded: int = 0  # of ``questions``, embedded by this build (the rest reused)
 
     def describe(self) -> str:
         """One line for people: what was done, why, and what was re-embedded.
@@ -149,14 +154,20 @@ class BuildStats:
         'rebuilt in 2.5 s (corpus changed: notes.md): embedded 1 chunk and 3 sentences, reused 403 chunks'
         >>> BuildStats(built=True, reason="missing", chunks=2, embedded=2, seconds=1.0).describe()
         'built in 1 s (missing): embedded 2 chunks, reused 0 chunks'
+        >>> BuildStats(built=True, reason="missing", chunks=2, embedded=2, sentences=5, sentences_embedded=5,
+        ...            questions=3, questions_embedded=3, seconds=1.0).describe()
+        'built in 1 s (missing): embedded 2 chunks, 5 sentences and 3 guide questions, reused 0 chunks'
         >>> BuildStats(built=False, reason="fresh", chunks=404, seconds=0.4).describe()
         'loaded 404 chunks in 0.4 s (fresh)'
         """
         if not self.built:
             return f"loaded {self.chunks} chunks in {self.seconds:g} s ({self.reason})"
-        embedded = f"embedded {self.embedded} chunk{'s' * (self.embedded != 1)}"
+        parts = [f"{self.embedded} chunk{'s' * (self.embedded != 1)}"]
         if self.sentences:
-            embedded += f" and {self.sentences_embedded} sentence{'s' * (self.sentences_embedded != 1)}"
+            parts.append(f"{self.sentences_embedded} sentence{'s' * (self.sentences_embedded != 1)}")
+        if self.questions_embedded:
+            parts.append(f"{self.questions_embedded} guide question{'s' * (self.questions_embedded != 1)}")
+        embedded = "embedded " + (" and ".join(parts) if len(parts) < 3 else f"{', '.join(parts[:-1])} and {parts[-1]}")
         verb = "built" if self.reason == "missing" else "rebuilt"
         return f"{verb} in {self.seconds:g} s ({self.reason}): {embedded}, reused {self.reused} chunks"
 
@@ -183,6 +194,26 @@ class Index:
         Without question files it is BM25's vocabulary itself, not a copy."""
         only = self.manifest.get("question_terms")
         return frozenset(self.bm25.vocab).difference(only) if only else self.bm25.vocab.keys()
+
+    @cached_property
+    def filed_questions(self) -> FiledQuestions:
+        """The guide questions' vectors and the chunks they ask about (none without question files)."""
+        if QUESTION_VECTORS not in self.manifest.get("files", {}):
+            return FiledQuestions(np.zeros((0, self.dense.dim), dtype=np.float32), np.zeros(0, dtype=np.int64))
+        try:
+            rows = json.loads((self.path / QUESTION_LIST).read_text(encoding="utf-8"))["chunks"]
+            return FiledQuestions(np.load(self.path / QUESTION_VECTORS), np.asarray(rows, dtype=np.int64))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise IndexError_(f"the guide questions of index {self.path} are unreadable ({e}); {_FIX}") from e
+
+
+@dataclass(frozen=True)
+class FiledQuestions:
+    """The questions filed beside the guides (``questions.py``), embedded: row i of ``vectors``
+    (normalized) asks about chunk row ``chunks[i]``."""
+
+    vectors: np.ndarray
+    chunks: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -245,6 +276,7 @@ class _LexicalDocs:
     question_terms: list[str]
     questions: int = 0
     lost: int = 0
+    asked: tuple[tuple[int, str], ...] = ()  # (chunk row, question) for each attached question
 
 
 def _lexical_docs(settings: Settings, chunks: Sequence[Chunk]) -> _LexicalDocs:
@@ -258,9 +290,8 @@ def _lexical_docs(settings: Settings, chunks: Sequence[Chunk]) -> _LexicalDocs:
         return _LexicalDocs(terms, [], 0, lost)
     asked = [tokenize("\n".join(attached.get(c.id, ()))) for c in chunks]
     only = {t for a in asked for t in a}.difference(t for d in terms for t in d)
-    return _LexicalDocs(
-        [d + a for d, a in zip(terms, asked, strict=True)], sorted(only), sum(map(len, attached.values())), lost
-    )
+    rows = tuple((i, q) for i, c in enumerate(chunks) for q in attached.get(c.id, ()))
+    return _LexicalDocs([d + a for d, a in zip(terms, asked, strict=True)], sorted(only), len(rows), lost, rows)
 
 
 def _sha256(path: Path) -> str:
@@ -290,6 +321,7 @@ def fingerprint(settings: Settings, embedder_id_: str) -> dict[str, Any]:
             "sentences": settings.sentence_vectors,
             "min_words": MIN_SENTENCE_WORDS,
             "margin": settings.sentence_margin if settings.sentence_vectors else 0.0,
+            "questions": settings.guide_questions,  # the guide questions are embedded too
         },
         "lexical": {
             "tokenizer": TOKENIZER_VERSION,
@@ -463,7 +495,13 @@ def _previous_vectors(directory: Path, emb_id: str, dim: int) -> dict[str, np.nd
     texts, _ = _dense_texts(chunks, sentences)
     if len(vecs) != len(texts):
         return {}
-    return dict(zip(texts, vecs, strict=True))
+    known = dict(zip(texts, vecs, strict=True))
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none, or unreadable: embed them again
+        asked = json.loads((directory / QUESTION_LIST).read_text(encoding="utf-8"))["questions"]
+        vecs = np.load(directory / QUESTION_VECTORS)
+        if len(vecs) == len(asked):
+            known.update(zip(asked, vecs, strict=True))
+    return known
 
 
 def corpus_chunks(settings: Settings, embedder: Embedder) -> list[Chunk]:
@@ -529,6 +567,12 @@ def _build(
             lexical.lost,
             QUESTIONS_SUFFIX,
         )
+    asked = [q for _, q in lexical.asked]
+    fresh = [q for q in dict.fromkeys(asked) if q not in known]
+    t_embed = time.perf_counter()
+    if fresh:
+        known.update(zip(fresh, embedder.embed(fresh, progress=progress), strict=True))
+    embed_s += time.perf_counter() - t_embed
     bm25 = BM25Index.from_tokens(lexical.terms)
     dense = DenseIndex.build(vectors, settings.faiss_index, owners if sentences else None, extra_margin=margin)
 
@@ -542,6 +586,10 @@ def _build(
             np.save(tmp / "sentence_embeddings.npy", vectors[n:])
         dense.save(tmp / "dense.faiss")
         bm25.save(tmp)
+        if asked:
+            np.save(tmp / QUESTION_VECTORS, np.stack([known[q] for q in asked]).astype(np.float32))
+            listed = {"questions": asked, "chunks": [i for i, _ in lexical.asked]}
+            (tmp / QUESTION_LIST).write_text(json.dumps(listed, ensure_ascii=False), encoding="utf-8")
         stats = BuildStats(
             built=True,
             reason=reason,
@@ -554,6 +602,7 @@ def _build(
             embed_seconds=round(embed_s, 3),
             questions=lexical.questions,
             questions_lost=lexical.lost,
+            questions_embedded=len(fresh),
         )
         manifest = {
             "format": FORMAT_VERSION,
@@ -667,7 +716,7 @@ def _loaded(manifest: Mapping[str, Any], reason: str) -> BuildStats:
     """The stats of an index loaded as it was: nothing embedded, and what it holds as its build said.
 
     >>> _loaded({"chunk_count": 3, "stats": {"sentences": 9, "questions": 2, "embedded": 3}}, "fresh")
-    BuildStats(built=False, reason='fresh', chunks=3, embedded=0, reused=0, sentences=9, sentences_embedded=0, seconds=0.0, embed_seconds=0.0, questions=2, questions_lost=0)
+    BuildStats(built=False, reason='fresh', chunks=3, embedded=0, reused=0, sentences=9, sentences_embedded=0, seconds=0.0, embed_seconds=0.0, questions=2, questions_lost=0, questions_embedded=0)
     """
     built = manifest.get("stats", {})
     held = {k: built[k] for k in ("sentences", "questions", "questions_lost") if k in built}
