@@ -1,0 +1,44 @@
+"""Ad hoc: should BM25 weigh a chunk's own words above the guide questions filed about it (BM25F
+with integer field weights: the chunk's terms repeated W times, the questions' once)?
+
+    python eval/reports/probes-38/bm25f.py W OUT   # e.g. 2 /tmp/bm25f-2
+
+Builds a separate index under OUT/indexes and runs `studyrag eval --suite retrieval` on every set;
+compare with `python eval/reports/probes-37/pooled.py c37 OUT`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+SETS = ["", "dev", "heldout", "unseen", "unseen2", "unseen3", "student"]
+
+
+def main() -> None:
+    weight, out = int(sys.argv[1]), Path(sys.argv[2])
+    import studyrag.store as store
+
+    plain = store._lexical_docs
+
+    def weighted(settings, chunks):
+        docs = plain(settings, chunks)
+        own = [store.tokenize(store.lexical_text(c)) for c in chunks]
+        terms = [o * (weight - 1) + d for o, d in zip(own, docs.terms, strict=True)]
+        return store._LexicalDocs(terms, docs.question_terms, docs.questions, docs.lost)
+
+    store._lexical_docs = weighted
+    os.environ["STUDYRAG_INDEX_DIR"] = str(out / "indexes")
+    from studyrag.cli import cli
+
+    for s in SETS:
+        args = ["eval", "--suite", "retrieval", "--out", str(out / (s or "full"))]
+        args += ["--eval-dir", f"eval/{s}"] if s else []
+        with contextlib.suppress(SystemExit):
+            cli(args, standalone_mode=False)
+
+
+if __name__ == "__main__":
+    main()
