@@ -59,6 +59,11 @@ def main() -> None:
         store.lexical_text = expanded
     else:
         store.lexical_text = lambda c: plain(c) + "\n" + "\n".join(extra.get(c.id, []))
+    run_sets(out)
+
+
+def run_sets(out: Path) -> None:
+    """`studyrag eval --suite retrieval` on every gold set, index and reports under ``out``."""
     os.environ["STUDYRAG_INDEX_DIR"] = str(out / "indexes")
     from studyrag.cli import cli
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-SETS = ["", "dev", "heldout", "unseen", "unseen2", "unseen3", "student"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "probes-37"))
+from bm25_doc2query import run_sets  # noqa: E402
 
 
 def main() -> None:
@@ -49,11 +50,7 @@ def main() -> None:
         BM25Index.coverage = plain_coverage
     else:
         BM25Index.scores = best_of
-    for s in SETS:
-        args = ["eval", "--suite", "retrieval", "--out", str(out / (s or "full"))]
-        args += ["--eval-dir", f"eval/{s}"] if s else []
-        with contextlib.suppress(SystemExit):
-            cli(args, standalone_mode=False)
+    run_sets(out)
 
 
 if __name__ == "__main__":

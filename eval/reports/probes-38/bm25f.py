@@ -9,12 +9,11 @@ compare with `python eval/reports/probes-37/pooled.py c37 OUT`.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 from pathlib import Path
 
-SETS = ["", "dev", "heldout", "unseen", "unseen2", "unseen3", "student"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "probes-37"))
+from bm25_doc2query import run_sets  # noqa: E402
 
 
 def main() -> None:
@@ -27,17 +26,10 @@ def main() -> None:
         docs = plain(settings, chunks)
         own = [store.tokenize(store.lexical_text(c)) for c in chunks]
         terms = [o * (weight - 1) + d for o, d in zip(own, docs.terms, strict=True)]
-        return store._LexicalDocs(terms, docs.question_terms, docs.questions, docs.lost)
+        return store._LexicalDocs(terms, docs.question_terms, docs.questions, docs.lost, docs.asked)
 
     store._lexical_docs = weighted
-    os.environ["STUDYRAG_INDEX_DIR"] = str(out / "indexes")
-    from studyrag.cli import cli
-
-    for s in SETS:
-        args = ["eval", "--suite", "retrieval", "--out", str(out / (s or "full"))]
-        args += ["--eval-dir", f"eval/{s}"] if s else []
-        with contextlib.suppress(SystemExit):
-            cli(args, standalone_mode=False)
+    run_sets(out)
 
 
 if __name__ == "__main__":
