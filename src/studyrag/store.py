@@ -2,8 +2,9 @@
 
 ``<index_dir>/<index_name>/`` holds ``chunks.jsonl``, ``embeddings.npy`` (row i = chunk i),
 ``sentence_embeddings.npy`` (the chunks' sentences, see :func:`sentence_texts`), ``dense.faiss``
-(with ``dense.faiss.owners.npy``: the chunk of each vector), ``bm25.npz`` + ``bm25.json`` and,
-written last, ``manifest.json``. The manifest records a *fingerprint* (corpus file hashes, chunker
+(with ``dense.faiss.owners.npy``: the chunk of each vector), ``bm25.npz`` + ``bm25.json``, with
+question files beside the guides ``question_embeddings.npy`` + ``questions.json`` (each question and
+the chunk it asks about, see ``questions.py``) and, written last, ``manifest.json``. The manifest records a *fingerprint* (corpus file hashes, chunker
 budgets, embedder id, FAISS type, sentence vectors, tokenizer) that is compared with the current
 corpus and settings on every open: a stale index is rebuilt (or ``StaleIndexError`` names the change). A rebuild embeds only texts that are new.
 
