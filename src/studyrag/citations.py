@@ -334,6 +334,11 @@ def clean_answer_text(text: str) -> str:
     '**DP is central to private training [1].**'
     >>> clean_answer_text("**DP is central to private training [1].** [1]")  # r108 in c26-full
     '**DP is central to private training [1].**'
+
+    A number cited twice in a row is cited once (h019 in c38-dev ended "a continuous range [1][1]."):
+
+    >>> clean_answer_text("It relaxes sampling [1] [1]. It is cheap [2, 2, 3].")
+    'It relaxes sampling [1]. It is cheap [2][3].'
     """
     out, last = [], 0
     for a, b, numbers in find_citations(text):
@@ -352,6 +357,7 @@ def clean_answer_text(text: str) -> str:
     s = re.sub(r"(\[\d+\])([.!?][*_]{1,3})[ \t]*\1(?=\s|$)", r"\1\2", s)  # "[1].** [1]" -> "[1].**"
     # "[1] [2]" / "[1], [2]" -> "[1][2]"; "adapters[1]" -> "adapters [1]"
     s = re.sub(r"(\[\d+\])[ \t]*[,;]?[ \t]*(?=\[\d+\])", r"\1", s)
+    s = re.sub(r"(\[\d+\])(?:\1)+", r"\1", s)  # "[1][1]" -> "[1]"
     return re.sub(r"(?<=[\w)])(\[\d+\])", r" \1", s)
 
 
