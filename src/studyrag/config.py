@@ -88,6 +88,9 @@ class Settings:
     # 0.928 / 0.896 (paraphrases 0.848 / 0.771 -> 0.893 / 0.856), and higher on all six other sets
     # (docs/results.md, "Questions beside the guides"; eval/reports/probes-37/bm25_doc2query.py)
     guide_questions: bool = True
+    # ...and their vectors lift the chunk they ask about in dense retrieval, as its sentences' do
+    # (each counts sentence_margin less than the chunk's own vector)
+    question_vectors: bool = True
     bm25_gate: bool = True
     dense_weight: float = 1.0
     rrf_k: int = 10  # RRF only: 10 measured best on MRR@10

@@ -321,6 +321,8 @@ class HybridRetriever:
             # the index's own sentence vectors when it has them: no embedding on the answer path
             pos = self._positions.get(h.chunk.id)
             stored = None if pos is None or self.chunks[pos] != h.chunk else self.index.dense.extra_vectors(pos)
+            if stored is not None:
+                stored = stored[: len(sentences)]  # a chunk's sentence rows come before its questions'
             if stored is None or len(stored) != len(sentences):
                 unstored.append((h.chunk, sentences))
             else:

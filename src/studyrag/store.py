@@ -323,6 +323,8 @@ def fingerprint(settings: Settings, embedder_id_: str) -> dict[str, Any]:
             "min_words": MIN_SENTENCE_WORDS,
             "margin": settings.sentence_margin if settings.sentence_vectors else 0.0,
             "questions": settings.guide_questions,  # the guide questions are embedded too
+            # ...and lift the chunk they ask about in dense retrieval, like its sentences
+            "question_vectors": settings.guide_questions and settings.question_vectors,
         },
         "lexical": {
             "tokenizer": TOKENIZER_VERSION,
@@ -575,7 +577,12 @@ def _build(
         known.update(zip(fresh, embedder.embed(fresh, progress=progress), strict=True))
     embed_s += time.perf_counter() - t_embed
     bm25 = BM25Index.from_tokens(lexical.terms)
-    dense = DenseIndex.build(vectors, settings.faiss_index, owners if sentences else None, extra_margin=margin)
+    dense_vectors, dense_owners = vectors, owners
+    if asked and fp["dense"]["question_vectors"]:  # rows after the sentences': questions, by their chunk
+        dense_vectors = np.concatenate([vectors, np.stack([known[q] for q in asked])])
+        dense_owners = np.concatenate([owners, np.asarray([i for i, _ in lexical.asked], dtype=np.int64)])
+    extras = len(dense_vectors) > n
+    dense = DenseIndex.build(dense_vectors, settings.faiss_index, dense_owners if extras else None, extra_margin=margin)
 
     tmp: Path | None = None
     try:
@@ -613,6 +620,7 @@ def _build(
             "dim": embedder.dim,
             "faiss_index": dense.factory,
             "chunk_count": len(chunks),
+            "dense_extras": extras,  # the dense index holds sentence or question vectors besides the chunks'
             "sources": sorted({c.source for c in chunks}),
             "question_terms": lexical.question_terms,
             "settings": settings.as_dict(),
@@ -653,7 +661,10 @@ def _load(directory: Path, manifest: dict[str, Any], stats: BuildStats) -> Index
     bm25 = BM25Index.load(directory)
     sentences, margin = _dense_layout(manifest["fingerprint"])
     dense = DenseIndex.load(
-        directory / "dense.faiss", manifest["faiss_index"], owners=sentences, extra_margin=margin
+        directory / "dense.faiss",
+        manifest["faiss_index"],
+        owners=manifest.get("dense_extras", sentences),
+        extra_margin=margin,
     )
     if not (len(chunks) == bm25.n_docs == dense.size == manifest["chunk_count"]):
         raise IndexError_(f"index {directory} is inconsistent (chunk counts differ); {_FIX}")
