@@ -122,6 +122,31 @@ def test_editing_a_questions_file_rebuilds_bm25_without_re_embedding(settings: S
     assert again.stats.questions_embedded == 0 and again.filed_questions.chunks.tolist() == [dp]
 
 
+def test_a_filed_questions_vector_lifts_its_chunk_in_dense_retrieval(settings: Settings) -> None:
+    from studyrag.store import chunk_sentences
+
+    emb = FakeEmbedder()
+    asked = emb.embed([ASKED])[0]
+    index = open_index(settings, emb, progress=False)
+    fl = next(i for i, c in enumerate(index.chunks) if c.path[-1] == "Federated Learning")
+    n_sentences = index.stats.sentences
+    assert index.dense.n_vectors == len(index.chunks) + n_sentences + 1
+    top = index.dense.search(asked, 1)[0]
+    assert top.index == fl and top.score == pytest.approx(1.0 - settings.sentence_margin, abs=1e-5)
+    # the chunk's extra rows are its sentences, then its question: the bold sentence is still a sentence
+    assert len(index.dense.extra_vectors(fl)) == len(chunk_sentences(index.chunks[fl])) + 1
+    hits = HybridRetriever(index, emb, settings).search(ASKED, k=1)
+    key = HybridRetriever(index, emb, settings).closest_sentences(ASKED, hits)
+    assert key[hits[0].chunk.id] in chunk_sentences(index.chunks[fl])
+
+    plain = Settings(**{**settings.as_dict(), "question_vectors": False})
+    without = open_index(plain, emb, progress=False)  # rebuilt: the setting is in the fingerprint
+    assert without.stats.built and without.stats.embedded == 0
+    assert without.dense.n_vectors == len(without.chunks) + n_sentences
+    assert without.dense.search(asked, 1)[0].score < 0.5
+    assert len(without.filed_questions.chunks) == 1  # the gate still reads the questions
+
+
 def test_a_question_like_a_filed_one_passes_the_gate_however_far_its_words_sit(settings: Settings) -> None:
     from studyrag.fakes import FakeGenerator
     from studyrag.pipeline import StudyRAG
