@@ -127,6 +127,7 @@ def test_a_filed_questions_vector_lifts_its_chunk_in_dense_retrieval(settings: S
 
     emb = FakeEmbedder()
     asked = emb.embed([ASKED])[0]
+    settings = Settings(**{**settings.as_dict(), "question_vectors": True})
     index = open_index(settings, emb, progress=False)
     fl = next(i for i, c in enumerate(index.chunks) if c.path[-1] == "Federated Learning")
     n_sentences = index.stats.sentences
@@ -139,8 +140,8 @@ def test_a_filed_questions_vector_lifts_its_chunk_in_dense_retrieval(settings: S
     key = HybridRetriever(index, emb, settings).closest_sentences(ASKED, hits)
     assert key[hits[0].chunk.id] in chunk_sentences(index.chunks[fl])
 
-    plain = Settings(**{**settings.as_dict(), "question_vectors": False})
-    without = open_index(plain, emb, progress=False)  # rebuilt: the setting is in the fingerprint
+    without = open_index(Settings(**{**settings.as_dict(), "question_vectors": False}), emb, progress=False)
+    # rebuilt (the setting is in the fingerprint), every vector reused
     assert without.stats.built and without.stats.embedded == 0
     assert without.dense.n_vectors == len(without.chunks) + n_sentences
     assert without.dense.search(asked, 1)[0].score < 0.5

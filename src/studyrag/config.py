@@ -88,9 +88,12 @@ class Settings:
     # 0.928 / 0.896 (paraphrases 0.848 / 0.771 -> 0.893 / 0.856), and higher on all six other sets
     # (docs/results.md, "Questions beside the guides"; eval/reports/probes-37/bm25_doc2query.py)
     guide_questions: bool = True
-    # ...and their vectors lift the chunk they ask about in dense retrieval, as its sentences' do
-    # (each counts sentence_margin less than the chunk's own vector)
-    question_vectors: bool = True
+    # true: their vectors also lift the chunk they ask about in dense retrieval, as its sentences' do
+    # (each counts sentence_margin less than the chunk's own vector). Retrieval gains (pooled fused
+    # R@5 / MRR@10 0.928 / 0.886 -> 0.936 / 0.901; eval/ 0.928 / 0.896 -> 0.917 / 0.897) but answers
+    # do not: 4 more key facts of 454, and 3 unanswerable questions of 73 get invented answers over
+    # the new sources (c38v-* against c38-*; docs/results.md, "Thirty-eighth session"), so it is off
+    question_vectors: bool = False
     bm25_gate: bool = True
     dense_weight: float = 1.0
     rrf_k: int = 10  # RRF only: 10 measured best on MRR@10
