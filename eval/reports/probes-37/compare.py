@@ -3,7 +3,7 @@
     python eval/reports/probes-37/compare.py stored c37        # or a folder of per-set runs (full/, dev/, ...)
 
 A run is named by ``run_dir``: "stored" is the retrieval reports the README's table gave before this
-session, "c37" this session's ``eval/reports/c37-<set>-retrieval``, anything else a folder holding one
+session, "c37" (or another run name) ``eval/reports/c37-<set>-retrieval``, anything else a folder holding one
 run per set, as ``bm25_doc2query.py`` writes them.
 """
 
@@ -22,8 +22,8 @@ def run_dir(spec: str, s: str) -> Path:
     """The report folder of gold set ``s`` in run ``spec``."""
     if spec == "stored":
         return REPORTS / STORED.get(s, f"c256-{s}-retrieval")
-    if spec == "c37":
-        return REPORTS / f"c37-{s}-retrieval"
+    if (REPORTS / f"{spec}-{s}-retrieval").is_dir():  # a session's runs: c37, c38, c38v
+        return REPORTS / f"{spec}-{s}-retrieval"
     return Path(spec) / s
 
 
