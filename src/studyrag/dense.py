@@ -431,8 +431,9 @@ class DenseIndex:
             n = min(self.n_vectors, 4 * n)
 
     def extra_vectors(self, item: int) -> np.ndarray | None:
-        """The vectors ``item`` has besides its own (its sentences, then its guide questions), in the order they were added;
-        ``None`` when the index keeps no extra vectors or cannot give stored vectors back (IVF).
+        """The vectors ``item`` has besides its own (its sentences, then its guide questions), in the
+        order they were added; ``None`` when the index keeps no extra vectors or cannot give stored
+        vectors back (IVF).
 
         >>> idx = DenseIndex.build(np.eye(3, dtype=np.float32), owners=np.array([0, 1, 0]))
         >>> idx.extra_vectors(0).tolist(), idx.extra_vectors(1).shape

@@ -4,9 +4,10 @@
 ``sentence_embeddings.npy`` (the chunks' sentences, see :func:`sentence_texts`), ``dense.faiss``
 (with ``dense.faiss.owners.npy``: the chunk of each vector), ``bm25.npz`` + ``bm25.json``, with
 question files beside the guides ``question_embeddings.npy`` + ``questions.json`` (each question and
-the chunk it asks about, see ``questions.py``) and, written last, ``manifest.json``. The manifest records a *fingerprint* (corpus file hashes, chunker
-budgets, embedder id, FAISS type, sentence vectors, tokenizer) that is compared with the current
-corpus and settings on every open: a stale index is rebuilt (or ``StaleIndexError`` names the change). A rebuild embeds only texts that are new.
+the chunk it asks about, see ``questions.py``) and, written last, ``manifest.json``. The manifest
+records a *fingerprint* (corpus file hashes, chunker budgets, embedder id, FAISS type, sentence
+vectors, tokenizer) that is compared with the current corpus and settings on every open: a stale
+index is rebuilt (or ``StaleIndexError`` names the change). A rebuild embeds only texts that are new.
 
 Builds happen in ``.<name>.tmp-*`` next to the target and are swapped in with renames once every
 file is fsynced, so a crash mid-build leaves the previous index in place, and a directory without
@@ -168,7 +169,7 @@ class BuildStats:
             parts.append(f"{self.sentences_embedded} sentence{'s' * (self.sentences_embedded != 1)}")
         if self.questions_embedded:
             parts.append(f"{self.questions_embedded} guide question{'s' * (self.questions_embedded != 1)}")
-        embedded = "embedded " + (" and ".join(parts) if len(parts) < 3 else f"{', '.join(parts[:-1])} and {parts[-1]}")
+        embedded = "embedded " + (f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1 else parts[0])
         verb = "built" if self.reason == "missing" else "rebuilt"
         return f"{verb} in {self.seconds:g} s ({self.reason}): {embedded}, reused {self.reused} chunks"
 
@@ -576,10 +577,11 @@ def _build(
     if fresh:
         known.update(zip(fresh, embedder.embed(fresh, progress=progress), strict=True))
     embed_s += time.perf_counter() - t_embed
+    asked_vectors = np.stack([known[q] for q in asked]).astype(np.float32) if asked else None
     bm25 = BM25Index.from_tokens(lexical.terms)
     dense_vectors, dense_owners = vectors, owners
-    if asked and fp["dense"]["question_vectors"]:  # rows after the sentences': questions, by their chunk
-        dense_vectors = np.concatenate([vectors, np.stack([known[q] for q in asked])])
+    if asked_vectors is not None and fp["dense"]["question_vectors"]:  # after the sentences' rows
+        dense_vectors = np.concatenate([vectors, asked_vectors])
         dense_owners = np.concatenate([owners, np.asarray([i for i, _ in lexical.asked], dtype=np.int64)])
     extras = len(dense_vectors) > n
     dense = DenseIndex.build(dense_vectors, settings.faiss_index, dense_owners if extras else None, extra_margin=margin)
@@ -594,8 +596,8 @@ def _build(
             np.save(tmp / "sentence_embeddings.npy", vectors[n:])
         dense.save(tmp / "dense.faiss")
         bm25.save(tmp)
-        if asked:
-            np.save(tmp / QUESTION_VECTORS, np.stack([known[q] for q in asked]).astype(np.float32))
+        if asked_vectors is not None:
+            np.save(tmp / QUESTION_VECTORS, asked_vectors)
             listed = {"questions": asked, "chunks": [i for i, _ in lexical.asked]}
             (tmp / QUESTION_LIST).write_text(json.dumps(listed, ensure_ascii=False), encoding="utf-8")
         stats = BuildStats(
