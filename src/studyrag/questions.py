@@ -11,7 +11,8 @@ the corpus folder, one JSON object a line::
 ``*`` marks do not matter), so the question finds its passage however the guide is chunked. At
 index time each question is appended to the text BM25 reads for the chunk holding its anchor
 (``store.lexical_text`` plus these lines); what a student is shown, the embedded text and the
-grounding check keep the guide's text alone. The shipped guides' files were written from the
+grounding check keep the guide's text alone. The questions are embedded on their own too, so the
+abstention gate answers a question that reads like one of them (``HybridRetriever.asked_before``). The shipped guides' files were written from the
 passages alone (``scripts/make_guide_questions.py``); a user's guide works without one.
 
 >>> from studyrag.records import Chunk

@@ -203,8 +203,8 @@ class Index:
         if QUESTION_VECTORS not in self.manifest.get("files", {}):
             return FiledQuestions(np.zeros((0, self.dense.dim), dtype=np.float32), np.zeros(0, dtype=np.int64))
         try:
-            rows = json.loads((self.path / QUESTION_LIST).read_text(encoding="utf-8"))["chunks"]
-            return FiledQuestions(np.load(self.path / QUESTION_VECTORS), np.asarray(rows, dtype=np.int64))
+            _, rows, vectors = _read_questions(self.path)
+            return FiledQuestions(vectors, rows)
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise IndexError_(f"the guide questions of index {self.path} are unreadable ({e}); {_FIX}") from e
 
@@ -501,11 +501,21 @@ def _previous_vectors(directory: Path, emb_id: str, dim: int) -> dict[str, np.nd
         return {}
     known = dict(zip(texts, vecs, strict=True))
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # none, or unreadable: embed them again
-        asked = json.loads((directory / QUESTION_LIST).read_text(encoding="utf-8"))["questions"]
-        vecs = np.load(directory / QUESTION_VECTORS)
-        if len(vecs) == len(asked):
-            known.update(zip(asked, vecs, strict=True))
+        asked, _, vecs = _read_questions(directory)
+        known.update(zip(asked, vecs, strict=True))
     return known
+
+
+def _read_questions(directory: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The guide questions an index directory holds: their texts, the chunk row each asks about,
+    and their vectors. Raises ``OSError``/``ValueError``/``KeyError`` when they are missing,
+    unreadable or of different lengths."""
+    listed = json.loads((directory / QUESTION_LIST).read_text(encoding="utf-8"))
+    asked, rows = listed["questions"], np.asarray(listed["chunks"], dtype=np.int64)
+    vectors = np.load(directory / QUESTION_VECTORS)
+    if not len(asked) == len(rows) == len(vectors):
+        raise ValueError(f"{len(asked)} questions, {len(rows)} chunk rows and {len(vectors)} vectors")
+    return asked, rows, vectors
 
 
 def corpus_chunks(settings: Settings, embedder: Embedder) -> list[Chunk]:
