@@ -362,3 +362,12 @@ def test_two_words_with_a_figure_are_a_claim_the_post_passes_can_cite() -> None:
     text, report = cit.check_citations("196 tokens.", srcs, question="How many tokens does a 224 by 224 image make?")
     assert text == "196 tokens [1]." and report.grounded
     assert cit.is_trivial("Yes, indeed.") and cit.is_trivial("1. LoRA.") and not cit.is_trivial("GSM8K, MATH.")
+
+
+def test_two_names_are_a_claim_the_post_passes_can_cite() -> None:
+    # eval/ r062: "Which feature stores are mentioned in the MLOps section?" answered "Feast, Tecton."
+    # alone, without a citation; as no claim it could get none, and the answer was declined
+    srcs = [hit(1, "Model registries track versions."), hit(2, "Feature stores: Feast, Tecton, Hopsworks.")]
+    text, report = cit.check_citations("Feast, Tecton.", srcs, question="Which feature stores are mentioned?")
+    assert text == "Feast, Tecton [2]." and report.grounded
+    assert cit.is_trivial("Yes, indeed.") and cit.is_trivial("Sure, thanks.") and cit.is_trivial("Yes.")

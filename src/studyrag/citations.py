@@ -224,19 +224,24 @@ def is_trivial(sentence: str) -> bool:
     ("Yes, indeed."), and sentences saying the sources lack something (those need no citation).
     Two words with a figure are a claim: "196 tokens." answers how many tokens an image becomes,
     and as no claim it could get no citation, and its answer was declined as unsupported (m009).
+    So are two names: "Feast, Tecton." answers which feature stores a section mentions (r062). A
+    capital after the first word marks a name; the first is capitalised in any sentence.
 
     >>> is_trivial("## Key points"), is_trivial("Here is how it works:"), is_trivial("LoRA adds adapters.")
     (True, True, False)
     >>> is_trivial("Yes, indeed."), is_trivial("196 tokens."), is_trivial("GSM8K, MATH.")
     (True, False, False)
+    >>> is_trivial("Feast, Tecton."), is_trivial("Sure, thanks.")
+    (False, True)
     """
     from .abstain import is_abstention_sentence  # abstain uses this module's splitter
 
     s = _strip_markers(sentence)
     if re.match(r"^\s*#{1,6}\s", s) or s.rstrip("*_ ").endswith(":"):
         return True
-    words = _MARKUP.sub("", s)  # a list's "1." is no figure
-    if len(re.findall(r"\w+", words)) < (2 if re.search(r"\d", words) else 3):
+    words = re.findall(r"\w+", _MARKUP.sub("", s))  # a list's "1." is no figure
+    named = any(w[0].isupper() for w in words[1:])
+    if len(words) < (2 if named or any(c.isdigit() for w in words for c in w) else 3):
         return True
     return is_abstention_sentence(s)
 
