@@ -248,3 +248,21 @@ def test_a_passage_labelled_what_is_asked_keeps_the_question_from_the_score_thre
     assert not answered.abstained and "HyDE" in answered.sources[0].chunk.section
     declined = rag.ask("Who painted the Mona Lisa?")  # no label, and under the threshold: still declined
     assert declined.abstained and declined.abstain_reason == "no_close_passage"
+
+
+def test_a_question_naming_one_of_its_first_passages_passes_the_score_threshold(tmp_path) -> None:
+    # eval/ a025: "What do KTO's training labels look like?" found KTO's entry first, below the
+    # threshold, and was declined; it is no "what is X?" question, so no passage is `named`
+    guide = (
+        "# Guide\n\n## KTO (Kahneman-Tversky Optimization)\n\n"
+        + "Alignment from single answers marked desirable or undesirable instead of pairs. " * 8
+        + "\n\n## Serving\n\n"
+        + "Batching many requests together raises the throughput of one GPU during decoding. " * 8
+    )
+    rag = _guide_rag(tmp_path, guide, abstain_threshold=0.99)  # no fake score reaches it
+    question = "What do KTO's training labels look like?"
+    assert not any(h.named for h in rag.retriever.search(question, k=3))
+    answered = rag.ask(question)
+    assert not answered.abstained and "KTO" in answered.sources[0].chunk.section
+    # typed in lower case, a name may be an ordinary word: the threshold decides as before
+    assert rag.ask("what do kto training labels look like?").abstain_reason == "no_close_passage"

@@ -438,7 +438,7 @@ class StudyRAG:
     ) -> tuple[list[Hit], str, str | None]:
         """Retrieve for ``question`` and decide whether to answer: the hits, the query they were
         found for, and the reason to decline (``"no_close_passage"``, ``"unknown_name"``) or None."""
-        from .abstain import question_focus, unknown_names
+        from .abstain import names_a_passage, question_focus, unknown_names
         from .lexical import tokenize
 
         hits, t_ret = self._retrieve(question, k, rerank=rerank, guides=scope)
@@ -453,6 +453,11 @@ class StudyRAG:
             timings.update({f"focus_{key}": v for key, v in t_focus.items()})
             if not self._weak(focus, focus_hits, scope):
                 low, hits, asked = False, focus_hits, focus
+        if low and names_a_passage(question, hits[:3], self.retriever.names):
+            # the question names one of its first passages ("What do KTO's training labels look
+            # like?" found KTO's entry first at 0.24): the guides cover what it asks about. After
+            # the question alone, which finds better sources when instructions surround it
+            low = False
         if low:
             return hits, asked, "no_close_passage"
         # a name the guides never use (AlphaFold, Kubernetes): nothing here can be about it
