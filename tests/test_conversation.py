@@ -27,6 +27,7 @@ HISTORY = [Turn("What is LoRA?", "LoRA trains low-rank adapters and freezes the 
         "Why do large models need so much memory for their weights?",
         "Is LoRA cheaper than full fine-tuning, or does it cost more?",
         "How does BERT handle its inputs?",
+        "What is a KV cache and what is stored in it?",
     ],
 )
 def test_standalone_questions_are_unchanged_without_a_model_call(question: str) -> None:
@@ -62,6 +63,8 @@ def test_without_history_nothing_is_rewritten() -> None:
         ("What's the biggest model it lets you fine-tune?", "What's the biggest model LoRA lets you fine-tune?"),
         ("How many GPUs does it need?", "How many GPUs does LoRA need?"),
         ("And why do people prefer the other one?", "Why do people prefer LoRA?"),
+        # "it" ending the question after a preposition, though a name came before (eval/ m010)
+        ("What does the KL term do in it?", "What does the KL term do in LoRA?"),
     ],
 )
 def test_follow_ups_are_rewritten_without_a_generator(question: str, standalone: str) -> None:

@@ -49,6 +49,9 @@ _AUXILIARIES = frozenset(
     ["does", "do", "did", "is", "was", "can", "could", "will", "would", "should", "has", "have"]
 )
 _CLAUSE_BREAKS = frozenset(["and", "but", "or"])
+# "What does the KL term do in it?": "it" ending the question after a preposition is what the
+# conversation was about; asked of something the question names, a student says "in the KL term"
+_PREPOSITIONS = frozenset(["in", "for", "with", "about", "from", "on", "inside", "within", "behind", "by"])
 # "... decide where it looks": a pronoun in a subordinate clause usually refers within the question.
 _SUBORDINATORS = frozenset(
     ["where", "when", "whenever", "while", "because", "since", "if", "unless", "whether", "once", "though"]
@@ -128,16 +131,19 @@ def _dangling_pronoun(words: Sequence[str]) -> bool:
     """A pronoun with nothing in the question it can refer to.
 
     Any pronoun before the first topic word dangles ("Why is it cheap?"). After topic words, "it"
-    or "its" still dangles when it is the question's subject ("How many GPUs does it need?") or
-    no name came before it ("What rank is typical for it?", "Which serving system is built around
-    it?": "rank" and "serving" are topic words but not what "it" means), unless a clause break
-    separates it from a topic ("What is attention and how does it scale?") or a subordinator
-    introduces it ("Does LoRA slow inference when it is merged?").
+    or "its" still dangles when it is the question's subject ("How many GPUs does it need?"), no
+    name came before it ("What rank is typical for it?", "Which serving system is built around
+    it?": "rank" and "serving" are topic words but not what "it" means), or it ends the question
+    after a preposition ("What does the KL term do in it?": the KL term is in RLHF, asked about
+    before), unless a clause break separates it from a topic ("What is attention and how does it
+    scale?") or a subordinator introduces it ("Does LoRA slow inference when it is merged?").
 
     >>> _dangling_pronoun("What rank is typical for it".split())
     True
     >>> _dangling_pronoun("What is the technique that reduces memory".split())
     False
+    >>> _dangling_pronoun("What does the KL term do in it".split()), _dangling_pronoun("How does BERT handle its inputs".split())
+    (True, False)
     """
     topic = named = after_break = False  # a topic word, a name, a clause break after a topic
     previous = ""
@@ -147,7 +153,8 @@ def _dangling_pronoun(words: Sequence[str]) -> bool:
             if not topic:
                 return True
             subject = previous in _AUXILIARIES
-            if w in _PERSONAL and not after_break and previous not in _SUBORDINATORS and (subject or not named):
+            last = i == len(words) - 1 and previous in _PREPOSITIONS
+            if w in _PERSONAL and not after_break and previous not in _SUBORDINATORS and (subject or last or not named):
                 return True
         elif w in _CLAUSE_BREAKS:
             after_break = after_break or topic
