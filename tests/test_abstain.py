@@ -266,3 +266,15 @@ def test_a_question_naming_one_of_its_first_passages_passes_the_score_threshold(
     assert not answered.abstained and "KTO" in answered.sources[0].chunk.section
     # typed in lower case, a name may be an ordinary word: the threshold decides as before
     assert rag.ask("what do kto training labels look like?").abstain_reason == "no_close_passage"
+
+
+def test_a_name_the_guides_write_as_one_word_is_known_in_two() -> None:
+    # unseen2's v022, "Does Hugging Face offer its own server ...?", was declined for naming
+    # "Hugging" and "Face"; the guides write HuggingFace
+    from studyrag.lexical import tokenize
+
+    vocab = set(tokenize("HuggingFace ships TGI; OpenAI trained GPT-4"))
+    assert unknown_names("Does Hugging Face offer its own server?", vocab, tokenize) == []
+    # a possessive is no compound, and an unknown word stays unknown beside a known one
+    assert unknown_names("How does OpenAI's Whisper model work?", vocab, tokenize) == ["Whisper"]
+    assert unknown_names("Is Hugging Kubernetes a thing?", vocab, tokenize) == ["Hugging", "Kubernetes"]
