@@ -233,14 +233,21 @@ def test_chat_shorthand_is_no_name() -> None:
     assert unknown_names("TLDR of AlphaFold?", vocab, tokenize) == ["AlphaFold"]
 
 
-def test_a_passage_labelled_what_is_asked_keeps_the_question_from_the_score_threshold(tmp_path) -> None:
+def _entry_rag(tmp_path, heading: str, sentence: str):
+    """A guide of one entry and a serving section, with a threshold no fake score reaches."""
     guide = (
-        "# Guide\n\n## HyDE (Hypothetical Document Embeddings)\n\n"
-        + "The model writes a made-up answer to the question and searches with that answer instead. " * 8
-        + "\n\n## Serving\n\n"
+        f"# Guide\n\n## {heading}\n\n" + sentence * 8 + "\n\n## Serving\n\n"
         + "Batching many requests together raises the throughput of one GPU during decoding. " * 8
     )
-    rag = _guide_rag(tmp_path, guide, abstain_threshold=0.99)  # no fake score reaches it
+    return _guide_rag(tmp_path, guide, abstain_threshold=0.99)
+
+
+def test_a_passage_labelled_what_is_asked_keeps_the_question_from_the_score_threshold(tmp_path) -> None:
+    rag = _entry_rag(
+        tmp_path,
+        "HyDE (Hypothetical Document Embeddings)",
+        "The model writes a made-up answer to the question and searches with that answer instead. ",
+    )
     question = "I keep hearing about HyDE, what is it?"
     assert rag.retriever.confidence(question) < 0.99
     assert rag.retriever.search(question, k=3)[0].named  # HyDE's entry, by its label
@@ -253,13 +260,11 @@ def test_a_passage_labelled_what_is_asked_keeps_the_question_from_the_score_thre
 def test_a_question_naming_one_of_its_first_passages_passes_the_score_threshold(tmp_path) -> None:
     # eval/ a025: "What do KTO's training labels look like?" found KTO's entry first, below the
     # threshold, and was declined; it is no "what is X?" question, so no passage is `named`
-    guide = (
-        "# Guide\n\n## KTO (Kahneman-Tversky Optimization)\n\n"
-        + "Alignment from single answers marked desirable or undesirable instead of pairs. " * 8
-        + "\n\n## Serving\n\n"
-        + "Batching many requests together raises the throughput of one GPU during decoding. " * 8
+    rag = _entry_rag(
+        tmp_path,
+        "KTO (Kahneman-Tversky Optimization)",
+        "Alignment from single answers marked desirable or undesirable instead of pairs. ",
     )
-    rag = _guide_rag(tmp_path, guide, abstain_threshold=0.99)  # no fake score reaches it
     question = "What do KTO's training labels look like?"
     assert not any(h.named for h in rag.retriever.search(question, k=3))
     answered = rag.ask(question)
