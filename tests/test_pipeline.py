@@ -131,6 +131,19 @@ def test_a_sentence_copied_from_the_worked_example_is_dropped(rag: StudyRAG) -> 
     assert not answer.abstained and answer.text == real
 
 
+def test_the_yes_no_hint_written_out_as_an_answer_is_dropped(rag: StudyRAG) -> None:
+    # held-out s027: "Yes, then name what the sources call it and what they say about it [1]. ..."
+    hint = "Yes, then " + pr.YES_NO_HINT.split(", then ", 1)[1].removesuffix(".") + " [1]."
+    real = "LoRA trains two small low-rank matrices per layer [1]."
+    echoed = StudyRAG(rag.settings, rag.index, rag.retriever.embedder, generator=FakeGenerator(f"{hint} {real}"))
+    answer = echoed.ask("Can LoRA train small matrices?")
+    assert not answer.abstained and answer.text == real
+    # the sentence the hint asks for stays
+    named = "Yes [1]. The sources call it LoRA, and they say it trains two small low-rank matrices per layer [1]."
+    asked = StudyRAG(rag.settings, rag.index, rag.retriever.embedder, generator=FakeGenerator(named))
+    assert "The sources call it LoRA" in asked.ask("Can LoRA train small matrices?").text
+
+
 @pytest.mark.parametrize(("min_ratio", "n_sources"), [(0.0, 2), (0.5, 1)])
 def test_sources_far_below_the_best_stay_out_of_the_prompt(rag: StudyRAG, min_ratio: float, n_sources: int) -> None:
     settings = rag.settings.replace(source_min_ratio=min_ratio)

@@ -429,11 +429,17 @@ def _word_runs(text: str, n: int) -> set[tuple[str, ...]]:
 
 
 _EXAMPLE_RUNS = _word_runs(" ".join([*(text for _, text in _EXAMPLE_SOURCES), _EXAMPLE_ANSWER]), ECHO_WORDS)
+# The yes/no hint, written out as if it were the answer ("Yes, then name what the sources call it and
+# what they say about it [1].", held-out s027). Runs of six: "The sources call it X [1]." is how the
+# hint wants an answer to read, and shares four words with it.
+HINT_WORDS = 6
+_HINT_RUNS = _word_runs(YES_NO_HINT, HINT_WORDS)
 
 
 def drop_example_echoes(text: str, sources: Sequence[Hit]) -> str:
-    """``text`` without the sentences that repeat the worked example: a run of ``ECHO_WORDS`` words
-    that the example's sources or answer hold and none of ``sources`` does.
+    """``text`` without the sentences that repeat the worked example, a run of ``ECHO_WORDS`` words
+    that the example's sources or answer hold and none of ``sources`` does, or the yes/no hint, a
+    run of ``HINT_WORDS`` of its words.
 
     Lost for an answer, the 1.5B model sometimes copies the example, and the words such a sentence
     shares with a real source can pass the grounding check: asked how Adam's bias correction works
@@ -444,8 +450,16 @@ def drop_example_echoes(text: str, sources: Sequence[Hit]) -> str:
     'LoRA adds adapters [1].'
     >>> drop_example_echoes("Dropout zeroes random activations [1].", [])  # no four words in a row
     'Dropout zeroes random activations [1].'
+    >>> drop_example_echoes("Yes, then name what the sources call it and what they say about it [1]. Yes [2].", [])
+    'Yes [2].'
+    >>> drop_example_echoes("Yes [1]. The sources call it LoRA, and they say it adds adapters [1].", [])
+    'Yes [1]. The sources call it LoRA, and they say it adds adapters [1].'
     """
-    shared = [(a, b, _word_runs(text[a:b], ECHO_WORDS) & _EXAMPLE_RUNS) for a, b in sentence_spans(text)]
+
+    def echoed(sentence: str) -> set[tuple[str, ...]]:
+        return (_word_runs(sentence, ECHO_WORDS) & _EXAMPLE_RUNS) | (_word_runs(sentence, HINT_WORDS) & _HINT_RUNS)
+
+    shared = [(a, b, echoed(text[a:b])) for a, b in sentence_spans(text)]
     if not any(runs for *_, runs in shared):
         return text  # the usual case: the sources' word runs need not be read at all
     held = set().union(*(_word_runs(hit.chunk.text, ECHO_WORDS) for hit in sources))
