@@ -276,9 +276,12 @@ class _LexicalDocs:
 
     terms: list[list[str]]
     question_terms: list[str]
-    questions: int = 0
     lost: int = 0
     asked: tuple[tuple[int, str], ...] = ()  # (chunk row, question) for each attached question
+
+    @property
+    def questions(self) -> int:
+        return len(self.asked)
 
 
 def _lexical_docs(settings: Settings, chunks: Sequence[Chunk]) -> _LexicalDocs:
@@ -289,11 +292,11 @@ def _lexical_docs(settings: Settings, chunks: Sequence[Chunk]) -> _LexicalDocs:
     sources = sorted({c.source for c in chunks})
     attached, lost = attach(chunks, {s: read_questions(questions_file(Path(settings.corpus_dir) / s)) for s in sources})
     if not attached:  # no questions files (a user's own guides): skip the passes below
-        return _LexicalDocs(terms, [], 0, lost)
+        return _LexicalDocs(terms, [], lost)
     asked = [tokenize("\n".join(attached.get(c.id, ()))) for c in chunks]
     only = {t for a in asked for t in a}.difference(t for d in terms for t in d)
     rows = tuple((i, q) for i, c in enumerate(chunks) for q in attached.get(c.id, ()))
-    return _LexicalDocs([d + a for d, a in zip(terms, asked, strict=True)], sorted(only), len(rows), lost, rows)
+    return _LexicalDocs([d + a for d, a in zip(terms, asked, strict=True)], sorted(only), lost, rows)
 
 
 def _sha256(path: Path) -> str:
@@ -582,6 +585,7 @@ def _build(
             QUESTIONS_SUFFIX,
         )
     asked = [q for _, q in lexical.asked]
+    asked_rows = np.asarray([i for i, _ in lexical.asked], dtype=np.int64)  # the chunk each asks about
     fresh = [q for q in dict.fromkeys(asked) if q not in known]
     t_embed = time.perf_counter()
     if fresh:
@@ -592,7 +596,7 @@ def _build(
     dense_vectors, dense_owners = vectors, owners
     if asked_vectors is not None and fp["dense"]["question_vectors"]:  # after the sentences' rows
         dense_vectors = np.concatenate([vectors, asked_vectors])
-        dense_owners = np.concatenate([owners, np.asarray([i for i, _ in lexical.asked], dtype=np.int64)])
+        dense_owners = np.concatenate([owners, asked_rows])
     extras = len(dense_vectors) > n
     dense = DenseIndex.build(dense_vectors, settings.faiss_index, dense_owners if extras else None, extra_margin=margin)
 
@@ -608,7 +612,7 @@ def _build(
         bm25.save(tmp)
         if asked_vectors is not None:
             np.save(tmp / QUESTION_VECTORS, asked_vectors)
-            listed = {"questions": asked, "chunks": [i for i, _ in lexical.asked]}
+            listed = {"questions": asked, "chunks": asked_rows.tolist()}
             (tmp / QUESTION_LIST).write_text(json.dumps(listed, ensure_ascii=False), encoding="utf-8")
         stats = BuildStats(
             built=True,
